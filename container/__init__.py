@@ -1,0 +1,1 @@
+"""neuralav.container: Matroska files, streams, the transcode pipeline and the command line."""

@@ -1,0 +1,86 @@
+"""The ``neuralav`` command line: ``neuralav <command> [options]``.
+
+Each command lives in its own module under :mod:`neuralav.container.commands`
+(``add_arguments(parser)`` / ``run(args) -> int``), imported only when it runs,
+so ``neuralav codecs`` stays fast. Errors raised on purpose
+(:class:`~neuralav.registry.errors.NeuralavError`) print as one line on stderr
+with exit status 1; usage errors exit with status 2, as argparse does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.metadata
+import importlib.util
+import sys
+from typing import Sequence
+
+from neuralav.registry.errors import NeuralavError
+
+__all__ = ["COMMANDS", "main"]
+
+COMMANDS: dict[str, str] = {
+    "codecs": "list the installed codecs, or show one codec's options",
+    "demo": "transcode the bundled sample clip with the neural codecs and probe the result",
+    "transcode": "convert media files, ffmpeg-style (-i, -map, -c:v, -q:v, -b:a, -t, -ss, -y)",
+    "probe": "describe the tracks of a media file, like ffprobe",
+    "decode": "turn neural tracks back into standard codecs any player can play",
+    "train": "train a built-in codec's model (resumable)",
+}
+"""Command name -> help line. A command whose module is not installed is left out."""
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("neuralav")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _available_commands() -> dict[str, str]:
+    found = {}
+    for name, help_text in COMMANDS.items():
+        if importlib.util.find_spec(f"neuralav.container.commands.{name}") is not None:
+            found[name] = help_text
+    return found
+
+
+def build_parser(commands: dict[str, str] | None = None) -> argparse.ArgumentParser:
+    """Build the top-level parser with one subparser per available command."""
+    parser = argparse.ArgumentParser(prog="neuralav", description="Learned media codecs for FFmpeg-style pipelines.")
+    parser.add_argument("--version", action="version", version=f"neuralav {_version()}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text in (commands if commands is not None else _available_commands()).items():
+        subparser = subparsers.add_parser(name, help=help_text, description=help_text)
+        module = importlib.import_module(f"neuralav.container.commands.{name}")
+        module.add_arguments(subparser)
+        subparser.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Import only the module of the command being run: listing codecs must not
+    # pay for the transcode pipeline's imports.
+    wanted = argv[0] if argv and not argv[0].startswith("-") else None
+    available = _available_commands()
+    commands = {wanted: available[wanted]} if wanted in available else available
+    parser = build_parser(commands)
+    args = parser.parse_args(argv)
+    if getattr(args, "_run", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except NeuralavError as error:
+        print(f"neuralav {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"neuralav {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""neuralav-zlib: example lossless codecs for neuralav (see ``plugin`` and ``codecs``)."""

@@ -1,0 +1,1 @@
+"""neuralav.plugins: the built-in codecs, one package per codec."""

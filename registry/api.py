@@ -1,0 +1,546 @@
+"""The codec API: encoders take PyAV frames and return PyAV packets, decoders the reverse.
+
+It mirrors ``av.CodecContext``: ``encoder.encode(frame) -> list[av.Packet]``
+(``None`` flushes), ``encoder.header`` plays the role of ``extradata``, and
+``decoder.decode(packet) -> list[frame]`` (``None`` flushes). Packets carry
+pts/dts/duration/time_base and keyframe flags; decoded frames keep the
+packet's pts and time_base, so the classes drop into an ordinary PyAV loop.
+
+Codec authors subclass :class:`VideoEncoder`/:class:`VideoDecoder` (intra-only
+image/video codecs) or :class:`AudioEncoder`/:class:`AudioDecoder` and
+implement one method each; the base classes do format conversion, timestamps,
+bounds checks and error wrapping.
+
+Video packet layout (the base classes write and parse it; the codec's own
+payload follows)::
+
+    1 byte  n = length of the coded pixel format name
+    2 bytes width in pixels (big-endian, 1..MAX_DIMENSION)
+    2 bytes height in pixels
+    n bytes coded pixel format (one of the codec's ``formats``)
+    1 byte  m, then m bytes: pixel format of the encoder's input frame
+            (decoded frames are converted back to it)
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import struct
+from fractions import Fraction
+from typing import Any, ClassVar
+
+import av
+import numpy as np
+
+from .descriptor import Capability, CodecDescriptor, MediaType
+from .errors import FormatNotSupportedError, InvalidDataError, NeuralavError, PluginError
+from .header import CodecHeader
+
+__all__ = [
+    "MAX_DIMENSION",
+    "Encoder",
+    "Decoder",
+    "VideoEncoder",
+    "VideoDecoder",
+    "AudioChunk",
+    "AudioEncoder",
+    "AudioDecoder",
+    "LOSSLESS_PIXEL_CONVERSIONS",
+]
+
+MAX_DIMENSION = 16384
+"""Largest frame width or height (pixels) a neuralav video packet may claim."""
+
+LOSSLESS_PIXEL_CONVERSIONS: dict[str, tuple[str, ...]] = {
+    "bgr24": ("rgb24",),
+    "rgb24": ("bgr24",),
+    "bgra": ("rgba", "argb", "abgr"),
+    "rgba": ("bgra", "argb", "abgr"),
+    "argb": ("rgba", "bgra", "abgr"),
+    "abgr": ("rgba", "bgra", "argb"),
+    "yuvj420p": ("yuv420p",),
+    "yuvj444p": ("yuv444p",),
+    "gbrp": ("rgb24", "bgr24"),
+}
+"""Pixel formats that can be reordered into another without changing any value."""
+
+
+def _default_time_base(frame: av.frame.Frame, fallback: Fraction) -> Fraction:
+    return frame.time_base if frame.time_base is not None else fallback
+
+
+class _Codec:
+    """What encoders and decoders share: the descriptor and error wrapping."""
+
+    def __init__(self, descriptor: CodecDescriptor) -> None:
+        self.descriptor = descriptor
+
+    @property
+    def name(self) -> str:
+        """The codec's name, e.g. ``cae``."""
+        return self.descriptor.name
+
+    def _call_codec(self, what: str, function, *args):
+        """Run a codec method; errors not raised on purpose name the codec's distribution."""
+        try:
+            return function(*args)
+        except NeuralavError:
+            raise
+        except Exception as error:  # isolate plugin bugs behind a neuralav error
+            raise PluginError(
+                f"codec `{self.name}` ({self.descriptor.distribution or 'unknown distribution'}) "
+                f"failed to {what}: {type(error).__name__}: {error}"
+            ) from error
+
+
+class Encoder(_Codec, abc.ABC):
+    """Base of every encoder.
+
+    Args:
+        descriptor: The codec's descriptor.
+        options: Option values, already resolved by ``descriptor.resolve_options``.
+        time_base: Time base of frames that carry none (default 1/25 for video,
+            1/sample_rate for audio).
+    """
+
+    def __init__(self, descriptor: CodecDescriptor, options: dict[str, Any], *,
+                 time_base: Fraction | None = None) -> None:
+        super().__init__(descriptor)
+        self.options = dict(options)
+        self.time_base = time_base
+
+    def header_fields(self) -> dict[str, int | str | bytes]:
+        """Codec-specific header fields. The default writes every option's value."""
+        fields: dict[str, int | str | bytes] = {}
+        for name, value in self.options.items():
+            fields[name] = int(value) if isinstance(value, (bool, int)) else str(value)
+        return fields
+
+    @property
+    def header(self) -> bytes:
+        """The codec header (like ``extradata``) a decoder is built from."""
+        return CodecHeader(self.name, self.descriptor.version, self.descriptor.media_type,
+                           self.header_fields()).to_bytes()
+
+    @abc.abstractmethod
+    def encode(self, frame: av.frame.Frame | None = None) -> list[av.Packet]:
+        """Encode one frame; ``None`` flushes buffered input. Returns the packets now ready."""
+
+
+class Decoder(_Codec, abc.ABC):
+    """Base of every decoder: parses and checks the codec header.
+
+    Raises:
+        InvalidDataError: the header is malformed.
+        HeaderMismatchError: the header is for another codec or bitstream version.
+    """
+
+    def __init__(self, descriptor: CodecDescriptor, header: bytes) -> None:
+        super().__init__(descriptor)
+        self.header = CodecHeader.from_bytes(header)
+        self.header.check(descriptor.name, descriptor.version)
+        self.options = descriptor.resolve_options(
+            {k: v for k, v in self.header.fields.items() if any(o.name == k for o in descriptor.options)}
+        ) if descriptor.options else {}
+
+    @abc.abstractmethod
+    def decode(self, packet: av.Packet | None = None) -> list[av.frame.Frame]:
+        """Decode one packet; ``None`` flushes. Returns the frames now ready."""
+
+
+# --------------------------------------------------------------------------- video
+
+
+class VideoEncoder(Encoder):
+    """Base of intra-only video/image encoders: one frame in, one keyframe packet out.
+
+    Subclasses implement :meth:`encode_image`. Frames in a pixel format the
+    codec does not list are converted: to the first listed format if the codec
+    is lossy, or through a lossless reordering (``bgr24`` → ``rgb24``) if not.
+    """
+
+    def encode_image(self, image: np.ndarray, pix_fmt: str) -> bytes:
+        """Code one image.
+
+        Args:
+            image: ``frame.to_ndarray(format=pix_fmt)``: for ``rgb24`` an HxWx3
+                uint8 array (0–255), for ``gray`` HxW, for planar YUV the planes
+                stacked as PyAV returns them.
+            pix_fmt: One of the codec's ``formats``.
+
+        Returns:
+            The coded payload (range-coded bytes for neural codecs).
+        """
+        raise NotImplementedError
+
+    def _coded_format(self, frame: av.VideoFrame) -> str:
+        source = frame.format.name
+        formats = self.descriptor.formats
+        if source in formats:
+            return source
+        if Capability.LOSSY in self.descriptor.capabilities:
+            return formats[0]
+        for target in LOSSLESS_PIXEL_CONVERSIONS.get(source, ()):
+            if target in formats:
+                return target
+        raise FormatNotSupportedError(
+            f"codec `{self.name}` cannot code pixel format `{source}` without loss "
+            f"(it accepts {', '.join(formats)})"
+        )
+
+    def encode(self, frame: av.VideoFrame | None = None) -> list[av.Packet]:
+        """Encode one frame into one keyframe packet (``None`` flushes: nothing is buffered).
+
+        Raises:
+            FormatNotSupportedError: not a video frame, an empty frame, or a pixel
+                format the codec cannot take.
+        """
+        if frame is None:
+            return []
+        if not isinstance(frame, av.VideoFrame):
+            raise FormatNotSupportedError(
+                f"codec `{self.name}` encodes av.VideoFrame, not {type(frame).__name__}")
+        if frame.width <= 0 or frame.height <= 0:
+            raise FormatNotSupportedError(f"cannot encode an empty {frame.width}x{frame.height} frame")
+        if frame.width > MAX_DIMENSION or frame.height > MAX_DIMENSION:
+            raise FormatNotSupportedError(
+                f"frame of {frame.width}x{frame.height} exceeds the {MAX_DIMENSION}-pixel limit")
+        coded_format = self._coded_format(frame)
+        image = frame.to_ndarray(format=coded_format)
+        payload = self._call_codec("encode a frame", self.encode_image, image, coded_format)
+        source = frame.format.name.encode("ascii")
+        coded = coded_format.encode("ascii")
+        prefix = struct.pack(">BHH", len(coded), frame.width, frame.height) + coded
+        prefix += struct.pack(">B", len(source)) + source
+        packet = av.Packet(prefix + bytes(payload))
+        packet.time_base = _default_time_base(frame, self.time_base or Fraction(1, 25))
+        packet.pts = frame.pts if frame.pts is not None else self._next_pts()
+        packet.dts = packet.pts
+        if frame.duration:
+            packet.duration = frame.duration
+        elif frame.pts is None:
+            packet.duration = 1
+        packet.is_keyframe = True
+        self._last_pts = packet.pts
+        return [packet]
+
+    def _next_pts(self) -> int:
+        last = getattr(self, "_last_pts", None)
+        return 0 if last is None else last + 1
+
+
+@dataclasses.dataclass(frozen=True)
+class _VideoPacketInfo:
+    width: int
+    height: int
+    coded_format: str
+    output_format: str
+    payload: bytes
+
+
+def _pixel_format(name: bytes) -> str:
+    try:
+        text = name.decode("ascii")
+        av.VideoFormat(text)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidDataError(f"packet names an unknown pixel format {name[:32]!r}") from None
+    return text
+
+
+def parse_video_packet(data: bytes) -> _VideoPacketInfo:
+    """Split a neuralav video packet into its frame description and codec payload.
+
+    Raises:
+        InvalidDataError: truncated packet, dimensions out of 1..MAX_DIMENSION,
+            or an unknown pixel format.
+    """
+    if len(data) < 5:
+        raise InvalidDataError(f"video packet of {len(data)} bytes is truncated (at least 5 needed)")
+    coded_length, width, height = struct.unpack(">BHH", data[:5])
+    if not (1 <= width <= MAX_DIMENSION and 1 <= height <= MAX_DIMENSION):
+        raise InvalidDataError(f"video packet claims a {width}x{height} frame (1 to {MAX_DIMENSION} allowed)")
+    position = 5 + coded_length
+    if coded_length == 0 or len(data) < position + 1:
+        raise InvalidDataError("video packet is truncated in its pixel format")
+    coded_format = _pixel_format(data[5:position])
+    output_length = data[position]
+    if output_length == 0 or len(data) < position + 1 + output_length:
+        raise InvalidDataError("video packet is truncated in its output pixel format")
+    output_format = _pixel_format(data[position + 1:position + 1 + output_length])
+    return _VideoPacketInfo(width, height, coded_format, output_format,
+                            data[position + 1 + output_length:])
+
+
+class VideoDecoder(Decoder):
+    """Base of intra-only video/image decoders. Subclasses implement :meth:`decode_image`."""
+
+    def decode_image(self, payload: bytes, width: int, height: int, pix_fmt: str) -> np.ndarray:
+        """Decode one image.
+
+        Args:
+            payload: What :meth:`VideoEncoder.encode_image` returned.
+            width: Frame width in pixels.
+            height: Frame height in pixels.
+            pix_fmt: The pixel format it was coded in (one of the codec's ``formats``).
+
+        Returns:
+            The image as ``frame.to_ndarray(format=pix_fmt)`` would give it
+            (``rgb24``: HxWx3 uint8).
+
+        Raises:
+            InvalidDataError: the payload is truncated or corrupt.
+        """
+        raise NotImplementedError
+
+    def decode(self, packet: av.Packet | None = None) -> list[av.VideoFrame]:
+        """Decode one packet into one frame in the encoder's input pixel format.
+
+        Raises:
+            InvalidDataError: malformed or corrupt packet.
+        """
+        if packet is None:
+            return []
+        info = parse_video_packet(bytes(packet))
+        if info.coded_format not in self.descriptor.formats:
+            raise InvalidDataError(
+                f"packet is coded as `{info.coded_format}`, which codec `{self.name}` does not produce")
+        image = self._call_codec("decode a frame", self.decode_image, info.payload,
+                                 info.width, info.height, info.coded_format)
+        try:
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=info.coded_format)
+        except (ValueError, TypeError) as error:
+            raise PluginError(f"codec `{self.name}` returned an image PyAV cannot use: {error}") from error
+        if (frame.width, frame.height) != (info.width, info.height):
+            raise PluginError(f"codec `{self.name}` decoded a {frame.width}x{frame.height} image "
+                              f"for a {info.width}x{info.height} frame")
+        if info.output_format != info.coded_format:
+            frame = frame.reformat(format=info.output_format)
+        frame.pts = packet.pts
+        frame.time_base = packet.time_base
+        if packet.duration:
+            frame.duration = packet.duration
+        return [frame]
+
+
+# --------------------------------------------------------------------------- audio
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioChunk:
+    """One coded audio packet's worth of data.
+
+    Attributes:
+        payload: The coded bytes.
+        samples: Number of samples (per channel) it decodes to, at the coded rate.
+        keyframe: Whether decoding can start at this packet.
+    """
+
+    payload: bytes
+    samples: int
+    keyframe: bool = True
+
+
+_SAMPLE_DTYPES = {"u8": np.uint8, "s16": np.int16, "s32": np.int32, "s64": np.int64,
+                  "flt": np.float32, "dbl": np.float64}
+
+
+class AudioEncoder(Encoder):
+    """Base of audio encoders.
+
+    Frames are converted to the codec's first accepted sample format (lossless
+    reorderings such as ``s16p`` → ``s16`` always; other format or rate changes
+    only for lossy codecs) with ``av.AudioResampler``. Subclasses implement
+    :meth:`encode_samples`; the base sets pts/duration in samples (time base
+    ``1/sample_rate``). The header is known once the input's rate and layout are:
+    pass ``sample_rate``/``layout`` at construction, or encode a frame first.
+
+    Attributes:
+        coded_rate: Sample rate (Hz) the codec works at, or ``None`` for the input's.
+    """
+
+    coded_rate: ClassVar[int | None] = None
+
+    def __init__(self, descriptor: CodecDescriptor, options: dict[str, Any], *,
+                 time_base: Fraction | None = None, sample_rate: int | None = None,
+                 layout: str | None = None, format: str | None = None) -> None:
+        super().__init__(descriptor, options, time_base=time_base)
+        self.sample_rate = sample_rate
+        self.layout = layout
+        self.input_format = format
+        self._resampler: av.AudioResampler | None = None
+        self._next_pts: int | None = None
+
+    def encode_samples(self, samples: np.ndarray, flush: bool) -> list[AudioChunk]:
+        """Code samples.
+
+        Args:
+            samples: Array of shape (channels, n) in the codec's sample format at
+                ``coded_rate`` (or the input rate); may be empty when flushing.
+            flush: True at the end of the stream: emit everything buffered.
+
+        Returns:
+            The chunks now complete, in order.
+        """
+        raise NotImplementedError
+
+    def header_fields(self) -> dict[str, int | str | bytes]:
+        if self.sample_rate is None or self.layout is None:
+            raise NeuralavError(f"the `{self.name}` header needs the input sample rate and layout: "
+                                "pass sample_rate= and layout= or encode a frame first")
+        fields = super().header_fields()
+        input_format = self.input_format or self.descriptor.formats[0]
+        fields.update(sample_rate=self.sample_rate, layout=self.layout, input_format=input_format,
+                      coded_format=self._coded_format(input_format))
+        return fields
+
+    def _coded_format(self, source: str) -> str:
+        formats = self.descriptor.formats
+        if source in formats:
+            return source
+        packed = av.AudioFormat(source).packed.name
+        if packed in formats:
+            return packed
+        if Capability.LOSSY in self.descriptor.capabilities:
+            return formats[0]
+        raise FormatNotSupportedError(
+            f"codec `{self.name}` cannot code sample format `{source}` without loss "
+            f"(it accepts {', '.join(formats)})")
+
+    def _to_array(self, frame: av.AudioFrame) -> np.ndarray:
+        coded = self._coded_format(self.input_format)
+        source = frame.format.name
+        if source != self.input_format and Capability.LOSSY not in self.descriptor.capabilities \
+                and self._coded_format(source) != coded:
+            raise FormatNotSupportedError(
+                f"audio changed from `{self.input_format}` to `{source}` samples mid-stream")
+        if self._resampler is None:
+            rate = self.coded_rate or self.sample_rate
+            if rate != self.sample_rate and Capability.LOSSY not in self.descriptor.capabilities:
+                raise FormatNotSupportedError(f"lossless codec `{self.name}` cannot resample audio")
+            self._resampler = av.AudioResampler(format=coded, layout=self.layout, rate=rate)
+        frame.pts = None  # the base class counts samples itself
+        return self._interleaved_to_planar([f.to_ndarray() for f in self._resampler.resample(frame)])
+
+    def _interleaved_to_planar(self, arrays: list[np.ndarray]) -> np.ndarray:
+        coded = av.AudioFormat(self._coded_format(self.input_format))
+        channels = len(av.AudioLayout(self.layout).channels)
+        if not arrays:
+            return np.zeros((channels, 0), dtype=_SAMPLE_DTYPES[coded.packed.name])
+        joined = np.concatenate(arrays, axis=1)
+        if not coded.is_planar:  # packed: shape (1, n * channels)
+            joined = joined.reshape(-1, channels).T
+        return np.ascontiguousarray(joined)
+
+    def encode(self, frame: av.AudioFrame | None = None) -> list[av.Packet]:
+        """Encode one frame (``None`` flushes); returns the packets now complete.
+
+        Raises:
+            FormatNotSupportedError: not an audio frame, or a change of rate/layout mid-stream.
+        """
+        if frame is None:
+            if self._resampler is None:
+                return []
+            tail = self._interleaved_to_planar([f.to_ndarray() for f in self._resampler.resample(None)])
+            return self._packets(self._call_codec("flush", self.encode_samples, tail, True))
+        if not isinstance(frame, av.AudioFrame):
+            raise FormatNotSupportedError(f"codec `{self.name}` encodes av.AudioFrame, not {type(frame).__name__}")
+        if frame.samples <= 0:
+            return []
+        if self.sample_rate is None or self.layout is None:
+            self.sample_rate = self.sample_rate or frame.sample_rate
+            self.layout = self.layout or frame.layout.name
+        self.input_format = self.input_format or frame.format.name
+        if (frame.sample_rate, frame.layout.name) != (self.sample_rate, self.layout):
+            raise FormatNotSupportedError(
+                f"audio changed from {self.sample_rate} Hz {self.layout} to "
+                f"{frame.sample_rate} Hz {frame.layout.name} mid-stream")
+        if self._next_pts is None:
+            if frame.pts is not None and frame.time_base is not None:
+                self._next_pts = int(round(frame.pts * frame.time_base * self.sample_rate))
+            else:
+                self._next_pts = 0
+        samples = self._to_array(frame)
+        return self._packets(self._call_codec("encode samples", self.encode_samples, samples, False))
+
+    def _packets(self, chunks: list[AudioChunk]) -> list[av.Packet]:
+        packets = []
+        coded_rate = self.coded_rate or self.sample_rate
+        for chunk in chunks:
+            packet = av.Packet(bytes(chunk.payload))
+            packet.time_base = Fraction(1, self.sample_rate)
+            duration = int(round(chunk.samples * self.sample_rate / coded_rate))
+            packet.pts = packet.dts = self._next_pts
+            packet.duration = duration
+            packet.is_keyframe = chunk.keyframe
+            self._next_pts += duration
+            packets.append(packet)
+        return packets
+
+
+class AudioDecoder(Decoder):
+    """Base of audio decoders. Subclasses implement :meth:`decode_samples`.
+
+    Frames come back in the encoder's input sample format, rate and layout.
+    """
+
+    coded_rate: ClassVar[int | None] = None
+
+    def __init__(self, descriptor: CodecDescriptor, header: bytes) -> None:
+        super().__init__(descriptor, header)
+        fields = self.header.fields
+        try:
+            self.sample_rate = int(fields["sample_rate"])
+            self.layout = av.AudioLayout(str(fields["layout"])).name
+            self.output_format = av.AudioFormat(str(fields["input_format"])).name
+            self.coded_format = av.AudioFormat(str(fields["coded_format"])).name
+        except (KeyError, ValueError, TypeError) as error:
+            raise InvalidDataError(f"`{self.name}` header lacks a valid sample_rate/layout/"
+                                   f"input_format/coded_format: {error}") from None
+        if self.coded_format not in descriptor.formats:
+            raise InvalidDataError(f"`{self.name}` header names coded format `{self.coded_format}`, "
+                                   f"which the codec does not produce ({', '.join(descriptor.formats)})")
+        if not 1 <= self.sample_rate <= 768000:
+            raise InvalidDataError(f"`{self.name}` header claims a sample rate of {self.sample_rate} Hz")
+        self.channels = len(av.AudioLayout(self.layout).channels)
+        self._output_resampler: av.AudioResampler | None = None
+
+    def decode_samples(self, payload: bytes) -> np.ndarray:
+        """Decode one packet's payload to an array of shape (channels, n).
+
+        The array's dtype must match ``self.coded_format`` (int16 for ``s16``,
+        float32 for ``flt``...), at ``coded_rate`` (or the input rate).
+
+        Raises:
+            InvalidDataError: the payload is truncated or corrupt.
+        """
+        raise NotImplementedError
+
+    def decode(self, packet: av.Packet | None = None) -> list[av.AudioFrame]:
+        """Decode one packet into one frame; ``None`` flushes (nothing is buffered here)."""
+        if packet is None:
+            return []
+        samples = self._call_codec("decode a packet", self.decode_samples, bytes(packet))
+        coded_format = self.coded_format
+        if samples.ndim != 2 or samples.shape[0] != self.channels:
+            raise PluginError(f"codec `{self.name}` decoded an array of shape {samples.shape}; "
+                              f"expected ({self.channels}, samples)")
+        fmt = av.AudioFormat(coded_format)
+        array = samples if fmt.is_planar else samples.T.reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(array), format=coded_format, layout=self.layout)
+        frame.sample_rate = self.coded_rate or self.sample_rate
+        if coded_format != self.output_format or frame.sample_rate != self.sample_rate:
+            if self._output_resampler is None:
+                self._output_resampler = av.AudioResampler(
+                    format=self.output_format, layout=self.layout, rate=self.sample_rate)
+            converted = self._output_resampler.resample(frame)
+            frames = converted
+        else:
+            frames = [frame]
+        pts = packet.pts
+        for out in frames:
+            out.pts = pts
+            out.time_base = packet.time_base
+            if pts is not None and packet.time_base is not None:
+                pts += int(round(out.samples / self.sample_rate / packet.time_base))
+        return frames

@@ -1,0 +1,253 @@
+"""Codec descriptors: what a codec is, kept apart from the code that runs it.
+
+A :class:`CodecDescriptor` is the neuralav counterpart of FFmpeg's ``AVCodec``
+record: name, long name, media type, capabilities, accepted formats, options
+(with types, defaults, ranges and help), bitstream version and the FourCC that
+identifies its tracks in containers. The encoder and decoder classes are named
+by import path (``"package.module:Class"``) so that listing codecs never
+imports a codec's heavy dependencies (TensorFlow takes seconds to import).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import importlib
+from typing import Any, Mapping
+
+from .errors import InvalidOptionError, PluginError
+
+__all__ = ["MediaType", "Capability", "Option", "CodecDescriptor"]
+
+
+class MediaType(str, enum.Enum):
+    """The kind of frames a codec takes: ``video`` (also still images) or ``audio``."""
+
+    VIDEO = "video"
+    AUDIO = "audio"
+
+
+class Capability(enum.Flag):
+    """What a codec can do, as FFmpeg's ``AV_CODEC_CAP_*`` / ``AV_CODEC_PROP_*``."""
+
+    NONE = 0
+    LOSSY = enum.auto()
+    """Reconstructions differ from the input."""
+    LOSSLESS = enum.auto()
+    """Reconstructions equal the input exactly."""
+    INTRA_ONLY = enum.auto()
+    """Every packet decodes on its own (every packet is a keyframe)."""
+    DELAY = enum.auto()
+    """The encoder buffers input: call ``encode(None)`` to flush the rest."""
+    VARIABLE_SIZE = enum.auto()
+    """Frame dimensions may change from one frame to the next."""
+    NEURAL = enum.auto()
+    """Learned transforms and entropy models (needs model weights)."""
+
+    def names(self) -> list[str]:
+        """Return the names of the set flags, in declaration order, lower case."""
+        return [flag.name.lower() for flag in Capability if flag and flag in self and flag.name]
+
+
+_TYPE_NAMES = {int: "int", float: "float", str: "string", bool: "bool"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """One codec option, as a row of FFmpeg's ``AVOption`` table.
+
+    Attributes:
+        name: Option name as given on the command line (``-q:v`` maps to ``quality``).
+        type: One of ``int``, ``float``, ``str``, ``bool``.
+        default: Value used when the option is not given.
+        help: One line saying what the option does, with its unit.
+        min: Smallest allowed value (numbers only), inclusive.
+        max: Largest allowed value (numbers only), inclusive.
+        choices: Allowed values (strings only), or ``None`` for any.
+    """
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.type not in _TYPE_NAMES:
+            raise TypeError(f"option `{self.name}`: type must be int, float, str or bool, not {self.type!r}")
+        if self.default is not None:
+            object.__setattr__(self, "default", self.parse(self.default))
+
+    @property
+    def type_name(self) -> str:
+        """The option's type as a word: ``int``, ``float``, ``string`` or ``bool``."""
+        return _TYPE_NAMES[self.type]
+
+    def range_text(self) -> str:
+        """Describe the allowed values, e.g. ``from 1 to 8`` or ``one of fast, slow``."""
+        if self.choices:
+            return "one of " + ", ".join(self.choices)
+        if self.min is not None and self.max is not None:
+            return f"from {self.min:g} to {self.max:g}"
+        if self.min is not None:
+            return f"at least {self.min:g}"
+        if self.max is not None:
+            return f"at most {self.max:g}"
+        return f"any {self.type_name}"
+
+    def parse(self, value: Any) -> Any:
+        """Convert ``value`` (a Python value or command-line string) and check its range.
+
+        Raises:
+            InvalidOptionError: naming the option, the bad value and the allowed range.
+        """
+        converted = self._convert(value)
+        if self.type in (int, float):
+            if (self.min is not None and converted < self.min) or (
+                self.max is not None and converted > self.max
+            ):
+                raise InvalidOptionError(
+                    f"option `{self.name}` = {value!r} is out of range: must be {self.range_text()}"
+                )
+        if self.choices and converted not in self.choices:
+            raise InvalidOptionError(
+                f"option `{self.name}` = {value!r} is not allowed: must be {self.range_text()}"
+            )
+        return converted
+
+    def _convert(self, value: Any) -> Any:
+        bad = InvalidOptionError(
+            f"option `{self.name}` = {value!r} is not a valid {self.type_name} ({self.range_text()})"
+        )
+        if self.type is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                return value.lower() in ("1", "true", "yes", "on")
+            raise bad
+        if self.type is int:
+            if isinstance(value, bool):
+                raise bad
+            if isinstance(value, int):
+                return value
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            if isinstance(value, str):
+                try:
+                    return int(value.strip(), 0)
+                except ValueError:
+                    raise bad from None
+            raise bad
+        if self.type is float:
+            if isinstance(value, bool):
+                raise bad
+            if isinstance(value, (int, float)):
+                result = float(value)
+            elif isinstance(value, str):
+                try:
+                    result = float(value.strip())
+                except ValueError:
+                    raise bad from None
+            else:
+                raise bad
+            if result != result or result in (float("inf"), float("-inf")):
+                raise bad
+            return result
+        if not isinstance(value, str):
+            raise bad
+        return value
+
+
+@dataclasses.dataclass(frozen=True)
+class CodecDescriptor:
+    """Everything known about a codec without running it.
+
+    Attributes:
+        name: Short unique name (``cae``), as in ``-c:v cae``.
+        long_name: Human-readable name.
+        media_type: :class:`MediaType` of the frames it codes.
+        capabilities: :class:`Capability` flags.
+        formats: Native pixel formats (video, PyAV names such as ``rgb24``) or
+            sample formats (audio, such as ``flt``), preferred first.
+        options: The codec's :class:`Option` rows.
+        version: Bitstream version written into headers; a decoder refuses others.
+        fourcc: Four ASCII characters identifying the codec's tracks in containers
+            (Matroska ``V_MS/VFW/FOURCC`` / ``A_MS/ACM`` carriers).
+        encoder: Import path ``"module:Class"`` of the encoder, or ``None``.
+        decoder: Import path ``"module:Class"`` of the decoder, or ``None``.
+        distribution: Name of the installed distribution that registered the
+            codec; filled in by the registry.
+    """
+
+    name: str
+    long_name: str
+    media_type: MediaType
+    capabilities: Capability
+    formats: tuple[str, ...]
+    options: tuple[Option, ...]
+    version: int
+    fourcc: str
+    encoder: str | None = None
+    decoder: str | None = None
+    distribution: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.name.isascii() or not self.name.replace("_", "").isalnum():
+            raise ValueError(f"codec name {self.name!r} must be ASCII letters, digits and underscores")
+        if len(self.name) > 32:
+            raise ValueError(f"codec name {self.name!r} is longer than 32 characters")
+        if len(self.fourcc) != 4 or not self.fourcc.isascii() or not self.fourcc.isprintable():
+            raise ValueError(f"codec `{self.name}`: fourcc {self.fourcc!r} must be 4 printable ASCII characters")
+        if not 0 <= self.version <= 0xFFFF:
+            raise ValueError(f"codec `{self.name}`: version {self.version} must be from 0 to 65535")
+        object.__setattr__(self, "media_type", MediaType(self.media_type))
+        object.__setattr__(self, "formats", tuple(self.formats))
+        object.__setattr__(self, "options", tuple(self.options))
+        names = [option.name for option in self.options]
+        if len(set(names)) != len(names):
+            raise ValueError(f"codec `{self.name}`: option names repeat: {names}")
+
+    def option(self, name: str) -> Option:
+        """Return the option called ``name``.
+
+        Raises:
+            InvalidOptionError: if the codec has no such option (lists the valid ones).
+        """
+        for option in self.options:
+            if option.name == name:
+                return option
+        valid = ", ".join(o.name for o in self.options) or "none"
+        raise InvalidOptionError(f"codec `{self.name}` has no option `{name}` (its options: {valid})")
+
+    def resolve_options(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Return every option's value: the given ones parsed and checked, the rest defaults.
+
+        Raises:
+            InvalidOptionError: for an unknown option, a wrong type or a value out of range.
+        """
+        given = dict(given or {})
+        resolved = {option.name: option.default for option in self.options}
+        for name, value in given.items():
+            resolved[name] = self.option(name).parse(value)
+        return resolved
+
+    def load_class(self, role: str) -> type:
+        """Import and return the ``encoder`` or ``decoder`` class.
+
+        Raises:
+            UnknownCodecError-like PluginError: if the codec has no such role or the import fails.
+        """
+        path = getattr(self, role)
+        if path is None:
+            raise PluginError(f"codec `{self.name}` has no {role}")
+        module_name, _, attribute = path.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+            return getattr(module, attribute)
+        except Exception as error:  # a plugin's import can fail in any way
+            raise PluginError(
+                f"codec `{self.name}` ({self.distribution or 'unknown distribution'}): "
+                f"cannot load its {role} {path}: {type(error).__name__}: {error}"
+            ) from error
