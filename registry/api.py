@@ -59,8 +59,6 @@ LOSSLESS_PIXEL_CONVERSIONS: dict[str, tuple[str, ...]] = {
     "rgba": ("bgra", "argb", "abgr"),
     "argb": ("rgba", "bgra", "abgr"),
     "abgr": ("rgba", "bgra", "argb"),
-    "yuvj420p": ("yuv420p",),
-    "yuvj444p": ("yuv444p",),
     "gbrp": ("rgb24", "bgr24"),
 }
 """Pixel formats that can be reordered into another without changing any value."""
