@@ -64,6 +64,24 @@ LOSSLESS_PIXEL_CONVERSIONS: dict[str, tuple[str, ...]] = {
 """Pixel formats that can be reordered into another without changing any value."""
 
 
+def _check_finite(frame: av.frame.Frame, codec: str) -> None:
+    """Refuses a float frame holding NaN or ±inf (any conversion would hide them as garbage).
+
+    Raises:
+        InvalidDataError: naming the codec and how many values are not finite.
+    """
+    name = frame.format.name
+    if not any(tag in name for tag in ("f16", "f32", "f64", "flt", "dbl")):
+        return
+    values = frame.to_ndarray()
+    bad = values.size - int(np.count_nonzero(np.isfinite(values)))
+    if bad:
+        kind = "video frame" if isinstance(frame, av.VideoFrame) else "audio frame"
+        raise InvalidDataError(
+            f"cannot encode a `{name}` {kind} with {bad} NaN or infinite value(s) "
+            f"(codec `{codec}`)")
+
+
 def _default_time_base(frame: av.frame.Frame, fallback: Fraction) -> Fraction:
     return frame.time_base if frame.time_base is not None else fallback
 
@@ -193,6 +211,7 @@ class VideoEncoder(Encoder):
         Raises:
             FormatNotSupportedError: not a video frame, an empty frame, or a pixel
                 format the codec cannot take.
+            InvalidDataError: a float frame holding NaN or infinite values.
         """
         if frame is None:
             return []
@@ -204,6 +223,7 @@ class VideoEncoder(Encoder):
         if frame.width > MAX_DIMENSION or frame.height > MAX_DIMENSION:
             raise FormatNotSupportedError(
                 f"frame of {frame.width}x{frame.height} exceeds the {MAX_DIMENSION}-pixel limit")
+        _check_finite(frame, self.name)
         coded_format = self._coded_format(frame)
         image = frame.to_ndarray(format=coded_format)
         payload = self._call_codec("encode a frame", self.encode_image, image, coded_format)
@@ -435,6 +455,7 @@ class AudioEncoder(Encoder):
 
         Raises:
             FormatNotSupportedError: not an audio frame, or a change of rate/layout mid-stream.
+            InvalidDataError: a float frame holding NaN or infinite samples.
         """
         if frame is None:
             if self._resampler is None:
@@ -453,6 +474,7 @@ class AudioEncoder(Encoder):
             raise FormatNotSupportedError(
                 f"audio changed from {self.sample_rate} Hz {self.layout} to "
                 f"{frame.sample_rate} Hz {frame.layout.name} mid-stream")
+        _check_finite(frame, self.name)
         if self._next_pts is None:
             if frame.pts is not None and frame.time_base is not None:
                 self._next_pts = int(round(frame.pts * frame.time_base * self.sample_rate))

@@ -186,3 +186,23 @@ def test_lossless_audio_codec_refuses_lossy_sample_formats():
     frame = audio_frame(np.zeros((1, 10), np.float64), "dbl", "mono", 8000, 0)
     with pytest.raises(FormatNotSupportedError, match="cannot code sample format `dbl` without loss"):
         encoder.encode(frame)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_float_video_frames_with_non_finite_values_are_refused(bad):
+    image = np.full((8, 8, 3), 0.5, np.float32)
+    image[3, 4, 1] = bad
+    frame = av.VideoFrame.from_ndarray(image, format="gbrpf32le")
+    encoder = registry.create_encoder("zlibv")
+    with pytest.raises(InvalidDataError, match="NaN or infinite"):
+        encoder.encode(frame)
+
+
+def test_float_audio_frames_with_nan_are_refused():
+    samples = np.zeros((1, 480), np.float32)
+    samples[0, 100] = np.nan
+    frame = av.AudioFrame.from_ndarray(samples, format="flt", layout="mono")
+    frame.sample_rate = 48000
+    encoder = registry.create_encoder("zliba")
+    with pytest.raises(InvalidDataError, match="NaN or infinite"):
+        encoder.encode(frame)
