@@ -335,7 +335,8 @@ class VideoDecoder(Decoder):
         if info.output_format != info.coded_format:
             frame = frame.reformat(format=info.output_format)
         frame.pts = packet.pts
-        frame.time_base = packet.time_base
+        if packet.time_base is not None:  # a packet built from bytes alone has none
+            frame.time_base = packet.time_base
         if packet.duration:
             frame.duration = packet.duration
         return [frame]
@@ -560,7 +561,8 @@ class AudioDecoder(Decoder):
         pts = packet.pts
         for out in frames:
             out.pts = pts
-            out.time_base = packet.time_base
+            if packet.time_base is not None:
+                out.time_base = packet.time_base
             if pts is not None and packet.time_base is not None:
                 pts += int(round(out.samples / self.sample_rate / packet.time_base))
         return frames

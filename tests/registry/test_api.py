@@ -206,3 +206,10 @@ def test_float_audio_frames_with_nan_are_refused():
     encoder = registry.create_encoder("zliba")
     with pytest.raises(InvalidDataError, match="NaN or infinite"):
         encoder.encode(frame)
+
+
+def test_a_packet_rebuilt_from_bytes_alone_decodes():
+    encoder = registry.create_encoder("zlibv")
+    (packet,) = encoder.encode(video_frame())
+    (frame,) = registry.create_decoder("zlibv", encoder.header).decode(av.Packet(bytes(packet)))
+    assert (frame.width, frame.height) == (53, 37)

@@ -1,0 +1,210 @@
+"""The `cae` codec with a tiny untrained model: real range-coded bitstreams through the registry.
+
+A tiny model (N=8, M=8) is exported to a temporary folder for every level and the
+codec is pointed at it with ``NEURALAV_CAE_WEIGHTS_DIR``, so these tests exercise the
+real export format, loader, payload, range coder and registry plumbing in seconds.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from neuralav import registry
+from neuralav.registry import FormatNotSupportedError, InvalidDataError, InvalidOptionError
+
+pytest.importorskip("tensorflow_compression")
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory):
+    """q1..q4 .npz files of one tiny random model (the same weights for every level)."""
+    import shutil
+
+    import tensorflow as tf
+
+    from neuralav.plugins.cae.config import ArchConfig
+    from neuralav.plugins.cae.model import CAEModel
+    from neuralav.plugins.cae.quality import LEVELS
+    from neuralav.plugins.cae.weights import export_weights
+
+    folder = tmp_path_factory.mktemp("cae-weights")
+    tf.keras.utils.set_random_seed(3)
+    first, *others = LEVELS.values()
+    export_weights(CAEModel(ArchConfig.tiny(), lmbda=first.lmbda), folder / first.weights)
+    for level in others:
+        shutil.copy(folder / first.weights, folder / level.weights)
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def use_tiny_weights(tiny_weights, monkeypatch):
+    monkeypatch.setenv("NEURALAV_CAE_WEIGHTS_DIR", str(tiny_weights))
+
+
+def photo(shared_data, width=53, height=37, offset=(200, 300)):
+    """A real photographic crop (HxWx3 uint8) from the training photos folder."""
+    from PIL import Image
+
+    with Image.open(shared_data / "photos" / "001.png") as image:
+        array = np.asarray(image.convert("RGB"))
+    y, x = offset
+    return np.ascontiguousarray(array[y:y + height, x:x + width])
+
+
+def frame_of(image, fmt="rgb24", pts=7, time_base=Fraction(1, 25)):
+    frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+    if fmt != "rgb24":
+        frame = frame.reformat(format=fmt)
+    frame.pts, frame.time_base = pts, time_base
+    return frame
+
+
+def encoder_side_reconstruction(quality, image):
+    from neuralav.plugins.cae.codec import load_level
+
+    return load_level(quality).model.reconstruct(image).numpy()
+
+
+@pytest.mark.parametrize("width,height", [(53, 37), (1, 1), (16, 16), (17, 1), (130, 67)])
+def test_decoding_reproduces_the_encoder_reconstruction_exactly(shared_data, width, height):
+    image = photo(shared_data, width, height)
+    encoder = registry.create_encoder("cae", {"quality": 2})
+    decoder = registry.create_decoder("cae", encoder.header)
+    (packet,) = encoder.encode(frame_of(image))
+    (frame,) = decoder.decode(packet)
+    assert (frame.width, frame.height, frame.format.name) == (width, height, "rgb24")
+    np.testing.assert_array_equal(frame.to_ndarray(), encoder_side_reconstruction(2, image))
+
+
+def test_a_separate_process_decodes_the_same_pixels(shared_data, tmp_path, tiny_weights):
+    image = photo(shared_data, 96, 80)
+    encoder = registry.create_encoder("cae", {"quality": 3})
+    (packet,) = encoder.encode(frame_of(image))
+    (tmp_path / "header.bin").write_bytes(encoder.header)
+    (tmp_path / "packet.bin").write_bytes(bytes(packet))
+    script = textwrap.dedent(f"""
+        import av, numpy as np
+        from neuralav import registry
+        decoder = registry.create_decoder("cae", open({str(tmp_path / 'header.bin')!r}, "rb").read())
+        (frame,) = decoder.decode(av.Packet(open({str(tmp_path / 'packet.bin')!r}, "rb").read()))
+        np.save({str(tmp_path / 'decoded.npy')!r}, frame.to_ndarray())
+    """)
+    env = {"NEURALAV_CAE_WEIGHTS_DIR": str(tiny_weights), "TF_NUM_INTRAOP_THREADS": "1",
+           "PATH": "/usr/bin:/bin"}
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=300)
+    np.testing.assert_array_equal(np.load(tmp_path / "decoded.npy"), encoder_side_reconstruction(3, image))
+
+
+def test_rate_is_the_packet_length_and_includes_every_header_byte(shared_data):
+    from neuralav.plugins.cae.codec import unpack_payload
+    from neuralav.registry.api import parse_video_packet
+
+    image = photo(shared_data, 64, 48)
+    (packet,) = registry.create_encoder("cae", {"quality": 1}).encode(frame_of(image))
+    info = parse_video_packet(bytes(packet))
+    quality, _, latent_shape, string = unpack_payload(info.payload)
+    assert (quality, latent_shape) == (1, (3, 4))
+    assert len(string) > 0
+    assert packet.size == len(bytes(packet)) > len(string)
+
+
+@pytest.mark.parametrize("fmt", ["yuv420p", "gray", "rgba", "bgr24", "yuv444p"])
+def test_frames_come_back_in_the_input_pixel_format(shared_data, fmt):
+    image = photo(shared_data, 48, 32)
+    encoder = registry.create_encoder("cae")
+    decoder = registry.create_decoder("cae", encoder.header)
+    (packet,) = encoder.encode(frame_of(image, fmt))
+    (frame,) = decoder.decode(packet)
+    assert (frame.format.name, frame.width, frame.height) == (fmt, 48, 32)
+
+
+def test_pts_and_time_base_are_kept(shared_data):
+    encoder = registry.create_encoder("cae")
+    decoder = registry.create_decoder("cae", encoder.header)
+    (packet,) = encoder.encode(frame_of(photo(shared_data), pts=1234, time_base=Fraction(1, 90000)))
+    assert packet.is_keyframe and (packet.pts, packet.time_base) == (1234, Fraction(1, 90000))
+    (frame,) = decoder.decode(packet)
+    assert (frame.pts, frame.time_base) == (1234, Fraction(1, 90000))
+
+
+def test_quality_out_of_range_names_the_valid_levels():
+    with pytest.raises(InvalidOptionError, match="quality"):
+        registry.create_encoder("cae", {"quality": 9})
+
+
+@pytest.mark.parametrize("mutate", [
+    pytest.param(lambda data: data[:-1], id="truncated by one byte"),
+    pytest.param(lambda data: data[:20], id="truncated to 20 bytes"),
+    pytest.param(lambda data: data[:-9] + bytes([data[-9] ^ 0x10]) + data[-8:], id="bit flip"),
+])
+def test_damaged_packets_raise_invalid_data(shared_data, mutate):
+    encoder = registry.create_encoder("cae")
+    decoder = registry.create_decoder("cae", encoder.header)
+    (packet,) = encoder.encode(frame_of(photo(shared_data)))
+    with pytest.raises(InvalidDataError):
+        decoder.decode(av.Packet(mutate(bytes(packet))))
+
+
+def test_a_packet_of_another_quality_level_is_refused(shared_data):
+    encoder = registry.create_encoder("cae", {"quality": 1})
+    decoder = registry.create_decoder("cae", registry.create_encoder("cae", {"quality": 4}).header)
+    (packet,) = encoder.encode(frame_of(photo(shared_data)))
+    with pytest.raises(InvalidDataError, match="quality 1"):
+        decoder.decode(packet)
+
+
+def test_a_packet_of_another_codec_is_refused(shared_data):
+    zlib_encoder = registry.create_encoder("zlibv")
+    decoder = registry.create_decoder("cae", registry.create_encoder("cae").header)
+    (packet,) = zlib_encoder.encode(frame_of(photo(shared_data)))
+    with pytest.raises(InvalidDataError):
+        decoder.decode(packet)
+
+
+def test_a_header_of_another_codec_is_refused():
+    with pytest.raises(registry.HeaderMismatchError):
+        registry.create_decoder("cae", registry.create_encoder("zlibv").header)
+
+
+def test_nan_in_a_float_frame_is_a_clear_error():
+    image = np.full((16, 16, 3), 0.25, np.float32)
+    image[0, 0, 0] = np.nan
+    with pytest.raises(InvalidDataError, match="NaN"):
+        registry.create_encoder("cae").encode(av.VideoFrame.from_ndarray(image, format="gbrpf32le"))
+
+
+def test_finite_float_frames_are_converted_and_coded():
+    image = np.full((16, 16, 3), 0.25, np.float32)
+    frame = av.VideoFrame.from_ndarray(image, format="gbrpf32le")
+    encoder = registry.create_encoder("cae")
+    (packet,) = encoder.encode(frame)
+    (decoded,) = registry.create_decoder("cae", encoder.header).decode(packet)
+    assert decoded.format.name == "gbrpf32le"
+
+
+def test_an_audio_frame_is_refused():
+    frame = av.AudioFrame.from_ndarray(np.zeros((1, 64), np.int16), format="s16", layout="mono")
+    with pytest.raises(FormatNotSupportedError):
+        registry.create_encoder("cae").encode(frame)
+
+
+def test_transforms_are_traced_once_per_frame_shape(shared_data):
+    from neuralav.plugins.cae.codec import load_level
+
+    model = load_level(4).model
+    encoder = registry.create_encoder("cae", {"quality": 4})
+    decoder = registry.create_decoder("cae", encoder.header)
+    for offset in [(0, 0), (50, 50), (100, 10)]:
+        for width, height in [(40, 24), (24, 40)]:
+            (packet,) = encoder.encode(frame_of(photo(shared_data, width, height, offset)))
+            decoder.decode(packet)
+    # input_signature with unknown H, W: one concrete function each, whatever the shapes.
+    assert model.compress.experimental_get_tracing_count() == 1
+    assert model.decompress.experimental_get_tracing_count() == 1
