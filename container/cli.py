@@ -13,6 +13,7 @@ import argparse
 import importlib
 import importlib.metadata
 import importlib.util
+import os
 import sys
 from typing import Sequence
 
@@ -26,7 +27,7 @@ COMMANDS: dict[str, str] = {
     "transcode": "convert media files, ffmpeg-style (-i, -map, -c:v, -q:v, -b:a, -t, -ss, -y)",
     "probe": "describe the tracks of a media file, like ffprobe",
     "decode": "turn neural tracks back into standard codecs any player can play",
-    "train": "train a built-in codec's model (resumable)",
+    "bench": "rate-distortion and speed of the neural codecs against JPEG, WebP, AV1, HEVC, H.264 and Opus",
 }
 """Command name -> help line. A command whose module is not installed is left out."""
 
@@ -62,6 +63,8 @@ def build_parser(commands: dict[str, str] | None = None) -> argparse.ArgumentPar
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    # Codecs may import TensorFlow: keep its C++ start-up chatter off the terminal.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     # Import only the module of the command being run: listing codecs must not
     # pay for the transcode pipeline's imports.
     wanted = argv[0] if argv and not argv[0].startswith("-") else None

@@ -1,0 +1,65 @@
+"""ffmpeg-style stream-specified options (``-c:v``, ``-q:a:0``, ``-b:a``) for argparse.
+
+argparse has no notion of ``-c:SPEC``, so every spelling the commands accept is
+registered (types ``v a s t`` and indices 0..15); all land, in command-line
+order, in one list of :class:`~neuralav.container.pipeline.StreamChoice` per
+option family. Only the bare and per-type spellings appear in ``--help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..pipeline import StreamChoice
+
+__all__ = ["add_stream_options", "FAMILIES"]
+
+FAMILIES = {
+    "c": ("codecs", "codec: copy, a neuralav codec (cae, wavenet...) or a PyAV encoder (libx264, libopus...)"),
+    "q": ("qualities", "quality: a neural codec's quality level; qscale for PyAV encoders"),
+    "b": ("bitrates", "bitrate in bits/s with k/M suffixes (6k, 1.5M): PyAV encoders; neural codecs pick the nearest quality level"),
+    "opt": ("codec_options", "codec option KEY=VALUE (e.g. -opt:v preset=slow, -opt:v quality=2)"),
+}
+_INDICES = range(16)
+
+
+class _Append(argparse.Action):
+    def __call__(self, parser, namespace, values, option_string=None):
+        spec = option_string.partition(":")[2]
+        items = list(getattr(namespace, self.dest) or [])
+        items.append(StreamChoice(spec, values))
+        setattr(namespace, self.dest, items)
+
+
+def _spellings(family: str) -> list[str]:
+    names = [f"-{family}"]
+    for letter in "vast":
+        names.append(f"-{family}:{letter}")
+        names += [f"-{family}:{letter}:{i}" for i in _INDICES]
+    names += [f"-{family}:{i}" for i in _INDICES]
+    return names
+
+
+def add_stream_options(parser: argparse.ArgumentParser) -> None:
+    """Register ``-c``, ``-q``, ``-b`` and ``-opt`` with every stream specifier."""
+    for family, (dest, text) in FAMILIES.items():
+        names = _spellings(family)
+        visible = names[:1] + [n for n in names if n.count(":") == 1 and not n[-1].isdigit()]
+        parser.add_argument(*visible, dest=dest, action=_Append, default=[], metavar="VALUE",
+                            help=f"{text} (per stream: -{family}:v, -{family}:a:0, -{family}:2)")
+        parser.add_argument(*[n for n in names if n not in visible], dest=dest, action=_Append,
+                            default=[], metavar="VALUE", help=argparse.SUPPRESS)
+
+
+def parse_time(text: str) -> float:
+    """``12.5`` or ``[HH:]MM:SS[.ms]`` → seconds (as ffmpeg's -ss/-t)."""
+    try:
+        parts = [float(p) for p in text.split(":")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid time {text!r} (seconds or [HH:]MM:SS[.ms])") from None
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + part
+    if len(parts) > 3 or seconds < 0:
+        raise argparse.ArgumentTypeError(f"invalid time {text!r} (seconds or [HH:]MM:SS[.ms])")
+    return seconds

@@ -1,0 +1,71 @@
+"""``neuralav transcode``: convert media files, ffmpeg-style.
+
+Examples::
+
+    neuralav transcode -i in.mp4 -c:v cae -q:v 3 -c:a copy out.mkv
+    neuralav transcode -i a.mkv -i b.wav -map 0:v -map 1:a -c:a libopus -b:a 16k out.mkv
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..pipeline import TranscodeResult, transcode
+from ._options import add_stream_options, parse_time
+
+__all__ = ["add_arguments", "run", "main", "print_summary"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the command's options."""
+    parser.add_argument("-i", dest="inputs", action="append", default=[], metavar="INPUT", required=True,
+                        help="input file (repeatable): mp4, mkv, webm, wav, flac, png, jpg, img%%03d.png...")
+    parser.add_argument("-map", dest="maps", action="append", default=[], metavar="IN[:SPEC]",
+                        help="streams to include (repeatable): 0, 0:v, 1:a:0, 0:2; default: all the output holds")
+    add_stream_options(parser)
+    parser.add_argument("-ss", dest="start", type=parse_time, default=0.0, metavar="TIME",
+                        help="skip the first TIME (seconds or [HH:]MM:SS)")
+    parser.add_argument("-t", dest="duration", type=parse_time, default=None, metavar="TIME",
+                        help="stop after TIME of output")
+    parser.add_argument("-f", dest="input_format", default=None, metavar="FORMAT",
+                        help="input demuxer, for raw streams (h264)")
+    parser.add_argument("-y", dest="overwrite", action="store_true", help="overwrite the output if it exists")
+    parser.add_argument("--ignore-errors", action="store_true",
+                        help="skip packets that fail to decode (reported), instead of stopping")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="progress bar (default: only on a terminal)")
+    parser.add_argument("output", help="output file; .mkv for neural tracks")
+
+
+def print_summary(result: TranscodeResult, file=None) -> None:
+    """One line per output stream: codec, mode, frames, bytes, kbit/s."""
+    file = file or sys.stdout
+    print(f"wrote {result.path} in {result.seconds:.1f} s", file=file)
+    for s in result.streams:
+        if s.index < 0:
+            print(f"  attachment of {s.source}: copied", file=file)
+            continue
+        rate = f", {s.kbps:.1f} kbit/s" if s.kbps is not None else ""
+        count = "packets" if s.mode == "copy" else "frames"
+        print(f"  #{s.index} {s.type} {s.codec} ({s.mode} of {s.source}): {s.frames} {count}, "
+              f"{s.bytes} bytes{rate}", file=file)
+    if result.skipped_packets:
+        print(f"  {result.skipped_packets} packet(s) failed to decode and were skipped", file=file)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the transcode described by parsed ``args``."""
+    result = transcode(args.inputs, args.output, maps=args.maps, codecs=args.codecs, qualities=args.qualities,
+                       bitrates=args.bitrates, codec_options=args.codec_options, start=args.start,
+                       duration=args.duration, overwrite=args.overwrite, ignore_errors=args.ignore_errors,
+                       input_format=args.input_format, progress=args.progress)
+    print_summary(result)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``neuralav transcode ...`` as a function (tests call it)."""
+    from ..cli import main as cli_main
+
+    return cli_main(["transcode", *(argv if argv is not None else sys.argv[1:])])

@@ -1,0 +1,565 @@
+"""The transcode pipeline behind ``neuralav transcode``, ``decode`` and ``demo``.
+
+Inputs are opened with :class:`~neuralav.container.reader.Reader` (so neural
+tracks decode like standard ones), streams are chosen with ffmpeg's ``-map``
+syntax, each output stream is copied (packets byte-identical) or coded by a
+neural codec or a PyAV encoder, and the output is written by
+:class:`~neuralav.container.writer.Writer` (temporary file, then rename).
+
+Stream specifiers (``-map`` and ``-c:SPEC``), as ffmpeg's: ``v``, ``a``, ``s``,
+``t`` (attachments), a type and an index (``v:0``) or an index (``2``). In
+``-map`` they follow the input number: ``0``, ``0:v``, ``1:a:0``, ``0:2``.
+When several ``-c`` options match a stream the last one wins.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import os
+import re
+import time
+from fractions import Fraction
+from typing import Any, Iterator, Sequence
+
+import av
+
+from neuralav import registry as _registry
+from neuralav.registry import InvalidOptionError, Registry
+
+from .errors import StreamSelectionError, UnsupportedOutputError
+from .progress import Progress
+from .reader import Reader, Track
+from .writer import OutputStream, Writer, output_format_for
+
+__all__ = ["StreamChoice", "TranscodeResult", "OutputSummary", "transcode", "parse_bitrate",
+           "DEFAULT_ENCODERS", "matches_spec"]
+
+_TYPE_LETTERS = {"v": "video", "a": "audio", "s": "subtitle", "t": "attachment", "d": "data"}
+
+DEFAULT_ENCODERS: dict[str, dict[str, str]] = {
+    "matroska": {"video": "libx264", "audio": "libopus"},
+    "mp4": {"video": "libx264", "audio": "aac"},
+    "mov": {"video": "libx264", "audio": "aac"},
+    "webm": {"video": "libvpx-vp9", "audio": "libopus"},
+    "wav": {"audio": "pcm_s16le"},
+    "flac": {"audio": "flac"},
+    "ogg": {"audio": "libopus"},
+    "mp3": {"audio": "libmp3lame"},
+    "image2": {"video": "png"},
+    "nut": {"video": "ffv1", "audio": "pcm_s16le"},
+}
+"""Output format → media type → the standard encoder used when a stream cannot be copied
+(e.g. a neural track written to mp4). Image outputs pick their encoder from the suffix."""
+
+_IMAGE_ENCODERS = {".png": "png", ".jpg": "mjpeg", ".jpeg": "mjpeg", ".bmp": "bmp", ".tif": "tiff",
+                   ".tiff": "tiff", ".webp": "libwebp"}
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamChoice:
+    """A per-stream option from the command line: ``-c:v cae`` is ``StreamChoice("v", "cae")``."""
+
+    spec: str
+    value: str
+
+
+def parse_bitrate(text: str) -> int:
+    """``6k`` → 6000, ``1.5M`` → 1500000, ``64000`` → 64000 (bits/s).
+
+    Raises:
+        InvalidOptionError: not a positive number with an optional k/M suffix.
+    """
+    scale = {"k": 1000, "K": 1000, "m": 1_000_000, "M": 1_000_000}.get(text[-1:], 1)
+    number = text[:-1] if scale != 1 else text
+    try:
+        value = float(number) * scale
+    except ValueError:
+        raise InvalidOptionError(f"bitrate {text!r} is not a number of bits/s (e.g. 6k, 64000, 1.5M)") from None
+    if not value > 0:
+        raise InvalidOptionError(f"bitrate {text!r} must be positive")
+    return int(value)
+
+
+def matches_spec(spec: str, track_type: str, type_index: int, index: int) -> bool:
+    """Whether a stream specifier (``""``, ``v``, ``a:1``, ``2``) selects a stream.
+
+    Raises:
+        StreamSelectionError: the specifier is malformed.
+    """
+    if spec == "":
+        return True
+    parts = spec.split(":")
+    if parts[0] in _TYPE_LETTERS:
+        if _TYPE_LETTERS[parts[0]] != track_type:
+            return False
+        if len(parts) == 1:
+            return True
+        if len(parts) == 2 and parts[1].isdigit():
+            return int(parts[1]) == type_index
+    elif len(parts) == 1 and parts[0].isdigit():
+        return int(parts[0]) == index
+    raise StreamSelectionError(f"invalid stream specifier {spec!r} (use v, a, s, t, v:0, a:1 or a stream index)")
+
+
+def _select(readers: list[Reader], maps: Sequence[str], output_format: str) -> list[tuple[int, Track]]:
+    """The (input number, track) pairs of the output, in order."""
+    chosen: list[tuple[int, Track]] = []
+    if not maps:
+        wanted = {"image2": ("video",), "wav": ("audio",), "flac": ("audio",), "mp3": ("audio",),
+                  "ogg": ("audio",)}.get(output_format, ("video", "audio", "subtitle", "attachment"))
+        for number, reader in enumerate(readers):
+            for track in reader.streams:
+                if track.type in wanted and not (output_format == "image2" and chosen):
+                    chosen.append((number, track))
+        if not chosen:
+            raise StreamSelectionError(f"no input stream can go into a {output_format} output")
+        return chosen
+    for text in maps:
+        number_text, _, spec = text.partition(":")
+        if not number_text.isdigit() or int(number_text) >= len(readers):
+            raise StreamSelectionError(f"-map {text!r}: input {number_text!r} does not exist "
+                                       f"(there {'is' if len(readers) == 1 else 'are'} {len(readers)} input(s), "
+                                       f"numbered from 0)")
+        reader = readers[int(number_text)]
+        counts: dict[str, int] = {}
+        found = []
+        for track in reader.streams:
+            type_index = counts.get(track.type, 0)
+            counts[track.type] = type_index + 1
+            if matches_spec(spec, track.type, type_index, track.index):
+                found.append((int(number_text), track))
+        if not found:
+            raise StreamSelectionError(f"-map {text!r} matches no stream of `{reader.path}` "
+                                       f"({', '.join(t.describe() for t in reader.streams) or 'no streams'})")
+        chosen += found
+    return chosen
+
+
+@dataclasses.dataclass
+class OutputSummary:
+    """What one output stream received: frames (or packets, when copied) and coded bytes."""
+
+    index: int
+    type: str
+    codec: str
+    mode: str
+    source: str
+    frames: int = 0
+    bytes: int = 0
+    first: float | None = None
+    last: float | None = None
+
+    @property
+    def kbps(self) -> float | None:
+        """Average bitrate over the stream's span (kbit/s), if it spans any time."""
+        if self.first is None or self.last is None or self.last <= self.first:
+            return None
+        return self.bytes * 8 / (self.last - self.first) / 1000
+
+
+@dataclasses.dataclass
+class TranscodeResult:
+    """Outcome of :func:`transcode`: the output path, one summary per stream, skipped packets."""
+
+    path: str
+    streams: list[OutputSummary]
+    skipped_packets: int
+    seconds: float
+
+
+@dataclasses.dataclass
+class _Route:
+    """One output stream and where its data comes from."""
+
+    reader: Reader
+    track: Track
+    codec: str
+    options: dict[str, Any]
+    bit_rate: int | None
+    quality: str | None
+    output: OutputStream | None = None
+    summary: OutputSummary | None = None
+    clock: float = 0.0
+    """Source time (s) the next frame starts at, for sources without timestamps."""
+    max_frames: int | None = None
+    """Stop after this many frames (a still-image output takes the first frame)."""
+
+    @property
+    def copies(self) -> bool:
+        return self.codec == "copy"
+
+
+def _last_match(choices: Sequence[StreamChoice], track: Track, type_index: int, out_index: int) -> str | None:
+    value = None
+    for choice in choices:
+        if matches_spec(choice.spec, track.type, type_index, out_index):
+            value = choice.value
+    return value
+
+
+def _options_for(choices: Sequence[StreamChoice], track: Track, type_index: int, out_index: int
+                 ) -> dict[str, str]:
+    options = {}
+    for choice in choices:
+        if matches_spec(choice.spec, track.type, type_index, out_index):
+            key, sep, value = choice.value.partition("=")
+            if not sep or not key:
+                raise InvalidOptionError(f"codec option {choice.value!r} must look like KEY=VALUE")
+            options[key] = value
+    return options
+
+
+def _default_codec(track: Track, writer: Writer, output_suffix: str, decode_neural: bool) -> str:
+    """``copy`` if the output format can hold the track as it is, else a standard encoder."""
+    if writer.format == "image2":
+        return _IMAGE_ENCODERS.get(output_suffix, "png")
+    if track.is_neural:
+        if writer.is_matroska and not decode_neural:
+            return "copy"
+    elif track.type in ("subtitle", "attachment") or track.codec in writer._container.supported_codecs:
+        return "copy"
+    encoders = DEFAULT_ENCODERS.get(writer.format, {})
+    if track.type not in encoders:
+        raise UnsupportedOutputError(f"a {writer.format} output cannot hold {track.describe()} "
+                                     "(choose another -map or output)")
+    return encoders[track.type]
+
+
+def _frame_rate(track: Track) -> Fraction:
+    return track.frame_rate if track.frame_rate and 0 < track.frame_rate <= 1000 else Fraction(25)
+
+
+def _add_output(writer: Writer, route: _Route, registry: Registry | None) -> OutputStream:
+    track = route.track
+    if route.copies:
+        if track.type == "attachment":
+            return None
+        if track.is_neural:
+            return writer.add_neural_copy(track.neural, width=track.width, height=track.height,
+                                          frame_rate=track.frame_rate, sample_rate=track.sample_rate,
+                                          channels=track.channels, plugin=track.plugin)
+        if track.av_stream.codec_context is None:
+            raise UnsupportedOutputError(f"cannot copy {track.describe()} of `{route.reader.path}`")
+        return writer.add_stream_from_template(track.av_stream)
+    names = registry.names() if registry is not None else _registry.default_registry().names()
+    neural = route.codec in names
+    options: dict[str, Any] = dict(route.options)
+    if neural:
+        descriptor = _registry.get_codec(route.codec, registry=registry)
+        if descriptor.media_type.value != track.type:
+            raise UnsupportedOutputError(f"codec `{route.codec}` codes {descriptor.media_type.value}, "
+                                         f"but {track.describe()} is {track.type}")
+        option_names = [o.name for o in descriptor.options]
+        if route.quality is not None:
+            if "quality" not in option_names:
+                raise InvalidOptionError(f"codec `{route.codec}` has no quality levels (-q); its options: "
+                                         f"{', '.join(option_names) or 'none'}")
+            options["quality"] = route.quality
+        if route.bit_rate is not None:
+            for name in ("bitrate", "bit_rate", "kbps"):
+                if name in option_names:
+                    options[name] = route.bit_rate / 1000 if name == "kbps" else route.bit_rate
+                    break
+            else:
+                options["quality"] = _quality_for_bitrate(descriptor, route.bit_rate)
+    if track.type == "video":
+        stream = writer.add_stream(route.codec, _frame_rate(track), options=options, width=track.width,
+                                   height=track.height, bit_rate=None if neural else route.bit_rate)
+        if route.quality is not None and not neural:
+            stream.av_stream.codec_context.qscale = int(float(route.quality))
+        return stream
+    if track.type == "audio":
+        if track.is_neural:
+            sample_format = str(track.neural.parsed.fields.get("input_format", "flt"))
+        else:
+            sample_format = track.av_stream.codec_context.format.name
+        stream = writer.add_stream(route.codec, track.sample_rate, options=options,
+                                   layout=track.layout or "mono", sample_format=sample_format,
+                                   bit_rate=None if neural else route.bit_rate)
+        if route.quality is not None and not neural:
+            stream.av_stream.codec_context.qscale = int(float(route.quality))
+        return stream
+    raise UnsupportedOutputError(f"cannot encode {track.describe()} with `{route.codec}`; use -c:{track.type[0]} copy")
+
+
+_LEVEL_RATE = re.compile(r"(\d+) ~(\d+(?:\.\d+)?) ?kbps")
+
+
+def _quality_for_bitrate(descriptor: _registry.CodecDescriptor, bit_rate: int) -> int:
+    """The quality level whose nominal rate is closest to ``bit_rate`` (bits/s).
+
+    For neural codecs without a bitrate option, ``-b`` picks a level from the rates the
+    ``quality`` option's help lists as ``N ~X kbps`` (e.g. ``wavenet``: ``2 ~6 kbps``).
+
+    Raises:
+        InvalidOptionError: the codec lists no nominal rates.
+    """
+    names = [o.name for o in descriptor.options]
+    if "quality" not in names:
+        raise InvalidOptionError(f"codec `{descriptor.name}` takes no bitrate (-b) nor quality (-q)")
+    option = descriptor.option("quality")
+    rates = {int(level): float(kbps) for level, kbps in _LEVEL_RATE.findall(option.help)}
+    if not rates:
+        raise InvalidOptionError(f"codec `{descriptor.name}` does not take a bitrate (-b); use -q "
+                                 f"(quality: {option.range_text()})")
+    return min(rates, key=lambda level: (abs(rates[level] * 1000 - bit_rate), level))
+
+
+def _packet_time(packet: av.Packet) -> float:
+    if packet.pts is None or packet.time_base is None:
+        return float("-inf")
+    return float(packet.pts * packet.time_base)
+
+
+def _merged_packets(readers: list[Reader], routes: list[_Route]) -> Iterator[tuple[Reader, av.Packet]]:
+    """Packets of every routed track of every input, merged in time order."""
+    def one(number: int, reader: Reader) -> Iterator[tuple[float, int, int, Reader, av.Packet]]:
+        tracks = {r.track.index: r.track for r in routes if r.reader is reader and r.track.type != "attachment"}
+        for order, packet in enumerate(reader.demux(list(tracks.values()))):
+            yield _packet_time(packet), number, order, reader, packet
+    streams = [one(number, reader) for number, reader in enumerate(readers)]
+    for _, _, _, reader, packet in heapq.merge(*streams, key=lambda item: item[:3]):
+        yield reader, packet
+
+
+class _Clock:
+    """Output-time window: ``start`` (-ss) and ``duration`` (-t), in seconds."""
+
+    def __init__(self, start: float, duration: float | None) -> None:
+        self.start = start
+        self.end = start + duration if duration is not None else None
+
+    def before(self, seconds: float) -> bool:
+        return seconds < self.start - 1e-9
+
+    def after(self, seconds: float) -> bool:
+        return self.end is not None and seconds >= self.end - 1e-9
+
+
+def _frame_seconds(frame: av.frame.Frame) -> float | None:
+    if frame.pts is None or frame.time_base is None:
+        return None
+    return float(frame.pts * frame.time_base)
+
+
+def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
+              maps: Sequence[str] = (), codecs: Sequence[StreamChoice] = (),
+              qualities: Sequence[StreamChoice] = (), bitrates: Sequence[StreamChoice] = (),
+              codec_options: Sequence[StreamChoice] = (), start: float = 0.0, duration: float | None = None,
+              overwrite: bool = False, ignore_errors: bool = False, registry: Registry | None = None,
+              input_format: str | None = None, progress: bool | None = None,
+              decode_neural: bool = False) -> TranscodeResult:
+    """Convert ``inputs`` into ``output``, like ``ffmpeg -i ... [options] output``.
+
+    Args:
+        inputs: Input files (video, audio, images, image sequences such as ``img%03d.png``).
+        output: Output file; its suffix picks the format (Matroska for neural tracks).
+        maps: ``-map`` values (``0:v``, ``1:a:0``); default: every stream the output can hold.
+        codecs: ``-c[:SPEC]`` values: ``copy``, a neuralav codec or a PyAV encoder.
+            Default: ``copy`` when the output format holds the stream, else a standard encoder.
+        qualities: ``-q[:SPEC]`` values (neural codecs: their ``quality`` level).
+        bitrates: ``-b[:SPEC]`` values (``6k``): a PyAV encoder's bitrate; a neural codec's
+            quality level with the nearest nominal rate.
+        codec_options: ``-opt[:SPEC] KEY=VALUE`` codec options.
+        start: Skip the first ``start`` seconds (``-ss``); copied streams start at their
+            last keyframe before it.
+        duration: Stop after ``duration`` seconds of output (``-t``).
+        overwrite: Replace an existing output (``-y``).
+        ignore_errors: Skip packets that fail to decode instead of stopping.
+        registry: Codec registry (default: the installed plugins).
+        input_format: FFmpeg demuxer for the inputs (e.g. ``h264`` for raw streams).
+        progress: Show a progress bar (default: only when stderr is a terminal).
+        decode_neural: Neural tracks without a ``-c`` default to a standard encoder even
+            in Matroska (``neuralav decode``).
+
+    Returns:
+        A :class:`TranscodeResult`.
+
+    Raises:
+        InputError, StreamSelectionError, UnknownCodecError, InvalidOptionError,
+        UnsupportedOutputError, OutputExistsError, PacketDecodeError, InvalidDataError.
+    """
+    began = time.monotonic()
+    if start < 0 or (duration is not None and duration <= 0):
+        raise InvalidOptionError(f"-ss must be >= 0 and -t > 0 (got -ss {start}, -t {duration})")
+    output_format = output_format_for(output)
+    readers: list[Reader] = []
+    writer: Writer | None = None
+    try:
+        for path in inputs:
+            readers.append(Reader(path, registry=registry, ignore_errors=ignore_errors, format=input_format))
+        if not readers:
+            raise StreamSelectionError("no input given (-i FILE)")
+        selected = _select(readers, maps, output_format)
+        writer = Writer(output, overwrite=overwrite, registry=registry)
+        routes = _plan(readers, selected, writer, codecs, qualities, bitrates, codec_options, str(output),
+                       decode_neural)
+        for route in routes:
+            route.output = _add_output(writer, route, registry)
+            kind = route.track.type
+            route.summary = OutputSummary(route.output.index if route.output else -1, kind,
+                                          route.output.codec if route.output else route.track.codec,
+                                          "copy" if route.copies else ("neural" if route.output and
+                                                                       route.output.kind == "neural" else "encode"),
+                                          f"{readers.index(route.reader)}:{route.track.index} {route.track.codec}")
+            if kind == "attachment" and route.copies:
+                stream = route.track.av_stream
+                writer.add_attachment(stream.name, stream.mimetype, bytes(stream.data))
+        clock = _Clock(start, duration)
+        if start > 0:
+            for reader in readers:
+                reader.seek(start)
+        total = duration if duration is not None else max(
+            [d - start for d in (r.duration for r in readers) if d is not None] or [0.0])
+        with Progress(total, enabled=progress) as bar:
+            _run(readers, routes, writer, clock, bar)
+        writer.close()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    finally:
+        for reader in readers:
+            reader.close()
+    return TranscodeResult(str(writer.path), [r.summary for r in routes if r.output is not None or
+                                              r.track.type == "attachment"],
+                           sum(r.errors for r in readers), time.monotonic() - began)
+
+
+def _plan(readers, selected, writer, codecs, qualities, bitrates, codec_options, output,
+          decode_neural) -> list[_Route]:
+    routes = []
+    counts: dict[str, int] = {}
+    suffix = os.path.splitext(output)[1].lower()
+    for out_index, (number, track) in enumerate(selected):
+        type_index = counts.get(track.type, 0)
+        counts[track.type] = type_index + 1
+        codec = _last_match(codecs, track, type_index, out_index) or _default_codec(track, writer, suffix, decode_neural)
+        quality = _last_match(qualities, track, type_index, out_index)
+        bit_rate = _last_match(bitrates, track, type_index, out_index)
+        options = _options_for(codec_options, track, type_index, out_index)
+        if codec == "copy" and (quality or bit_rate or options):
+            raise InvalidOptionError(f"{track.describe()} is copied (-c copy): -q, -b and -opt do not apply")
+        routes.append(_Route(readers[number], track, codec, options,
+                             parse_bitrate(bit_rate) if bit_rate else None, quality,
+                             max_frames=1 if writer.format == "image2" else None))
+    return routes
+
+
+def _emit(writer: Writer, route: _Route, packets: list[av.Packet], bar: Progress) -> None:
+    summary = route.summary
+    for packet in packets:
+        if packet.size == 0:
+            continue
+        summary.bytes += packet.size
+        seconds = _packet_time(packet)
+        if seconds != float("-inf"):
+            summary.first = seconds if summary.first is None else min(summary.first, seconds)
+            end = seconds + (float(packet.duration * packet.time_base) if packet.duration else 0.0)
+            summary.last = end if summary.last is None else max(summary.last, end)
+        bar.add_bytes(packet.size)
+    writer.mux(packets)
+
+
+def _encode_frame(writer: Writer, route: _Route, frame: av.frame.Frame, clock: _Clock, bar: Progress) -> bool:
+    """Encode one decoded frame if it falls in the window; returns False once past its end."""
+    seconds = _frame_seconds(frame)
+    if seconds is None:  # raw streams (e.g. Annex-B H.264) carry no timestamps: count frames
+        seconds = route.clock
+    if route.track.type == "video":
+        route.clock = seconds + 1 / float(_frame_rate(route.track))
+    else:
+        route.clock = seconds + frame.samples / frame.sample_rate
+    if clock.before(seconds):
+        return True
+    if clock.after(seconds) or (route.max_frames is not None and route.summary.frames >= route.max_frames):
+        return False
+    shifted = seconds - clock.start
+    if route.track.type == "video":
+        # The source's time base when it resolves single frames (Matroska: 1 ms), so that
+        # -ss shifts are exact; else one tick per frame.
+        rate = _frame_rate(route.track)
+        source = route.track.time_base
+        base = source if source is not None and source <= 1 / rate else 1 / rate
+        if frame.duration and frame.time_base is not None:
+            frame.duration = max(1, int(round(frame.duration * frame.time_base / base)))
+        frame.time_base = base
+        frame.pts = int(round(shifted / base))
+        frame.pict_type = av.video.frame.PictureType.NONE  # as ffmpeg: the encoder picks frame types
+    else:
+        frame.time_base = Fraction(1, frame.sample_rate)
+        frame.pts = int(round(shifted * frame.sample_rate))
+    route.summary.frames += 1
+    _emit(writer, route, route.output.encode(frame), bar)
+    if route.track.type == "video":
+        bar.advance(shifted, frames=1)
+    return True
+
+
+def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clock: _Clock, bar: Progress) -> None:
+    by_source: dict[tuple[int, int], list[_Route]] = {}
+    for route in routes:
+        if route.output is not None:
+            by_source.setdefault((id(route.reader), route.track.index), []).append(route)
+    finished: set[int] = set()
+    active = sum(len(group) for group in by_source.values())
+    for reader, packet in _merged_packets(readers, routes):
+        if len(finished) == active:
+            break
+        key = (id(reader), packet.stream.index)
+        targets = [r for r in by_source.get(key, []) if id(r) not in finished]
+        if not targets:
+            continue
+        seconds = _packet_time(packet)
+        encoders = [r for r in targets if not r.copies]
+        for route in targets:
+            if not route.copies:
+                continue
+            if seconds != float("-inf") and clock.after(seconds):
+                finished.add(id(route))
+                continue
+            _copy(writer, route, packet, clock, bar)
+        if encoders:
+            track = encoders[0].track
+            for frame in reader.decode_packet(track, packet):
+                for route in encoders:
+                    if id(route) not in finished and not _encode_frame(writer, route, _clone(frame, len(encoders)),
+                                                                       clock, bar):
+                        finished.add(id(route))
+    for route in routes:
+        if route.output is None or route.copies:
+            continue
+        if id(route) not in finished:
+            for frame in route.reader.decode_packet(route.track, None):
+                if not _encode_frame(writer, route, frame, clock, bar):
+                    break
+        _emit(writer, route, route.output.encode(None), bar)
+
+
+def _clone(frame: av.frame.Frame, users: int) -> av.frame.Frame:
+    """The frame itself, or a copy when several encoders share it (they rewrite its pts)."""
+    if users == 1:
+        return frame
+    if isinstance(frame, av.VideoFrame):
+        copy = av.VideoFrame.from_ndarray(frame.to_ndarray(), format=frame.format.name) \
+            if frame.format.name in ("rgb24", "bgr24", "gray", "rgba") else frame.reformat()
+    else:
+        copy = av.AudioFrame.from_ndarray(frame.to_ndarray(), format=frame.format.name, layout=frame.layout.name)
+        copy.sample_rate = frame.sample_rate
+    copy.pts, copy.time_base = frame.pts, frame.time_base
+    return copy
+
+
+def _copy(writer: Writer, route: _Route, packet: av.Packet, clock: _Clock, bar: Progress) -> None:
+    """Remux one packet unchanged, shifted by -ss."""
+    if clock.start and packet.pts is not None and packet.time_base is not None:
+        shift = int(round(clock.start / packet.time_base))
+        packet.pts -= shift
+        if packet.dts is not None:
+            packet.dts -= shift
+    packet.stream = route.output.av_stream
+    route.summary.frames += 1
+    _emit(writer, route, [packet], bar)
+    if route.track.type == "video" and packet.pts is not None and packet.time_base is not None:
+        bar.advance(float(packet.pts * packet.time_base), frames=1)

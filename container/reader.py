@@ -1,0 +1,352 @@
+"""Reading media files whose tracks may be neural-coded, like ``av.open``.
+
+Example::
+
+    from neuralav import container
+
+    with container.open("clip.mkv") as f:
+        for track in f.streams:
+            print(track.index, track.type, track.codec, track.is_neural)
+        for frame in f.decode(video=0):      # av.VideoFrame, neural or not
+            ...
+        f.seek(1.5)                          # each track restarts at its keyframe <= 1.5 s
+
+Neural tracks are found by parsing the Matroska Tracks element (CodecID and
+CodecPrivate, see ``container/FORMAT.md``); PyAV gives them no codec context.
+Neural audio frames get sample-exact timestamps (time base ``1/sample_rate``):
+the first packet read after opening or seeking anchors the timeline at its
+millisecond timestamp, and each decoded frame advances it by its sample count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import warnings
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import av
+
+from neuralav import registry as _registry
+from neuralav.registry import Decoder, NeuralavError, Registry
+
+from . import carrier, ebml
+from .carrier import NeuralTrackInfo
+from .errors import InputError, MissingPluginError, PacketDecodeError
+
+__all__ = ["Reader", "Track", "DecodeWarning"]
+
+
+class DecodeWarning(UserWarning):
+    """A packet failed to decode and was skipped (``ignore_errors=True``)."""
+
+
+@dataclasses.dataclass
+class Track:
+    """One track of an input file.
+
+    Attributes:
+        index: Stream index (as PyAV's ``stream.index``).
+        type: ``video``, ``audio``, ``subtitle``, ``attachment`` or ``data``.
+        codec: Codec name: the neural codec (``cae``) or FFmpeg's (``h264``).
+        av_stream: The PyAV stream.
+        neural: The neural codec header, or ``None`` for a standard track.
+        width, height: Frame size in pixels (video).
+        sample_rate: Hz (audio); channels: channel count (audio).
+        frame_rate: Average frame rate (video), if known.
+        plugin: Distribution that wrote a neural track (from its tags), if known.
+    """
+
+    index: int
+    type: str
+    codec: str
+    av_stream: av.stream.Stream
+    neural: NeuralTrackInfo | None = None
+    width: int = 0
+    height: int = 0
+    sample_rate: int = 0
+    channels: int = 0
+    layout: str = ""
+    frame_rate: Fraction | None = None
+    plugin: str | None = None
+
+    @property
+    def is_neural(self) -> bool:
+        """Whether the track is coded by a neuralav codec."""
+        return self.neural is not None
+
+    @property
+    def time_base(self) -> Fraction | None:
+        """Time base of the track's packets (Matroska: 1/1000)."""
+        return self.av_stream.time_base
+
+    @property
+    def duration(self) -> float | None:
+        """Duration in seconds from the container, if it records one."""
+        stream = self.av_stream
+        if stream.duration is not None and stream.time_base is not None:
+            return float(stream.duration * stream.time_base)
+        text = stream.metadata.get("DURATION")
+        if text:
+            hours, minutes, seconds = text.split(":")
+            return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+        return None
+
+    def describe(self) -> str:
+        """``#1 video cae (quality 3, v1) 352x288`` and the like."""
+        what = self.codec
+        if self.neural is not None:
+            fields = ", ".join(f"{k} {v}" for k, v in self.neural.parsed.fields.items()
+                               if k in ("quality", "model", "level"))
+            what += f" (neural, {fields + ', ' if fields else ''}v{self.neural.parsed.version})"
+        if self.type == "video":
+            what += f" {self.width}x{self.height}"
+        elif self.type == "audio":
+            what += f" {self.sample_rate} Hz {self.layout or str(self.channels) + ' ch'}"
+        return f"#{self.index} {self.type} {what}"
+
+
+_TRACK_TYPES = {1: "video", 2: "audio", 17: "subtitle"}
+"""Matroska TrackType -> PyAV stream type."""
+
+
+def _matroska_tracks(path: Path) -> list[ebml.TrackEntry] | None:
+    with open(path, "rb") as f:
+        if f.read(4) != b"\x1a\x45\xdf\xa3":
+            return None
+        return ebml.read_tracks(f)
+
+
+class Reader:
+    """An open input file. Use :func:`neuralav.container.open`.
+
+    Args:
+        path: Input file (anything PyAV opens; neural tracks need Matroska).
+        registry: Codec registry (default: the installed plugins).
+        ignore_errors: Skip packets that fail to decode (with a :class:`DecodeWarning`)
+            instead of raising :class:`PacketDecodeError`.
+        format: FFmpeg demuxer name, when the file name does not tell (``h264``).
+
+    Raises:
+        InputError: the file does not exist or is not readable media.
+        InvalidDataError: the Matroska header is truncated or corrupt.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, registry: Registry | None = None,
+                 ignore_errors: bool = False, format: str | None = None) -> None:
+        self.path = Path(path)
+        self.registry = registry
+        self.ignore_errors = ignore_errors
+        self.errors = 0
+        """Number of packets skipped because they failed to decode."""
+        if not self.path.exists() and "%" not in self.path.name:
+            raise InputError(f"input `{self.path}` does not exist")
+        try:
+            self.container = av.open(str(self.path), "r", format=format)
+        except av.FFmpegError as error:
+            raise InputError(f"cannot read `{self.path}` as media: {error}") from None
+        entries = None
+        if self.container.format.name.startswith("matroska"):
+            try:
+                entries = _matroska_tracks(self.path)
+            except ebml.InvalidDataError as error:
+                self.container.close()
+                raise ebml.InvalidDataError(f"`{self.path}`: {error}") from None
+        self.streams = [self._track(stream, entries) for stream in self.container.streams]
+        self._decoders: dict[int, Decoder] = {}
+        self._audio_clock: dict[int, int] = {}
+        self._seek_to: float | None = None
+        self._pending: dict[int, list[av.Packet]] = {}
+
+    def _track(self, stream: av.stream.Stream, entries: list[ebml.TrackEntry] | None) -> Track:
+        entry = entries[stream.index] if entries is not None and stream.index < len(entries) else None
+        if entry is not None and _TRACK_TYPES.get(entry.type, stream.type) != stream.type:
+            entry = None  # FFmpeg skipped a track: do not pair by position, use the tags
+        info = carrier.parse_codec_private(entry.codec_id, entry.codec_private) if entry else None
+        metadata = dict(stream.metadata)
+        if info is None and stream.codec_context is None:
+            header = carrier.header_from_tags(metadata)
+            if header is not None:
+                parsed = _registry.CodecHeader.from_bytes(header)
+                info = NeuralTrackInfo(parsed.codec, header, parsed)
+        track = Track(stream.index, stream.type, info.codec if info else "", stream, info)
+        track.plugin = metadata.get(carrier.TAG_PLUGIN)
+        context = stream.codec_context
+        if info is None:
+            track.codec = context.name if context is not None else "unknown"
+        if stream.type == "video":
+            if context is not None:
+                track.width, track.height = context.width, context.height
+            elif entry is not None and len(entry.codec_private) >= 12:
+                track.width = int.from_bytes(entry.codec_private[4:8], "little", signed=True)
+                track.height = abs(int.from_bytes(entry.codec_private[8:12], "little", signed=True))
+            rate = stream.average_rate or getattr(stream, "guessed_rate", None)
+            track.frame_rate = Fraction(rate) if rate else None
+        elif stream.type == "audio":
+            if info is not None:
+                track.sample_rate = int(info.parsed.fields.get("sample_rate", 0))
+                track.layout = str(info.parsed.fields.get("layout", ""))
+                track.channels = len(av.AudioLayout(track.layout).channels) if track.layout else 0
+            elif context is not None:
+                track.sample_rate, track.layout = context.sample_rate, context.layout.name
+                track.channels = context.channels
+        return track
+
+    # ------------------------------------------------------------------ selection
+
+    @property
+    def duration(self) -> float | None:
+        """File duration in seconds, if known."""
+        if self.container.duration is not None:
+            return self.container.duration / av.time_base
+        durations = [d for d in (t.duration for t in self.streams) if d is not None]
+        return max(durations) if durations else None
+
+    def select(self, video: int | None = None, audio: int | None = None) -> list[Track]:
+        """Tracks chosen like ``av.container.decode(video=0, audio=0)`` (per-type indices)."""
+        chosen = []
+        for kind, wanted in (("video", video), ("audio", audio)):
+            if wanted is None:
+                continue
+            of_type = [t for t in self.streams if t.type == kind]
+            if wanted >= len(of_type):
+                raise IndexError(f"`{self.path}` has {len(of_type)} {kind} track(s); no {kind}={wanted}")
+            chosen.append(of_type[wanted])
+        return chosen
+
+    # ------------------------------------------------------------------ decoding
+
+    def decoder(self, track: Track) -> Decoder:
+        """The neuralav decoder of a neural track (built once).
+
+        Raises:
+            MissingPluginError: no installed plugin provides the track's codec.
+        """
+        if track.index not in self._decoders:
+            info = track.neural
+            names = (self.registry.names() if self.registry is not None
+                     else _registry.default_registry().names())
+            if info.codec not in names:
+                plugin = f" (it was written by the `{track.plugin}` distribution)" if track.plugin else ""
+                raise MissingPluginError(
+                    f"`{self.path}` track {track.index} uses neural codec `{info.codec}`, which no installed "
+                    f"neuralav plugin provides{plugin}; install the plugin that registers `{info.codec}` "
+                    f"(installed: {', '.join(names) or 'none'})")
+            self._decoders[track.index] = _registry.create_decoder(info.codec, info.header, registry=self.registry)
+        return self._decoders[track.index]
+
+    def demux(self, tracks: Iterable[Track] | None = None) -> Iterator[av.Packet]:
+        """Yield the packets of ``tracks`` (default: all) in file order; empty packets are dropped.
+
+        After :meth:`seek`, each track starts at its last keyframe at or before the target.
+        """
+        wanted = list(tracks) if tracks is not None else list(self.streams)
+        streams = [t.av_stream for t in wanted]
+        try:
+            for packet in self.container.demux(streams):
+                if packet.size == 0 and packet.pts is None:
+                    continue
+                if self._seek_to is None:
+                    yield packet
+                else:
+                    yield from self._after_seek(packet)
+        except av.FFmpegError as error:
+            raise ebml.InvalidDataError(f"`{self.path}` is damaged or truncated: {error}") from None
+        for index in list(self._pending):
+            yield from self._pending.pop(index)
+
+    def _after_seek(self, packet: av.Packet) -> Iterator[av.Packet]:
+        """Hold a track's packets until it passes the seek target; emit from its last keyframe."""
+        index = packet.stream.index
+        if index not in self._pending:
+            return (yield packet)
+        time = float(packet.pts * packet.time_base) if packet.pts is not None else None
+        buffer = self._pending[index]
+        if time is not None and time <= self._seek_to:
+            if packet.is_keyframe:
+                buffer[:] = [packet]
+            elif buffer:
+                buffer.append(packet)
+            return
+        del self._pending[index]
+        if not self._pending:
+            self._seek_to = None
+        yield from buffer
+        yield packet
+
+    def decode_packet(self, track: Track, packet: av.Packet) -> list[av.frame.Frame]:
+        """Decode one packet of ``track`` (``None`` flushes).
+
+        Raises:
+            PacketDecodeError: naming the track, codec and timestamp (unless ``ignore_errors``).
+        """
+        try:
+            if track.neural is not None:
+                frames = self.decoder(track).decode(packet)
+                if track.type == "audio":
+                    frames = self._sample_exact(track, packet, frames)
+                return frames
+            frames = track.av_stream.codec_context.decode(packet)
+            for frame in frames:  # frames flushed out of a decoder carry no time base
+                if frame.time_base is None:
+                    frame.time_base = track.av_stream.time_base
+            return frames
+        except (NeuralavError, av.FFmpegError) as error:
+            if isinstance(error, MissingPluginError):
+                raise
+            when = (f"{float(packet.pts * packet.time_base):.3f} s"
+                    if packet is not None and packet.pts is not None and packet.time_base else "end of stream")
+            message = f"`{self.path}` track {track.index} ({track.codec}) packet at {when} failed to decode: {error}"
+            if not self.ignore_errors:
+                raise PacketDecodeError(message) from None
+            self.errors += 1
+            warnings.warn(message + " (skipped)", DecodeWarning, stacklevel=2)
+            return []
+
+    def _sample_exact(self, track: Track, packet: av.Packet | None, frames: list) -> list:
+        rate = track.sample_rate
+        if track.index not in self._audio_clock and packet is not None and packet.pts is not None:
+            self._audio_clock[track.index] = int(round(packet.pts * packet.time_base * rate))
+        clock = self._audio_clock.get(track.index, 0)
+        for frame in frames:
+            frame.pts = clock
+            frame.time_base = Fraction(1, rate)
+            clock += frame.samples
+        self._audio_clock[track.index] = clock
+        return frames
+
+    def decode(self, *tracks: Track, video: int | None = None, audio: int | None = None
+               ) -> Iterator[av.frame.Frame]:
+        """Yield decoded frames of the given tracks (or ``video=``/``audio=`` indices; default all
+        video and audio tracks), neural or standard alike, in file order."""
+        chosen = list(tracks) or self.select(video, audio) or [
+            t for t in self.streams if t.type in ("video", "audio")]
+        by_index = {t.index: t for t in chosen}
+        for packet in self.demux(chosen):
+            yield from self.decode_packet(by_index[packet.stream.index], packet)
+        for track in chosen:
+            yield from self.decode_packet(track, None)
+
+    def seek(self, seconds: float) -> None:
+        """Seek so that each track restarts at its last keyframe at or before ``seconds``."""
+        self.container.seek(max(0, int(seconds * av.time_base)), backward=True, any_frame=False)
+        self._seek_to = seconds
+        self._pending = {t.index: [] for t in self.streams if t.type in ("video", "audio")}
+        self._audio_clock.clear()
+        for track in self.streams:
+            if track.neural is None and track.av_stream.codec_context is not None:
+                track.av_stream.codec_context.flush_buffers()
+        for decoder in self._decoders.values():
+            decoder.decode(None)
+
+    def close(self) -> None:
+        """Close the file."""
+        self.container.close()
+
+    def __enter__(self) -> "Reader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,364 @@
+"""Writing media files whose tracks may be neural-coded, from an ordinary PyAV loop.
+
+Example (shapes as PyAV's: ``av.VideoFrame`` / ``av.AudioFrame`` in, packets out)::
+
+    from neuralav import container
+
+    with container.open("out.mkv", "w", overwrite=True) as out:
+        video = out.add_stream("cae", rate=25, width=352, height=288, options={"quality": 3})
+        audio = out.add_stream("libopus", rate=16000, layout="mono")
+        for frame in frames:
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))   # flush
+
+Neural streams are carried as described in ``container/FORMAT.md``. The file is
+written to a temporary name next to the target and renamed by :meth:`Writer.close`
+after the Matroska CodecID patch; :meth:`Writer.abort` (or an exception inside the
+``with`` block) deletes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import av
+
+from neuralav import registry as _registry
+from neuralav.registry import Encoder, MediaType, Registry
+
+from . import carrier, ebml
+from .atomic import check_target, commit, temporary_path
+from .carrier import NeuralTrackInfo
+from .errors import UnsupportedOutputError
+
+__all__ = ["Writer", "OutputStream", "output_format_for"]
+
+_IMAGE_SUFFIXES = {".png": "png", ".jpg": "mjpeg", ".jpeg": "mjpeg", ".bmp": "bmp", ".tif": "tiff",
+                   ".tiff": "tiff", ".webp": "libwebp"}
+_FORMAT_BY_SUFFIX = {".mkv": "matroska", ".mka": "matroska", ".mks": "matroska", ".webm": "webm",
+                     ".mp4": "mp4", ".m4a": "mp4", ".mov": "mov", ".wav": "wav", ".flac": "flac",
+                     ".ogg": "ogg", ".opus": "ogg", ".mp3": "mp3", ".nut": "nut"}
+
+
+def output_format_for(path: str | os.PathLike) -> str:
+    """The FFmpeg muxer name for an output path, from its suffix (``x.mkv`` → ``matroska``).
+
+    Raises:
+        UnsupportedOutputError: the suffix is unknown (names the known ones).
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix in _IMAGE_SUFFIXES:
+        return "image2"
+    if suffix in _FORMAT_BY_SUFFIX:
+        return _FORMAT_BY_SUFFIX[suffix]
+    known = ", ".join(sorted(set(_FORMAT_BY_SUFFIX) | set(_IMAGE_SUFFIXES)))
+    raise UnsupportedOutputError(f"cannot tell the output format of `{path}` (known suffixes: {known})")
+
+
+def _template(codec: str) -> av.stream.Stream:
+    """A stream of a throwaway Matroska container, for add_stream_from_template."""
+    return av.open(io.BytesIO(), "w", format="matroska").add_stream(codec)
+
+
+class OutputStream:
+    """One output track: neural-coded, coded by a PyAV encoder, or copied.
+
+    Attributes:
+        av_stream: The underlying PyAV output stream.
+        kind: ``"neural"``, ``"encode"`` or ``"copy"``.
+        codec: Codec name (``cae``, ``libx264``...) or the copied stream's codec.
+        encoder: The neuralav encoder (neural streams only).
+        neural: The track's codec header description (neural streams only).
+    """
+
+    def __init__(self, av_stream: av.stream.Stream, kind: str, codec: str,
+                 encoder: Encoder | None = None, neural: NeuralTrackInfo | None = None) -> None:
+        self.av_stream = av_stream
+        self.kind = kind
+        self.codec = codec
+        self.encoder = encoder
+        self.neural = neural
+
+    @property
+    def index(self) -> int:
+        """Index of the stream in the output file."""
+        return self.av_stream.index
+
+    @property
+    def type(self) -> str:
+        """``video``, ``audio``, ``subtitle``..."""
+        return self.av_stream.type
+
+    def encode(self, frame: av.frame.Frame | None = None) -> list[av.Packet]:
+        """Encode a frame (``None`` flushes); returns packets bound to this stream, ready to mux."""
+        if self.kind == "copy":
+            raise TypeError(f"output stream {self.index} copies packets; it does not encode frames")
+        packets = self.encoder.encode(frame) if self.encoder is not None else self.av_stream.encode(frame)
+        for packet in packets:
+            packet.stream = self.av_stream
+        return packets
+
+
+class Writer:
+    """A media file being written (Matroska for neural tracks; any PyAV format otherwise).
+
+    Args:
+        path: Output file. Its suffix picks the format unless ``format`` is given.
+        format: FFmpeg muxer name (``matroska``, ``mp4``, ``image2``...).
+        overwrite: Replace an existing file (the CLI's ``-y``).
+        registry: Codec registry (default: the installed plugins).
+
+    Raises:
+        OutputExistsError: ``path`` exists and ``overwrite`` is false.
+        UnsupportedOutputError: unknown output suffix.
+    """
+
+    def __init__(self, path: str | os.PathLike, format: str | None = None, *, overwrite: bool = False,
+                 registry: Registry | None = None) -> None:
+        self.path = check_target(path, overwrite)
+        self.format = format or output_format_for(self.path)
+        self.overwrite = overwrite
+        self.registry = registry
+        self.streams: list[OutputStream] = []
+        self._temporary = temporary_path(self.path)
+        options = {"update": "1"} if self.format == "image2" else {}
+        self._container = av.open(str(self._temporary), "w", format=self.format, options=options)
+        self._closed = False
+        self._started = False
+
+    # ------------------------------------------------------------------ adding streams
+
+    @property
+    def is_matroska(self) -> bool:
+        """Whether the output can carry neural tracks."""
+        return self.format == "matroska"
+
+    def add_stream(self, codec: str, rate: int | Fraction | None = None, *,
+                   options: Mapping[str, Any] | None = None, width: int | None = None,
+                   height: int | None = None, layout: str | None = None, pix_fmt: str | None = None,
+                   sample_format: str | None = None, bit_rate: int | None = None) -> OutputStream:
+        """Add a stream coded by ``codec``: a neuralav codec or any PyAV encoder.
+
+        Args:
+            codec: ``cae``, ``wavenet``, ``libx264``, ``libopus``...
+            rate: Frame rate (video, frames/s) or sample rate (audio, Hz).
+            options: Codec options (neuralav: ``{"quality": 3}``; PyAV: ``{"crf": "23"}``).
+            width, height: Frame size in pixels (video; required for neural video).
+            layout: Channel layout (audio), e.g. ``mono``.
+            pix_fmt: Pixel format for a PyAV encoder (default: its first supported one).
+            sample_format: Input sample format of neural audio (e.g. ``s16``), or PyAV
+                encoder's sample format.
+            bit_rate: Target bitrate of a PyAV encoder (bits/s).
+
+        Raises:
+            UnsupportedOutputError: a neural codec for a format other than Matroska.
+            UnknownCodecError: neither a neuralav codec nor a PyAV encoder.
+        """
+        names = (self.registry.names() if self.registry is not None else _registry.default_registry().names())
+        if codec in names:
+            return self._add_neural(codec, rate, options or {}, width, height, layout, sample_format)
+        return self._add_pyav(codec, rate, options or {}, width, height, layout, pix_fmt, sample_format, bit_rate)
+
+    def _add_neural(self, codec: str, rate, options, width, height, layout, sample_format) -> OutputStream:
+        descriptor = _registry.get_codec(codec, registry=self.registry)
+        if descriptor.media_type is MediaType.VIDEO:
+            if not width or not height:
+                raise UnsupportedOutputError(f"neural video stream `{codec}` needs width= and height=")
+            frame_rate = Fraction(rate) if rate else Fraction(25)
+            encoder = _registry.create_encoder(codec, options, registry=self.registry, time_base=1 / frame_rate)
+        else:
+            if not rate:
+                raise UnsupportedOutputError(f"neural audio stream `{codec}` needs rate= (the sample rate, Hz)")
+            encoder = _registry.create_encoder(codec, options, registry=self.registry, sample_rate=int(rate),
+                                               layout=layout or "mono", format=sample_format)
+            frame_rate = None
+        header = encoder.header
+        info = carrier.NeuralTrackInfo(codec, header, _registry.CodecHeader.from_bytes(header),
+                                       descriptor.fourcc if descriptor.media_type is MediaType.VIDEO else "")
+        stream = self._add_carrier(info, descriptor.distribution, width=width, height=height,
+                                   frame_rate=frame_rate, sample_rate=int(rate or 0),
+                                   channels=len(av.AudioLayout(layout or "mono").channels))
+        stream.encoder = encoder
+        stream.kind = "neural"
+        return stream
+
+    def add_neural_copy(self, info: NeuralTrackInfo, *, width: int = 0, height: int = 0,
+                        frame_rate: Fraction | None = None, sample_rate: int = 0, channels: int = 1,
+                        plugin: str | None = None) -> OutputStream:
+        """Add a stream whose packets are copied from another file's neural track."""
+        stream = self._add_carrier(info, plugin, width=width, height=height, frame_rate=frame_rate,
+                                   sample_rate=sample_rate, channels=channels)
+        stream.kind = "copy"
+        return stream
+
+    def _add_carrier(self, info: NeuralTrackInfo, plugin: str | None, *, width, height, frame_rate,
+                     sample_rate, channels) -> OutputStream:
+        if not self.is_matroska:
+            raise UnsupportedOutputError(
+                f"neural codec `{info.codec}` needs a Matroska output (.mkv/.mka), not `{self.path.name}` "
+                f"({self.format}); use `neuralav decode` to get standard codecs")
+        if info.parsed.media_type is MediaType.VIDEO:
+            stream = self._container.add_stream_from_template(_template(carrier.VIDEO_TEMPLATE[0]))
+            context = stream.codec_context
+            context.width, context.height = width, height
+            if frame_rate:
+                context.framerate = frame_rate
+            context.extradata = carrier.bitmapinfoheader(width, height, info.fourcc or "NAVV", info.header)
+        else:
+            stream = self._container.add_stream_from_template(_template(carrier.AUDIO_TEMPLATE[0]))
+            stream.codec_context.sample_rate = sample_rate
+            stream.codec_context.extradata = carrier.waveformatex(sample_rate, channels, info.header)
+        stream.metadata.update(carrier.track_tags(info.header, plugin))
+        stream.metadata["title"] = carrier.track_name(info.codec, info.parsed.media_type)
+        stream.disposition = av.stream.Disposition(0)
+        output = OutputStream(stream, "neural", info.codec, neural=info)
+        self.streams.append(output)
+        return output
+
+    def _add_pyav(self, codec, rate, options, width, height, layout, pix_fmt, sample_format, bit_rate):
+        try:
+            av_codec = av.Codec(codec, "w")
+        except Exception:
+            names = (self.registry.names() if self.registry is not None
+                     else _registry.default_registry().names())
+            raise _registry.UnknownCodecError(
+                f"unknown codec `{codec}`: not a neuralav codec ({', '.join(names) or 'none installed'}) "
+                "nor a PyAV/FFmpeg encoder") from None
+        if av_codec.type == "video":
+            stream = self._container.add_stream(codec, rate=Fraction(rate) if rate else Fraction(25),
+                                                options=dict(options))
+            context = stream.codec_context
+            context.width, context.height = width, height
+            formats = [f.name for f in (av_codec.video_formats or ())]
+            context.pix_fmt = pix_fmt if pix_fmt and (not formats or pix_fmt in formats) else (
+                "yuv420p" if "yuv420p" in formats else (formats[0] if formats else pix_fmt or "yuv420p"))
+        elif av_codec.type == "audio":
+            rates = list(av_codec.audio_rates or ())
+            sample_rate = int(rate or 48000)
+            if rates and sample_rate not in rates:
+                sample_rate = 48000 if 48000 in rates else max(rates)
+            stream = self._container.add_stream(codec, rate=sample_rate, options=dict(options))
+            stream.codec_context.layout = layout or "stereo"
+            formats = [f.name for f in (av_codec.audio_formats or ())]
+            if formats:
+                stream.codec_context.format = sample_format if sample_format in formats else formats[0]
+        else:
+            stream = self._container.add_stream(codec, options=dict(options))
+        if bit_rate:
+            stream.codec_context.bit_rate = int(bit_rate)
+        if stream.type in ("video", "audio"):
+            stream.disposition = av.stream.Disposition.default
+        output = OutputStream(stream, "encode", codec)
+        self.streams.append(output)
+        return output
+
+    def add_stream_from_template(self, template: av.stream.Stream) -> OutputStream:
+        """Add a stream that copies ``template``'s packets unchanged (standard codecs)."""
+        stream = self._container.add_stream_from_template(template)
+        with contextlib.suppress(Exception):
+            stream.metadata.update({k: v for k, v in template.metadata.items() if k.upper() != "DURATION"})
+        stream.disposition = template.disposition
+        output = OutputStream(stream, "copy", template.codec_context.name)
+        self.streams.append(output)
+        return output
+
+    def add_attachment(self, name: str, mimetype: str, data: bytes) -> None:
+        """Attach a file (fonts, cover art...) to a Matroska output."""
+        self._container.add_attachment(name=name, mimetype=mimetype, data=data)
+
+    # ------------------------------------------------------------------ writing
+
+    def mux(self, packets: av.Packet | Iterable[av.Packet]) -> None:
+        """Write packets (each bound to one of this writer's streams); empty flush packets are skipped."""
+        if isinstance(packets, av.Packet):
+            packets = [packets]
+        if not self._started:
+            self._set_defaults()
+            self._started = True
+        for packet in packets:
+            if packet.size == 0 and packet.pts is None:
+                continue
+            self._container.mux_one(packet)
+
+    def _set_defaults(self) -> None:
+        """Mark the first standard video and audio track default; neural tracks never are.
+
+        Subtitle tracks keep the disposition they were given (or copied with).
+        """
+        seen: set[str] = set()
+        for stream in self.streams:
+            if stream.neural is not None or stream.type not in ("video", "audio"):
+                continue
+            if stream.type in seen:
+                stream.av_stream.disposition &= ~av.stream.Disposition.default
+            else:
+                stream.av_stream.disposition |= av.stream.Disposition.default
+                seen.add(stream.type)
+
+    def close(self) -> Path:
+        """Finish the file: flush nothing (flush encoders yourself), patch, rename. Returns the path.
+
+        Raises:
+            OutputExistsError: the target appeared meanwhile and ``overwrite`` is false.
+        """
+        if self._closed:
+            return self.path
+        if not self.streams:
+            self.abort()
+            raise UnsupportedOutputError(f"output `{self.path}` has no streams: nothing was written")
+        self._closed = True
+        try:
+            if not self._started:
+                self._set_defaults()
+            self._container.close()
+            if any(s.neural is not None for s in self.streams):
+                self._patch_codec_ids()
+            commit(self._temporary, self.path, self.overwrite)
+        except BaseException:
+            self._remove_temporary()
+            raise
+        return self.path
+
+    def _patch_codec_ids(self) -> None:
+        """Turn the template CodecIDs of neural tracks into ``V_MS/VFW/FOURCC`` / ``A_MS/ACM``."""
+        with open(self._temporary, "r+b") as f:
+            entries = ebml.read_tracks(f)
+            new_ids = {}
+            for stream in self.streams:
+                if stream.neural is None:
+                    continue
+                entry = entries[stream.index]
+                video = stream.type == "video"
+                expected = carrier.VIDEO_TEMPLATE[1] if video else carrier.AUDIO_TEMPLATE[1]
+                if entry.codec_id != expected:
+                    raise ebml.InvalidDataError(f"track {entry.number} has CodecID {entry.codec_id!r}, "
+                                                f"expected the template's {expected!r}")
+                new_ids[entry.number] = carrier.VIDEO_CODEC_ID if video else carrier.AUDIO_CODEC_ID
+            ebml.patch_codec_ids(f, new_ids)
+
+    def abort(self) -> None:
+        """Stop writing and delete the temporary file; nothing appears at the target."""
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(Exception):
+            self._container.close()
+        self._remove_temporary()
+
+    def _remove_temporary(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self._temporary.unlink()
+
+    def __enter__(self) -> "Writer":
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
