@@ -4,6 +4,7 @@
 # level's weights (λ of each level from quality.py's LEVELS) to plugins/cae/weights/q{N}.npz as soon as it is trained.
 #
 # Usage:  nohup plugins/cae/train_schedule.sh > ~/.cache/neuralav/train/cae/schedule.log 2>&1 &
+# PARALLEL_FT=1 fine-tunes q4, q2 and q1 from q3 at the same time.
 # Re-running it resumes every run from its latest checkpoint (finished runs only re-export).
 # Train longer by raising the STEPS_* values below (or env vars) and re-running.
 # Per-run logs: ~/.cache/neuralav/train/cae/q{N}.log; state: ~/.cache/neuralav/train/cae/q{N}/.
@@ -40,7 +41,14 @@ if [ -n "$INIT_BASE" ]; then
 else
   train q3 "$(lmbda 3)" "$STEPS_BASE" "${MINUTES_BASE:-17}"
 fi
-train q4 "$(lmbda 4)" "$STEPS_FT"   "${MINUTES_FT:-3.5}" --init-from "$ROOT/q3"
-train q2 "$(lmbda 2)" "$STEPS_FT"   "${MINUTES_FT:-3.5}" --init-from "$ROOT/q3"
-train q1 "$(lmbda 1)" "$STEPS_FT"   "${MINUTES_FT:-3.5}" --init-from "$ROOT/q2"
+if [ "${PARALLEL_FT:-0}" = 1 ]; then   # all three from q3 at once (other cores idle otherwise)
+  train q4 "$(lmbda 4)" "$STEPS_FT" "${MINUTES_FT:-3.5}" --init-from "$ROOT/q3" &
+  train q2 "$(lmbda 2)" "$STEPS_FT" "${MINUTES_FT:-3.5}" --init-from "$ROOT/q3" &
+  train q1 "$(lmbda 1)" "$STEPS_FT" "${MINUTES_FT:-3.5}" --init-from "$ROOT/q3" &
+  wait
+else
+  train q4 "$(lmbda 4)" "$STEPS_FT"   "${MINUTES_FT:-3.5}" --init-from "$ROOT/q3"
+  train q2 "$(lmbda 2)" "$STEPS_FT"   "${MINUTES_FT:-3.5}" --init-from "$ROOT/q3"
+  train q1 "$(lmbda 1)" "$STEPS_FT"   "${MINUTES_FT:-3.5}" --init-from "$ROOT/q2"
+fi
 echo "$(date -u +%FT%TZ) schedule done"

@@ -48,14 +48,12 @@ def use_tiny_weights(tiny_weights, monkeypatch):
     monkeypatch.setenv("NEURALAV_CAE_WEIGHTS_DIR", str(tiny_weights))
 
 
-def photo(shared_data, width=53, height=37, offset=(200, 300)):
-    """A real photographic crop (HxWx3 uint8) from the training photos folder."""
-    from PIL import Image
-
-    with Image.open(shared_data / "photos" / "001.png") as image:
-        array = np.asarray(image.convert("RGB"))
+def photo(source, width=53, height=37, offset=(100, 150)):
+    """A real camera crop (HxWx3 uint8) of the bundled clip's frame."""
     y, x = offset
-    return np.ascontiguousarray(array[y:y + height, x:x + width])
+    crop = source[y:y + height, x:x + width]
+    assert crop.shape == (height, width, 3), "crop outside the 352x288 frame"
+    return np.ascontiguousarray(crop)
 
 
 def frame_of(image, fmt="rgb24", pts=7, time_base=Fraction(1, 25)):
@@ -73,8 +71,8 @@ def encoder_side_reconstruction(quality, image):
 
 
 @pytest.mark.parametrize("width,height", [(53, 37), (1, 1), (16, 16), (17, 1), (130, 67)])
-def test_decoding_reproduces_the_encoder_reconstruction_exactly(shared_data, width, height):
-    image = photo(shared_data, width, height)
+def test_decoding_reproduces_the_encoder_reconstruction_exactly(camera_frame, width, height):
+    image = photo(camera_frame, width, height)
     encoder = registry.create_encoder("cae", {"quality": 2})
     decoder = registry.create_decoder("cae", encoder.header)
     (packet,) = encoder.encode(frame_of(image))
@@ -83,8 +81,8 @@ def test_decoding_reproduces_the_encoder_reconstruction_exactly(shared_data, wid
     np.testing.assert_array_equal(frame.to_ndarray(), encoder_side_reconstruction(2, image))
 
 
-def test_a_separate_process_decodes_the_same_pixels(shared_data, tmp_path, tiny_weights):
-    image = photo(shared_data, 96, 80)
+def test_a_separate_process_decodes_the_same_pixels(camera_frame, tmp_path, tiny_weights):
+    image = photo(camera_frame, 96, 80)
     encoder = registry.create_encoder("cae", {"quality": 3})
     (packet,) = encoder.encode(frame_of(image))
     (tmp_path / "header.bin").write_bytes(encoder.header)
@@ -102,11 +100,11 @@ def test_a_separate_process_decodes_the_same_pixels(shared_data, tmp_path, tiny_
     np.testing.assert_array_equal(np.load(tmp_path / "decoded.npy"), encoder_side_reconstruction(3, image))
 
 
-def test_rate_is_the_packet_length_and_includes_every_header_byte(shared_data):
+def test_rate_is_the_packet_length_and_includes_every_header_byte(camera_frame):
     from neuralav.plugins.cae.codec import unpack_payload
     from neuralav.registry.api import parse_video_packet
 
-    image = photo(shared_data, 64, 48)
+    image = photo(camera_frame, 64, 48)
     (packet,) = registry.create_encoder("cae", {"quality": 1}).encode(frame_of(image))
     info = parse_video_packet(bytes(packet))
     quality, _, latent_shape, string = unpack_payload(info.payload)
@@ -116,8 +114,8 @@ def test_rate_is_the_packet_length_and_includes_every_header_byte(shared_data):
 
 
 @pytest.mark.parametrize("fmt", ["yuv420p", "gray", "rgba", "bgr24", "yuv444p"])
-def test_frames_come_back_in_the_input_pixel_format(shared_data, fmt):
-    image = photo(shared_data, 48, 32)
+def test_frames_come_back_in_the_input_pixel_format(camera_frame, fmt):
+    image = photo(camera_frame, 48, 32)
     encoder = registry.create_encoder("cae")
     decoder = registry.create_decoder("cae", encoder.header)
     (packet,) = encoder.encode(frame_of(image, fmt))
@@ -125,10 +123,10 @@ def test_frames_come_back_in_the_input_pixel_format(shared_data, fmt):
     assert (frame.format.name, frame.width, frame.height) == (fmt, 48, 32)
 
 
-def test_pts_and_time_base_are_kept(shared_data):
+def test_pts_and_time_base_are_kept(camera_frame):
     encoder = registry.create_encoder("cae")
     decoder = registry.create_decoder("cae", encoder.header)
-    (packet,) = encoder.encode(frame_of(photo(shared_data), pts=1234, time_base=Fraction(1, 90000)))
+    (packet,) = encoder.encode(frame_of(photo(camera_frame), pts=1234, time_base=Fraction(1, 90000)))
     assert packet.is_keyframe and (packet.pts, packet.time_base) == (1234, Fraction(1, 90000))
     (frame,) = decoder.decode(packet)
     assert (frame.pts, frame.time_base) == (1234, Fraction(1, 90000))
@@ -144,26 +142,26 @@ def test_quality_out_of_range_names_the_valid_levels():
     pytest.param(lambda data: data[:20], id="truncated to 20 bytes"),
     pytest.param(lambda data: data[:-9] + bytes([data[-9] ^ 0x10]) + data[-8:], id="bit flip"),
 ])
-def test_damaged_packets_raise_invalid_data(shared_data, mutate):
+def test_damaged_packets_raise_invalid_data(camera_frame, mutate):
     encoder = registry.create_encoder("cae")
     decoder = registry.create_decoder("cae", encoder.header)
-    (packet,) = encoder.encode(frame_of(photo(shared_data)))
+    (packet,) = encoder.encode(frame_of(photo(camera_frame)))
     with pytest.raises(InvalidDataError):
         decoder.decode(av.Packet(mutate(bytes(packet))))
 
 
-def test_a_packet_of_another_quality_level_is_refused(shared_data):
+def test_a_packet_of_another_quality_level_is_refused(camera_frame):
     encoder = registry.create_encoder("cae", {"quality": 1})
     decoder = registry.create_decoder("cae", registry.create_encoder("cae", {"quality": 4}).header)
-    (packet,) = encoder.encode(frame_of(photo(shared_data)))
+    (packet,) = encoder.encode(frame_of(photo(camera_frame)))
     with pytest.raises(InvalidDataError, match="quality 1"):
         decoder.decode(packet)
 
 
-def test_a_packet_of_another_codec_is_refused(shared_data):
+def test_a_packet_of_another_codec_is_refused(camera_frame):
     zlib_encoder = registry.create_encoder("zlibv")
     decoder = registry.create_decoder("cae", registry.create_encoder("cae").header)
-    (packet,) = zlib_encoder.encode(frame_of(photo(shared_data)))
+    (packet,) = zlib_encoder.encode(frame_of(photo(camera_frame)))
     with pytest.raises(InvalidDataError):
         decoder.decode(packet)
 
@@ -195,7 +193,7 @@ def test_an_audio_frame_is_refused():
         registry.create_encoder("cae").encode(frame)
 
 
-def test_transforms_are_traced_once_per_frame_shape(shared_data):
+def test_transforms_are_traced_once_per_frame_shape(camera_frame):
     from neuralav.plugins.cae.codec import load_level
 
     model = load_level(4).model
@@ -203,7 +201,7 @@ def test_transforms_are_traced_once_per_frame_shape(shared_data):
     decoder = registry.create_decoder("cae", encoder.header)
     for offset in [(0, 0), (50, 50), (100, 10)]:
         for width, height in [(40, 24), (24, 40)]:
-            (packet,) = encoder.encode(frame_of(photo(shared_data, width, height, offset)))
+            (packet,) = encoder.encode(frame_of(photo(camera_frame, width, height, offset)))
             decoder.decode(packet)
     # input_signature with unknown H, W: one concrete function each, whatever the shapes.
     assert model.compress.experimental_get_tracing_count() == 1
