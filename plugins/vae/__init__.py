@@ -1,0 +1,42 @@
+"""``vae``: the built-in scale-hyperprior image/video codec.
+
+After Ballé, Minnen, Singh, Hwang & Johnston, "Variational Image Compression
+with a Scale Hyperprior" (ICLR 2018): a GDN autoencoder whose latent is
+range-coded with Gaussian scales predicted from a hyper-latent, itself coded
+with a factorized prior. The scale indices are computed by a fixed-point
+network (:mod:`.integer`), so decoders never desynchronize. Every frame is
+coded on its own (intra only).
+
+Not yet registered through the ``neuralav`` entry points (no shipped weights);
+register it explicitly, e.g. ``build_registry(plugins=[neuralav.plugins.vae])``.
+This module imports neither TensorFlow nor the codec. Modules: :mod:`.quality`
+(the level table), :mod:`.codec` (encoder/decoder, payload layout),
+:mod:`.model`, :mod:`.integer`, :mod:`.weights`, :mod:`.train`, :mod:`.evaluate`.
+"""
+
+from __future__ import annotations
+
+from neuralav.registry import Capability, CodecDescriptor, MediaType, Option, hookimpl
+
+from .quality import LEVELS, option_help
+
+__all__ = ["VAE", "neuralav_register_codecs"]
+
+VAE = CodecDescriptor(
+    name="vae",
+    long_name="Scale-hyperprior VAE image codec (Ballé 2018, integer hyper-synthesis, range-coded)",
+    media_type=MediaType.VIDEO,
+    capabilities=Capability.LOSSY | Capability.NEURAL | Capability.INTRA_ONLY | Capability.VARIABLE_SIZE,
+    formats=("rgb24",),
+    options=(Option("quality", int, 3, option_help(), min=min(LEVELS), max=max(LEVELS)),),
+    version=1,
+    fourcc="NVAE",
+    encoder="neuralav.plugins.vae.codec:VAEEncoder",
+    decoder="neuralav.plugins.vae.codec:VAEDecoder",
+)
+
+
+@hookimpl
+def neuralav_register_codecs(register):
+    """Register the ``vae`` codec."""
+    register(VAE)

@@ -1,0 +1,35 @@
+"""Architecture configuration of the VAE (no TensorFlow import: cheap to import)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+__all__ = ["ArchConfig"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchConfig:
+    """Architecture of a scale-hyperprior model.
+
+    Attributes:
+        num_filters: N, channels of the hidden layers of the main transforms.
+        latent_channels: M, channels of the latent ``y`` (H/16 x W/16 x M).
+        hyper_filters: channels of the hyper transforms and of the hyper-latent
+            ``z`` (H/64 x W/64 x hyper_filters).
+        num_scales: Number of Gaussian scales the hyper-synthesis indexes.
+        scale_min: Smallest scale (index 0), in latent units.
+        scale_max: Largest scale (index ``num_scales - 1``); scales are spaced
+            evenly in log between the two, as in tfc's ``models/bmshj2018.py``.
+    """
+
+    num_filters: int = 64
+    latent_channels: int = 128
+    hyper_filters: int = 64
+    num_scales: int = 64
+    scale_min: float = 0.11
+    scale_max: float = 256.0
+
+    @classmethod
+    def tiny(cls) -> "ArchConfig":
+        """A very small configuration (N=M=8, 8 hyper channels) for unit tests."""
+        return cls(num_filters=8, latent_channels=8, hyper_filters=8)

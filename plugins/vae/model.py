@@ -1,0 +1,321 @@
+"""Scale-hyperprior variational autoencoder with gain units (the ``vae`` codec's model).
+
+After J. Ballé, D. Minnen, S. Singh, S. J. Hwang, N. Johnston, "Variational
+Image Compression with a Scale Hyperprior", ICLR 2018, structured like
+tensorflow-compression's ``models/bmshj2018.py``; one model codes every quality
+level through gain units (Z. Cui et al., "Asymmetric Gained Deep Image
+Compression With Continuous Rate Adaptation", CVPR 2021): level *l* scales the
+latent by a learned per-channel gain ``g_l`` before quantization and by a
+learned inverse gain ``g'_l`` before the synthesis. The main transforms are
+``cae``'s (:mod:`neuralav.plugins.cae.model`).
+
+Shapes and units: images NHWC RGB, uint8 0–255 at the API boundary, float 0–255
+in the loss; ``y`` is N x H/16 x W/16 x M, ``z`` N x H/64 x W/64 x hyper_filters
+(sizes rounded up); rates in bits or bits per pixel (bpp). ``y`` is coded with
+``tfc.LocationScaleIndexedEntropyModel(tfc.NoisyNormal, ...)`` whose scale
+indices come from the hyper-synthesis (computed in fixed point for coding, see
+:mod:`.integer`), ``z`` with ``tfc.ContinuousBatchedEntropyModel`` over a
+``tfc.NoisyDeepFactorized`` prior.
+
+TensorFlow is imported here, so import this module lazily.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_compression as tfc
+
+from neuralav.plugins.cae.model import AnalysisTransform, SynthesisTransform, pad_to_multiple
+
+from .config import ArchConfig
+from .integer import IntegerHyperSynthesis
+
+__all__ = ["ArchConfig", "VAEModel", "PAD_MULTIPLE", "WEIGHTS_FORMAT", "latent_shapes"]
+
+PAD_MULTIPLE = 16
+"""Images are edge-padded to a multiple of this (4 stride-2 layers); ``z`` rounds up further."""
+
+WEIGHTS_FORMAT = "neuralav-vae-weights-v1"
+"""Value of the ``format`` entry of an exported ``.npz`` weights file."""
+
+
+def latent_shapes(width: int, height: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """((h, w) of ``y``, (zh, zw) of ``z``) for a width x height image."""
+    h, w = -(-height // 16), -(-width // 16)
+    return (h, w), (-(-h // 4), -(-w // 4))
+
+
+class HyperAnalysisTransform(tf.keras.Sequential):
+    """|y| (N,h,w,M) -> z (N,h/4,w/4,C): 3x3 conv, two 5x5 stride-2 convs, ReLU between."""
+
+    def __init__(self, config: ArchConfig) -> None:
+        super().__init__(name="hyper_analysis")
+        n = config.hyper_filters
+        self.add(tfc.SignalConv2D(n, (3, 3), name="layer_0", corr=True, strides_down=1,
+                                  padding="same_zeros", use_bias=True, activation=tf.nn.relu))
+        self.add(tfc.SignalConv2D(n, (5, 5), name="layer_1", corr=True, strides_down=2,
+                                  padding="same_zeros", use_bias=True, activation=tf.nn.relu))
+        self.add(tfc.SignalConv2D(n, (5, 5), name="layer_2", corr=True, strides_down=2,
+                                  padding="same_zeros", use_bias=False, activation=None))
+
+
+class HyperSynthesisTransform(tf.keras.Sequential):
+    """ẑ (N,zh,zw,C) -> scale indices (N,4zh,4zw,M), float; see :mod:`.integer` for coding."""
+
+    STRIDES = (2, 2, 1)
+
+    def __init__(self, config: ArchConfig) -> None:
+        super().__init__(name="hyper_synthesis")
+        n = config.hyper_filters
+        for i, (channels, size, stride) in enumerate(
+                [(n, 5, 2), (n, 5, 2), (config.latent_channels, 3, 1)]):
+            self.add(tfc.SignalConv2D(
+                channels, (size, size), name=f"layer_{i}", corr=False, strides_up=stride,
+                padding="same_zeros", use_bias=True, kernel_parameter="variable",
+                activation=tf.nn.relu if i < 2 else None))
+
+    def float_weights(self) -> list[tuple[np.ndarray, np.ndarray, int]]:
+        """(kernel, bias, stride) of each layer, for :meth:`IntegerHyperSynthesis.from_float`."""
+        return [(layer.kernel.numpy(), layer.bias.numpy(), stride)
+                for layer, stride in zip(self.layers, self.STRIDES)]
+
+
+class VAEModel(tf.keras.Model):
+    """Scale-hyperprior autoencoder, one set of gain units per quality level.
+
+    Training uses :meth:`call`. For coding, call :meth:`make_coder` once after
+    training or loading: it fixes the range-coding tables and the integer
+    hyper-synthesis; :meth:`compress` / :meth:`decompress` then produce and
+    consume real range-coded strings.
+
+    Args:
+        config: Architecture.
+        lmbdas: λ of each level (loss ``bpp + λ·MSE``, MSE of 0–255 RGB),
+            ascending; level *l* (0-based) uses gain row *l*.
+    """
+
+    def __init__(self, config: ArchConfig = ArchConfig(), lmbdas: Sequence[float] = (0.01,)) -> None:
+        super().__init__(name="vae")
+        lmbdas = tuple(float(v) for v in lmbdas)
+        if not lmbdas or any(v <= 0 for v in lmbdas) or list(lmbdas) != sorted(lmbdas):
+            raise ValueError(f"`lmbdas` must be positive and ascending, not {lmbdas}")
+        self.config = config
+        self.lmbdas = lmbdas
+        self.analysis_transform = AnalysisTransform(config)
+        self.synthesis_transform = SynthesisTransform(config)
+        self.hyper_analysis_transform = HyperAnalysisTransform(config)
+        self.hyper_synthesis_transform = HyperSynthesisTransform(config)
+        self.hyperprior = tfc.NoisyDeepFactorized(batch_shape=(config.hyper_filters,))
+        # MSE-optimal quantization step ~ 1/sqrt(λ): start the gains there.
+        center = float(np.exp(np.mean(np.log(lmbdas))))
+        init = np.array([[0.5 * np.log(v / center)] * config.latent_channels for v in lmbdas], np.float32)
+        self.log_gain = tf.Variable(init, name="log_gain")
+        self.log_inverse_gain = tf.Variable(-init, name="log_inverse_gain")
+        offset = np.log(config.scale_min)
+        factor = (np.log(config.scale_max) - offset) / (config.num_scales - 1.0)
+        self._scale_fn = lambda i: tf.math.exp(offset + factor * i)
+        self.side_coder: tfc.ContinuousBatchedEntropyModel | None = None
+        self.coder: tfc.LocationScaleIndexedEntropyModel | None = None
+        self.integer_hyper: IntegerHyperSynthesis | None = None
+        self.build((None, None, None, 3))
+
+    @property
+    def num_levels(self) -> int:
+        """Number of quality levels (gain rows)."""
+        return len(self.lmbdas)
+
+    def _entropy_models(self, compression: bool):
+        main = tfc.LocationScaleIndexedEntropyModel(
+            tfc.NoisyNormal, self.config.num_scales, self._scale_fn, coding_rank=3,
+            compression=compression)
+        side = tfc.ContinuousBatchedEntropyModel(
+            self.hyperprior, coding_rank=3, compression=compression, offset_heuristic=False)
+        return main, side
+
+    # ------------------------------------------------------------------ training
+
+    def call(self, x: tf.Tensor, training: bool = True):
+        """Rate–distortion loss of a batch; crop *i* is trained at level ``i mod num_levels``.
+
+        Args:
+            x: N x H x W x 3 images, uint8 or float 0–255; H, W multiples of 64.
+            training: Additive uniform noise (True) or rounding (False).
+
+        Returns:
+            (loss, bpp, mse, side_bpp): scalars averaged over the batch; bpp is
+            the estimated total rate (bits per pixel, ``y`` and ``z``), side_bpp
+            the part of it spent on ``z``, mse on the 0–255 scale.
+        """
+        main, side = self._entropy_models(compression=False)
+        x = tf.cast(x, tf.float32)
+        levels = tf.range(tf.shape(x)[0]) % self.num_levels
+        gain = tf.exp(tf.gather(self.log_gain, levels))[:, None, None, :]
+        inverse_gain = tf.exp(tf.gather(self.log_inverse_gain, levels))[:, None, None, :]
+        y = self.analysis_transform(x) * gain
+        z = self.hyper_analysis_transform(tf.abs(y))
+        z_tilde, side_bits = side(z, training=training)
+        indexes = self.hyper_synthesis_transform(z_tilde)[:, :tf.shape(y)[1], :tf.shape(y)[2], :]
+        y_tilde, bits = main(y, indexes, training=training)
+        x_hat = self.synthesis_transform(y_tilde * inverse_gain)
+        num_pixels = tf.cast(tf.reduce_prod(tf.shape(x)[1:-1]), bits.dtype)
+        bpp = (bits + side_bits) / num_pixels  # per crop
+        mse = tf.reduce_mean(tf.math.squared_difference(x, x_hat), axis=(1, 2, 3))
+        lmbda = tf.gather(tf.constant(self.lmbdas, tf.float32), levels)
+        loss = tf.reduce_mean(bpp + lmbda * mse)
+        return loss, tf.reduce_mean(bpp), tf.reduce_mean(mse), tf.reduce_mean(side_bits / num_pixels)
+
+    # ------------------------------------------------------------------ coding
+
+    def make_coder(self, tables: Mapping[str, np.ndarray] | None = None,
+                   integer_hyper: IntegerHyperSynthesis | None = None) -> None:
+        """Fixes the range-coding tables and the integer hyper-synthesis.
+
+        Args:
+            tables: ``side_cdf``, ``side_cdf_offset``, ``cdf``, ``cdf_offset``
+                (int32) as exported by :meth:`coder_tables`; if None they are
+                computed from the priors.
+            integer_hyper: The fixed-point hyper-synthesis; if None it is
+                quantized from the float one.
+        """
+        main, side = self._entropy_models(compression=True)
+        if tables is not None:
+            side = tfc.ContinuousBatchedEntropyModel(
+                prior_shape=(self.config.hyper_filters,), coding_rank=3, compression=True,
+                cdf=tf.constant(tables["side_cdf"], tf.int32),
+                cdf_offset=tf.constant(tables["side_cdf_offset"], tf.int32),
+                quantization_offset=tf.zeros((self.config.hyper_filters,), tf.float32))
+            # The indexed model takes no tables as arguments; its (shape-less)
+            # table variables are overwritten with the shipped ones.
+            main._cdf.assign(tf.constant(tables["cdf"], tf.int32))  # noqa: SLF001
+            main._cdf_offset.assign(tf.constant(tables["cdf_offset"], tf.int32))  # noqa: SLF001
+        self.coder, self.side_coder = main, side
+        self.integer_hyper = integer_hyper or IntegerHyperSynthesis.from_float(
+            self.hyper_synthesis_transform.float_weights(), self.config.num_scales)
+
+    def coder_tables(self) -> dict[str, np.ndarray]:
+        """The range-coding tables of :meth:`make_coder` as int32 numpy arrays."""
+        self._require_coder()
+        return {
+            "side_cdf": self.side_coder.cdf.numpy().astype(np.int32),
+            "side_cdf_offset": self.side_coder.cdf_offset.numpy().astype(np.int32),
+            "cdf": self.coder.cdf.numpy().astype(np.int32),
+            "cdf_offset": self.coder.cdf_offset.numpy().astype(np.int32),
+        }
+
+    def _require_coder(self) -> None:
+        if self.coder is None or self.side_coder is None or self.integer_hyper is None:
+            raise RuntimeError("call `make_coder()` (or load weights) before coding")
+
+    @tf.function(input_signature=[tf.TensorSpec((None, None, 3), tf.uint8),
+                                  tf.TensorSpec((), tf.int32)])
+    def analyze(self, image: tf.Tensor, level: tf.Tensor):
+        """Encoder half before the integer network.
+
+        Args:
+            image: H x W x 3 uint8 RGB (any H, W >= 1).
+            level: 0-based level (gain row).
+
+        Returns:
+            (y, z_hat, side_string): y 1 x h x w x M float32 (gain applied),
+            z_hat zh x zw x C int32 (the quantized hyper-latent) and the scalar
+            tf.string coding it.
+        """
+        x = pad_to_multiple(tf.cast(image[None], tf.float32), PAD_MULTIPLE)
+        y = self.analysis_transform(x) * tf.exp(self.log_gain[level])
+        z = self.hyper_analysis_transform(tf.abs(y))
+        side_string = self.side_coder.compress(z)[0]
+        z_hat = tf.cast(self.side_coder.quantize(z)[0], tf.int32)
+        return y, z_hat, side_string
+
+    @tf.function(input_signature=[tf.TensorSpec((1, None, None, None), tf.float32),
+                                  tf.TensorSpec((None, None, None), tf.int32)])
+    def compress_latent(self, y: tf.Tensor, indexes: tf.Tensor) -> tf.Tensor:
+        """Range-codes ``round(y)`` (1 x h x w x M) with scale `indexes` (h x w x M int32)."""
+        return self.coder.compress(y, tf.cast(indexes[None], tf.float32))[0]
+
+    @tf.function(input_signature=[tf.TensorSpec((), tf.string), tf.TensorSpec((2,), tf.int32)])
+    def decompress_side(self, side_string: tf.Tensor, z_shape: tf.Tensor) -> tf.Tensor:
+        """The side string -> z_hat (zh x zw x C int32)."""
+        return tf.cast(tf.round(self.side_coder.decompress(side_string[None], z_shape)[0]), tf.int32)
+
+    @tf.function(input_signature=[tf.TensorSpec((), tf.string),
+                                  tf.TensorSpec((None, None, None), tf.int32),
+                                  tf.TensorSpec((), tf.int32), tf.TensorSpec((2,), tf.int32)])
+    def synthesize(self, string: tf.Tensor, indexes: tf.Tensor, level: tf.Tensor,
+                   image_shape: tf.Tensor) -> tf.Tensor:
+        """Range-decodes ``ŷ`` with `indexes` and returns the H x W x 3 uint8 picture."""
+        y_hat = self.coder.decompress(string[None], tf.cast(indexes[None], tf.float32))
+        return self._picture(y_hat, level, image_shape)
+
+    @tf.function(input_signature=[tf.TensorSpec((1, None, None, None), tf.float32),
+                                  tf.TensorSpec((), tf.int32), tf.TensorSpec((2,), tf.int32)])
+    def reconstruct_latent(self, y: tf.Tensor, level: tf.Tensor, image_shape: tf.Tensor) -> tf.Tensor:
+        """The encoder-side picture of ``round(y)``, without range coding."""
+        return self._picture(tf.round(y), level, image_shape)
+
+    def _picture(self, y_hat, level, image_shape):
+        x_hat = self.synthesis_transform(y_hat * tf.exp(self.log_inverse_gain[level]))
+        x_hat = x_hat[0, :image_shape[0], :image_shape[1], :]
+        return tf.saturate_cast(tf.round(x_hat), tf.uint8)
+
+    def compress(self, image: np.ndarray, level: int) -> tuple[bytes, bytes, np.ndarray]:
+        """Codes one image at a 0-based `level`.
+
+        Args:
+            image: H x W x 3 uint8 RGB.
+            level: 0-based level.
+
+        Returns:
+            (side string, latent string, indexes h x w x M int32).
+        """
+        self._require_coder()
+        y, z_hat, side_string = self.analyze(image, np.int32(level))
+        indexes = self.integer_hyper(z_hat.numpy(), tuple(y.shape[1:3]))
+        string = self.compress_latent(y, indexes)
+        return side_string.numpy(), string.numpy(), indexes
+
+    def decompress(self, side_string: bytes, string: bytes, level: int,
+                   width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+        """Inverse of :meth:`compress`.
+
+        Returns:
+            (H x W x 3 uint8 RGB picture, the h x w x M int32 indexes it used).
+
+        Raises:
+            tf.errors.InvalidArgumentError: a range decoder rejects a string.
+        """
+        self._require_coder()
+        y_shape, z_shape = latent_shapes(width, height)
+        z_hat = self.decompress_side(side_string, np.array(z_shape, np.int32)).numpy()
+        indexes = self.integer_hyper(z_hat, y_shape)
+        picture = self.synthesize(string, indexes, np.int32(level), np.array([height, width], np.int32))
+        return picture.numpy(), indexes
+
+    def reconstruct(self, image: np.ndarray, level: int) -> np.ndarray:
+        """Encoder-side reconstruction (H x W x 3 uint8); decoding reproduces it bit for bit."""
+        self._require_coder()
+        y, _, _ = self.analyze(image, np.int32(level))
+        return self.reconstruct_latent(y, np.int32(level), np.array(image.shape[:2], np.int32)).numpy()
+
+    # ------------------------------------------------------------------ weights
+
+    def named_weights(self) -> dict[str, tf.Variable]:
+        """Every trainable weight under a stable name (independent of Keras name uniquing)."""
+        named: dict[str, tf.Variable] = {}
+        for transform in (self.analysis_transform, self.synthesis_transform,
+                          self.hyper_analysis_transform, self.hyper_synthesis_transform):
+            for layer in transform.layers:
+                for weight in layer.weights:
+                    parts = weight.name.split(":")[0].split("/")
+                    inner = [p for p in parts if p.startswith(("gdn_", "igdn_"))][-1:]
+                    named["/".join([transform.name, layer.name, *inner, parts[-1]])] = weight
+        for i, variable in enumerate(self.hyperprior.trainable_variables):
+            named[f"hyperprior/{i:02d}"] = variable
+        named["gain/log_gain"] = self.log_gain
+        named["gain/log_inverse_gain"] = self.log_inverse_gain
+        if len(named) != len(self.trainable_variables):
+            raise RuntimeError(f"{len(self.trainable_variables)} weights but {len(named)} unique names")
+        return named

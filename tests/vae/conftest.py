@@ -1,0 +1,89 @@
+"""Fixtures of the `vae` tests: a tiny model whose scale indices really vary, exported for real.
+
+A freshly initialised hyper-synthesis predicts index 0 almost everywhere, which
+would make determinism tests vacuous. The fixture model's last hyper-synthesis
+layer is therefore rescaled so that its indices spread over the whole table
+(tests assert that they do), then exported with the real exporter; the codec is
+pointed at it with ``NEURALAV_VAE_WEIGHTS_DIR``.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow_compression")
+
+PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "photos"
+
+
+def spread_indexes(model, scale: float = 40.0, center: float = 32.0, log_gain: float = 4.0) -> None:
+    """Makes an untrained model's scale indices cover ``[0, num_scales)``.
+
+    Raises the gains (so the hyper-latent is not all zeros), scales the last
+    hyper-synthesis kernel and centres its bias in the index table.
+    """
+    model.log_gain.assign(model.log_gain + log_gain)
+    model.log_inverse_gain.assign(model.log_inverse_gain - log_gain)
+    last = model.hyper_synthesis_transform.layers[-1]
+    last.kernel_parameter.assign(last.kernel_parameter * scale)
+    last.bias_parameter.assign(np.full(last.bias_parameter.shape, center, np.float32))
+
+
+@functools.lru_cache(maxsize=None)
+def make_tiny_model(seed: int = 3):
+    """A tiny 4-level VAE (N=M=8) with spread scale indices, coding-ready (built once per seed)."""
+    import tensorflow as tf
+
+    from neuralav.plugins.vae.config import ArchConfig
+    from neuralav.plugins.vae.model import VAEModel
+    from neuralav.plugins.vae.quality import LMBDAS
+
+    tf.keras.utils.set_random_seed(seed)
+    model = VAEModel(ArchConfig.tiny(), LMBDAS)
+    spread_indexes(model)
+    model.make_coder()
+    return model
+
+
+def photo(width: int = 53, height: int = 37, offset: tuple[int, int] = (200, 300),
+          name: str = "001.png") -> np.ndarray:
+    """A real photographic crop (HxWx3 uint8) from the shared training photos."""
+    from PIL import Image
+
+    if not PHOTOS.is_dir():
+        pytest.skip(f"shared photos not found at {PHOTOS}")
+    with Image.open(PHOTOS / name) as image:
+        array = np.asarray(image.convert("RGB"))
+    y, x = offset
+    return np.ascontiguousarray(array[y:y + height, x:x + width])
+
+
+@pytest.fixture(scope="session")
+def tiny_weights_dir(tmp_path_factory) -> Path:
+    """A folder holding ``vae.npz`` of :func:`make_tiny_model`."""
+    from neuralav.plugins.vae.weights import export_weights
+
+    folder = tmp_path_factory.mktemp("vae-weights")
+    model = make_tiny_model()
+    export_weights(model, folder / "vae.npz")
+    return folder
+
+
+@pytest.fixture
+def use_tiny_weights(tiny_weights_dir, monkeypatch) -> Path:
+    """Points the codec at the tiny weights."""
+    monkeypatch.setenv("NEURALAV_VAE_WEIGHTS_DIR", str(tiny_weights_dir))
+    return tiny_weights_dir
+
+
+@pytest.fixture(scope="session")
+def vae_registry():
+    """A registry with the `vae` plugin registered explicitly (it has no entry point yet)."""
+    import neuralav.plugins.vae
+    from neuralav.registry import build_registry
+
+    return build_registry(plugins=[neuralav.plugins.vae])

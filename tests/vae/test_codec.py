@@ -1,0 +1,226 @@
+"""The `vae` codec through the registry, with a tiny model: real range-coded bitstreams.
+
+The plugin is registered explicitly (``build_registry(plugins=[...])``): it has
+no entry point until trained weights ship.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from neuralav import registry
+from neuralav.registry import FormatNotSupportedError, InvalidDataError, InvalidOptionError, PluginError
+
+from .conftest import photo
+
+pytestmark = pytest.mark.usefixtures("use_tiny_weights")
+
+
+def frame_of(image, fmt="rgb24", pts=7, time_base=Fraction(1, 25)):
+    frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+    if fmt != "rgb24":
+        frame = frame.reformat(format=fmt)
+    frame.pts, frame.time_base = pts, time_base
+    return frame
+
+
+def codec_pair(reg, quality=3):
+    encoder = registry.create_encoder("vae", {"quality": quality}, registry=reg)
+    return encoder, registry.create_decoder("vae", encoder.header, registry=reg)
+
+
+def encoder_side_reconstruction(quality, image):
+    from neuralav.plugins.vae.codec import load_model_file
+
+    return load_model_file(quality).model.reconstruct(image, quality - 1)
+
+
+def test_the_plugin_registers_the_vae_descriptor(vae_registry):
+    descriptor = vae_registry.get("vae")
+    assert descriptor.fourcc == "NVAE" and descriptor.formats == ("rgb24",)
+    assert [o.name for o in descriptor.options] == ["quality"]
+
+
+def test_vae_is_only_an_entry_point_once_weights_ship():
+    from neuralav.plugins.vae.quality import WEIGHTS_DIR, WEIGHTS_FILE
+
+    entry_points = importlib.metadata.entry_points(group="neuralav")
+    if any(ep.value == "neuralav.plugins.vae" for ep in entry_points):
+        assert (WEIGHTS_DIR / WEIGHTS_FILE).is_file(), "vae is registered but ships no weights"
+
+
+@pytest.mark.parametrize("width,height", [(53, 37), (1, 1), (16, 16), (17, 1), (130, 67)])
+def test_decoding_reproduces_the_encoder_reconstruction_exactly(vae_registry, width, height):
+    image = photo(width, height)
+    encoder, decoder = codec_pair(vae_registry, 2)
+    (packet,) = encoder.encode(frame_of(image))
+    (frame,) = decoder.decode(packet)
+    assert (frame.width, frame.height, frame.format.name) == (width, height, "rgb24")
+    np.testing.assert_array_equal(frame.to_ndarray(), encoder_side_reconstruction(2, image))
+
+
+def test_rate_is_the_packet_length_and_includes_every_header_byte(vae_registry):
+    from neuralav.plugins.vae.codec import unpack_payload
+    from neuralav.registry.api import parse_video_packet
+
+    image = photo(64, 48)
+    encoder, _ = codec_pair(vae_registry, 1)
+    (packet,) = encoder.encode(frame_of(image))
+    quality, _, side, string = unpack_payload(parse_video_packet(bytes(packet)).payload)
+    assert quality == 1 and len(side) > 0 and len(string) > 0
+    assert packet.size == len(bytes(packet)) > len(side) + len(string) + 14
+
+
+@pytest.mark.parametrize("fmt", ["yuv420p", "gray", "rgba", "bgr24", "yuv444p"])
+def test_frames_come_back_in_the_input_pixel_format(vae_registry, fmt):
+    encoder, decoder = codec_pair(vae_registry)
+    (packet,) = encoder.encode(frame_of(photo(48, 32), fmt))
+    (frame,) = decoder.decode(packet)
+    assert (frame.format.name, frame.width, frame.height) == (fmt, 48, 32)
+
+
+def test_frames_of_changing_sizes_in_one_stream(vae_registry):
+    encoder, decoder = codec_pair(vae_registry)
+    for width, height in [(40, 24), (24, 40), (100, 70)]:
+        (packet,) = encoder.encode(frame_of(photo(width, height)))
+        (frame,) = decoder.decode(packet)
+        assert (frame.width, frame.height) == (width, height)
+
+
+def test_pts_and_time_base_are_kept(vae_registry):
+    encoder, decoder = codec_pair(vae_registry)
+    (packet,) = encoder.encode(frame_of(photo(), pts=1234, time_base=Fraction(1, 90000)))
+    assert packet.is_keyframe and (packet.pts, packet.time_base) == (1234, Fraction(1, 90000))
+    (frame,) = decoder.decode(packet)
+    assert (frame.pts, frame.time_base) == (1234, Fraction(1, 90000))
+
+
+def test_quality_out_of_range_names_the_option(vae_registry):
+    with pytest.raises(InvalidOptionError, match="quality"):
+        registry.create_encoder("vae", {"quality": 5}, registry=vae_registry)
+
+
+@pytest.mark.parametrize("mutate", [
+    pytest.param(lambda data: data[:-1], id="truncated by one byte"),
+    pytest.param(lambda data: data[:20], id="truncated to 20 bytes"),
+    pytest.param(lambda data: data[:-9] + bytes([data[-9] ^ 0x10]) + data[-8:], id="bit flip"),
+    pytest.param(lambda data: data + b"\0", id="one byte appended"),
+])
+def test_damaged_packets_raise_invalid_data(vae_registry, mutate):
+    encoder, decoder = codec_pair(vae_registry)
+    (packet,) = encoder.encode(frame_of(photo()))
+    with pytest.raises(InvalidDataError):
+        decoder.decode(av.Packet(mutate(bytes(packet))))
+
+
+@pytest.mark.parametrize("damage", [
+    pytest.param(lambda side, string: (side, string + bytes(range(7, 250, 3))), id="latent with trailing garbage"),
+    pytest.param(lambda side, string: (side + bytes(range(7, 250, 3)), string), id="side with trailing garbage"),
+])
+def test_strings_the_range_decoders_reject_are_invalid_data_even_with_a_valid_crc(damage):
+    from neuralav.plugins.vae.codec import load_model_file
+
+    loaded = load_model_file(3)
+    side, string = damage(*loaded.compress(photo(), 2))
+    with pytest.raises(InvalidDataError, match="range decoder"):
+        loaded.decompress(side, string, 2, 53, 37)
+
+
+def test_a_side_length_beyond_the_payload_is_refused():
+    import struct
+    import zlib
+
+    from neuralav.plugins.vae.codec import unpack_payload
+
+    body = struct.pack(">BB4sI", 1, 3, b"abcd", 999) + b"xyz"
+    with pytest.raises(InvalidDataError, match="999-byte side string"):
+        unpack_payload(body + struct.pack(">I", zlib.crc32(body)))
+
+
+def test_a_packet_of_another_quality_level_is_refused(vae_registry):
+    encoder, _ = codec_pair(vae_registry, 1)
+    _, decoder = codec_pair(vae_registry, 4)
+    (packet,) = encoder.encode(frame_of(photo()))
+    with pytest.raises(InvalidDataError, match="quality 1"):
+        decoder.decode(packet)
+
+
+def test_a_packet_of_other_weights_is_refused(vae_registry, tmp_path, monkeypatch):
+    from neuralav.plugins.vae.weights import export_weights
+
+    from .conftest import make_tiny_model
+
+    encoder, _ = codec_pair(vae_registry)
+    (packet,) = encoder.encode(frame_of(photo()))
+    export_weights(make_tiny_model(seed=4), tmp_path / "vae.npz")
+    monkeypatch.setenv("NEURALAV_VAE_WEIGHTS_DIR", str(tmp_path))
+    _, other_decoder = codec_pair(vae_registry)
+    with pytest.raises(InvalidDataError, match="model"):
+        other_decoder.decode(packet)
+
+
+def test_a_packet_of_another_codec_is_refused(vae_registry):
+    zlib_encoder = registry.create_encoder("zlibv", registry=vae_registry)
+    _, decoder = codec_pair(vae_registry)
+    (packet,) = zlib_encoder.encode(frame_of(photo()))
+    with pytest.raises(InvalidDataError):
+        decoder.decode(packet)
+
+
+def test_a_header_of_another_codec_is_refused(vae_registry):
+    with pytest.raises(registry.HeaderMismatchError):
+        registry.create_decoder("vae", registry.create_encoder("zlibv", registry=vae_registry).header,
+                                registry=vae_registry)
+
+
+def test_missing_weights_are_a_clear_plugin_error(vae_registry, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEURALAV_VAE_WEIGHTS_DIR", str(tmp_path))
+    with pytest.raises(PluginError, match="vae.npz"):
+        registry.create_encoder("vae", registry=vae_registry)
+
+
+def test_nan_in_a_float_frame_is_a_clear_error(vae_registry):
+    image = np.full((16, 16, 3), 0.25, np.float32)
+    image[0, 0, 0] = np.nan
+    encoder, _ = codec_pair(vae_registry)
+    with pytest.raises(InvalidDataError, match="NaN"):
+        encoder.encode(av.VideoFrame.from_ndarray(image, format="gbrpf32le"))
+
+
+def test_finite_float_frames_are_converted_and_coded(vae_registry):
+    frame = av.VideoFrame.from_ndarray(np.full((16, 16, 3), 0.25, np.float32), format="gbrpf32le")
+    encoder, decoder = codec_pair(vae_registry)
+    (packet,) = encoder.encode(frame)
+    (decoded,) = decoder.decode(packet)
+    assert decoded.format.name == "gbrpf32le"
+
+
+def test_an_empty_frame_is_refused(vae_registry):
+    encoder, _ = codec_pair(vae_registry)
+    with pytest.raises(FormatNotSupportedError):
+        encoder.encode(av.VideoFrame(0, 0, "rgb24"))
+
+
+def test_an_audio_frame_is_refused(vae_registry):
+    frame = av.AudioFrame.from_ndarray(np.zeros((1, 64), np.int16), format="s16", layout="mono")
+    encoder, _ = codec_pair(vae_registry)
+    with pytest.raises(FormatNotSupportedError):
+        encoder.encode(frame)
+
+
+def test_transforms_are_traced_once_for_every_frame_shape(vae_registry):
+    from neuralav.plugins.vae.codec import load_model_file
+
+    model = load_model_file(4).model
+    encoder, decoder = codec_pair(vae_registry, 4)
+    for offset in [(0, 0), (50, 50)]:
+        for width, height in [(40, 24), (24, 40), (130, 67)]:
+            (packet,) = encoder.encode(frame_of(photo(width, height, offset)))
+            decoder.decode(packet)
+    for function in (model.analyze, model.compress_latent, model.decompress_side, model.synthesize):
+        assert function.experimental_get_tracing_count() == 1, function

@@ -1,0 +1,52 @@
+"""Deterministic decoding (issue item 2): encode in this process, decode in others.
+
+The decoding processes use other TensorFlow configurations (intra-op threads 1
+and 2, ``TF_ENABLE_ONEDNN_OPTS`` 0 and 1). They must derive exactly the
+encoder's scale indices (no desync) and exactly the encoder-side picture.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .conftest import photo
+from .determinism import assert_identical_everywhere, encode_cases
+
+KODAK = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "kodak"
+
+
+def test_tiny_model_decodes_identically_under_every_tensorflow_configuration(
+        vae_registry, use_tiny_weights, tmp_path):
+    images = [("001", photo(160, 112, (150, 250), "001.png")),
+              ("002", photo(77, 45, (300, 100), "002.png"))]
+    cases = encode_cases(vae_registry, images, qualities=(1, 2, 3, 4), folder=tmp_path)
+    assert all(len(np.unique(c["indexes"])) >= 5 for c in cases)  # indices really vary
+    assert_identical_everywhere(cases, tmp_path, use_tiny_weights)
+
+
+def _weights_dir() -> Path | None:
+    from neuralav.plugins.vae.quality import WEIGHTS_DIR, WEIGHTS_FILE
+
+    override = os.environ.get("NEURALAV_VAE_WEIGHTS_DIR")
+    folder = Path(override) if override else WEIGHTS_DIR
+    return folder if (folder / WEIGHTS_FILE).is_file() else None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_weights_dir() is None,
+                    reason="no vae weights shipped yet (plugins/vae/weights/vae.npz); "
+                           "set NEURALAV_VAE_WEIGHTS_DIR to test a candidate model")
+@pytest.mark.skipif(not KODAK.is_dir(), reason=f"Kodak images not found at {KODAK}")
+def test_shipped_model_decodes_all_of_kodak_identically_at_every_level(vae_registry, tmp_path):
+    from PIL import Image
+
+    from neuralav.plugins.vae.quality import LEVELS
+
+    images = [(p.stem, np.asarray(Image.open(p).convert("RGB"))) for p in sorted(KODAK.glob("*.png"))]
+    assert len(images) == 24
+    cases = encode_cases(vae_registry, images, qualities=tuple(LEVELS), folder=tmp_path)
+    assert_identical_everywhere(cases, tmp_path, _weights_dir())
