@@ -38,13 +38,13 @@ class Level:
 
 LEVELS: dict[int, Level] = {
     1: Level(0.0025, ArchConfig(64, 96), "q1.npz",
-             "d4eb608e28ee44bdaae3bec0281db4c006f35d8f4c364d062a219711be3a821b", 0.26),
+             "3a661c744f859ced7b46773dfc9256dd398824bcec6fa03e5a68b3f2e4c95580", 0.23),
     2: Level(0.005, ArchConfig(64, 96), "q2.npz",
-             "18e878df9eb99ca6a760939388acb02651d66ad742a44c28a33b0ba8a041f519", 0.43),
+             "f17b9fc9b7c96db08ab9e76de204b398b9b20e4d162a9f146d5797045cfa6e01", 0.37),
     3: Level(0.01, ArchConfig(64, 96), "q3.npz",
-             "5a92f0e4a997a0119cdae452253562a1c06ab6763d68d1e8b561fce4ae09e8a8", 0.62),
+             "599300e5a9d33bfb1425bd520906d0cf679dacedc2af5c5941c773ec7cb88ab6", 0.53),
     4: Level(0.02, ArchConfig(64, 96), "q4.npz",
-             "996828e2895ddc2e1806ff6860ee9070589317678748dc9baabe8b61c7c5c1ad", 0.71),
+             "0bf4ea935ba799406976c222dece81fa59109f064c735d4db157d1552fb17b30", 0.67),
 }
 """``quality`` option value -> level (higher is better quality, more bits)."""
 
