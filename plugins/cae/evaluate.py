@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from neuralav.plugins.imaging.evaluation import load_folder as _load, msssim as _msssim
+
 __all__ = ["psnr", "jpeg_curve", "interpolate_psnr", "bd_rate", "evaluate_weights", "main"]
 
 
@@ -32,20 +34,6 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     """RGB PSNR in dB of two HxWx3 uint8 images (peak 255)."""
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
     return float("inf") if mse == 0 else float(10 * np.log10(255.0 ** 2 / mse))
-
-
-def _msssim(a: np.ndarray, b: np.ndarray) -> float:
-    import tensorflow as tf
-
-    return float(tf.image.ssim_multiscale(
-        tf.constant(a[None], tf.float32), tf.constant(b[None], tf.float32), 255.0)[0])
-
-
-def _load(folder: Path) -> list[tuple[str, np.ndarray]]:
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".ppm", ".bmp"))
-    if not files:
-        raise FileNotFoundError(f"no PNG/PPM/BMP image in {folder}")
-    return [(p.name, np.asarray(Image.open(p).convert("RGB"))) for p in files]
 
 
 def jpeg_curve(images: list[tuple[str, np.ndarray]], qualities=range(1, 101),

@@ -196,7 +196,12 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None, trainable: Trainab
         ckpt.restore(manager.latest_checkpoint).expect_partial()
         print(f"resumed {manager.latest_checkpoint} at step {int(optimizer.iterations)}", flush=True)
     elif args.init_from is not None and args.init_from.suffix == ".npz":
-        trainable.load_weights_into(model, args.init_from.expanduser())
+        try:
+            trainable.load_weights_into(model, args.init_from.expanduser())
+        except (OSError, ValueError, KeyError) as error:
+            print(f"error: cannot initialise from `--init-from` {args.init_from}: {error}",
+                  file=sys.stderr)
+            return 2
         print(f"initialised from {args.init_from}", flush=True)
     elif args.init_from is not None:
         source = tf.train.latest_checkpoint(str(args.init_from.expanduser()))
