@@ -62,6 +62,7 @@ def test_non_editable_install_ships_the_weights_and_runs_the_demo(fresh_venv, tm
     root, site = fresh_venv
     assert sorted(p.name for p in (site / "neuralav" / "plugins" / "cae" / "weights").glob("q*.npz")) == \
         ["q1.npz", "q2.npz", "q3.npz", "q4.npz"]
+    assert (site / "neuralav" / "plugins" / "wavenet" / "weights" / "wavenet.npz").is_file()
     out = tmp_path / "demo-out"
     printed = run(root / "bin" / "neuralav", "demo", "-y", "--output", out, cwd=tmp_path)
     assert "cae" in printed

@@ -1,0 +1,563 @@
+"""``wavenet`` encoder and decoder: streaming causal transforms, range-coded packets.
+
+Coding happens at :data:`~.levels.CODED_RATE` (16 kHz); each channel is coded on its own
+(stereo round-trips as stereo). The encoder buffers its input and codes it one second at
+a time (``Capability.DELAY``); it emits packets of ``FRAMES_PER_PACKET`` latent frames
+(100 ms). Every packet is range-coded on its own with the level's factorized prior, so
+every packet is a keyframe: a decoder that starts at any packet (after a seek) decodes it,
+with a warm-up of a few milliseconds while its convolution state fills. A decoder that
+receives packets in order carries the state of its causal convolutions from packet to
+packet, so the output has no packet boundaries at all: decoding packet by packet gives
+the same samples as decoding the whole stream at once (up to float rounding).
+
+Packet payload (integers big-endian)::
+
+    byte 0      high nibble: payload format (1); low nibble: model level index
+    byte 1      bits 7-5: channels - 1; bit 4: final packet; bits 3-0: latent frames (0..10)
+    [final]     2 bytes: valid samples at 16 kHz (0..frames*hop)
+                4 bytes: samples this packet stands for at the input rate (the stream's last)
+    2 bytes per channel but the last: length of that channel's range-coded string
+    strings     one per channel (tfc ``ContinuousBatchedEntropyModel.compress`` output)
+    4 bytes     CRC-32 (zlib) of everything before it
+
+A non-final packet stands for ``frames * hop`` samples at 16 kHz; its duration at the input
+rate is the difference of the rounded cumulative positions, so pts add up exactly, and
+the final packet makes the decoded total equal the encoder's input length.
+
+The weights file can be overridden with the environment variable
+``NEURALAV_WAVENET_WEIGHTS`` (path of an exported ``wavenet.npz``; no hash check then).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import threading
+import zlib
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from neuralav.registry import (AudioChunk, AudioDecoder, AudioEncoder, FormatNotSupportedError, InvalidDataError,
+                               PluginError)
+
+from .levels import CODED_RATE, LEVELS, WEIGHTS_DIR
+
+__all__ = ["WavenetEncoder", "WavenetDecoder", "Bundle", "load_bundle", "FRAMES_PER_PACKET",
+           "SEGMENT_PACKETS", "DECODE_GROUP", "WEIGHTS_ENV"]
+
+PAYLOAD_FORMAT = 1
+FRAMES_PER_PACKET = 10
+"""Latent frames per packet (10 x 10 ms = 100 ms with the shipped hop of 160 samples)."""
+SEGMENT_PACKETS = 10
+"""Packets the encoder codes per transform call (1 s): its algorithmic delay."""
+DECODE_GROUP = SEGMENT_PACKETS
+"""Packets the decoder synthesizes per call (it waits for them, or for the final packet)."""
+WEIGHTS_ENV = "NEURALAV_WAVENET_WEIGHTS"
+MAX_CHANNELS = 8
+"""Most channels a stream may have (3 bits in the packet)."""
+_CRC = struct.Struct(">I")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def weights_path(quality: int) -> tuple[Path, str | None]:
+    """Weights file of a ``quality`` level and its expected SHA-256 (``None``: not checked)."""
+    override = os.environ.get(WEIGHTS_ENV)
+    if override:
+        return Path(override), None
+    level = LEVELS[quality]
+    return WEIGHTS_DIR / level.weights, level.sha256
+
+
+class Bundle:
+    """A loaded model: transforms as ``tf.function``s with fixed signatures, coding tables.
+
+    Shared by every encoder and decoder of the same weights file (see :func:`load_bundle`).
+    The functions take a batch of channels: waveforms (channels, samples, 1), latents
+    (channels, frames, M), and the streaming state of every causal convolution.
+    """
+
+    def __init__(self, path: Path) -> None:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import tensorflow as tf
+        import tensorflow_compression as tfc
+
+        from .model import ModelConfig, WavenetModel
+
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                arrays = {key: archive[key] for key in archive.files}
+            meta = json.loads(str(arrays["meta_json"]))
+            config = ModelConfig.from_dict(meta["config"])
+        except (OSError, KeyError, ValueError) as error:
+            raise PluginError(f"cannot read `wavenet` weights {path}: {error}") from error
+        self.path, self.meta, self.config = path, meta, config
+        self.hop = config.hop
+        self.digest = _sha256(path)
+        model = WavenetModel(config)
+        model.load_weights({key[2:]: value for key, value in arrays.items() if key.startswith("w/")})
+        self.model = model
+        m = config.latent_channels
+        self.analysis = tf.function(
+            lambda x, state: model.analysis(x, state),
+            input_signature=[tf.TensorSpec([None, None, 1], tf.float32), model.state_specs("analysis")])
+        self.synthesis = tf.function(
+            lambda y, state: model.synthesis(y, state),
+            input_signature=[tf.TensorSpec([None, None, m], tf.float32), model.state_specs("synthesis")])
+        self.compress, self.decompress, self.encode_packets = [], [], []
+        x_spec = tf.TensorSpec([None, None, 1], tf.float32)
+        analysis_state = model.state_specs("analysis")
+        for level in range(config.levels):
+            em = tfc.ContinuousBatchedEntropyModel(
+                prior_shape=[m], coding_rank=2, compression=True, stateless=True, offset_heuristic=False,
+                cdf=tf.constant(arrays[f"level{level}/cdf"]),
+                cdf_offset=tf.constant(arrays[f"level{level}/cdf_offset"]))
+            gain, inverse = model.gain(level), model.inverse_gain(level)
+
+            def compress(y, em=em, gain=gain):
+                return em.compress(y * gain)
+
+            def decompress(strings, frames, em=em, inverse=inverse):
+                return em.decompress(strings, [frames]) * inverse
+
+            def encode_packets(x, state, packet_frames, compress=compress):
+                # (C, T, 1) -> strings (C, P) of packets of `packet_frames` frames each.
+                y, state = model.analysis(x, state)
+                shape = tf.shape(y)
+                packets = shape[1] // packet_frames
+                strings = compress(tf.reshape(y, [shape[0] * packets, packet_frames, m]))
+                return tf.reshape(strings, [shape[0], packets]), state
+
+            self.compress.append(tf.function(compress, input_signature=[tf.TensorSpec([None, None, m])]))
+            self.decompress.append(tf.function(
+                decompress, input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32)]))
+            self.encode_packets.append(tf.function(encode_packets, input_signature=[
+                x_spec, analysis_state, tf.TensorSpec([], tf.int32)]))
+        self._tf = tf
+        self.lock = threading.Lock()
+
+    def zero_state(self, which: str, channels: int) -> list:
+        return self.model.zero_state(which, channels)
+
+    def errors(self) -> tuple[type[BaseException], ...]:
+        """TensorFlow's errors that mean bad input data."""
+        return (self._tf.errors.InvalidArgumentError, self._tf.errors.OutOfRangeError)
+
+
+_BUNDLES: dict[str, Bundle] = {}
+_BUNDLES_LOCK = threading.Lock()
+
+
+def load_bundle(quality: int) -> Bundle:
+    """Load (once per file) the model of a ``quality`` level.
+
+    Raises:
+        PluginError: the weights file is missing, unreadable or has the wrong hash.
+    """
+    path, sha256 = weights_path(quality)
+    key = str(path.resolve())
+    with _BUNDLES_LOCK:
+        if key not in _BUNDLES:
+            if not path.is_file():
+                raise PluginError(f"`wavenet` weights not found at {path} (export them with "
+                                  f"`python -m neuralav.plugins.wavenet.train --export {path.parent}`)")
+            bundle = Bundle(path)
+            if sha256 is not None and bundle.digest != sha256:
+                raise PluginError(f"`wavenet` weights {path} have SHA-256 {bundle.digest}, "
+                                  f"expected {sha256}")
+            _BUNDLES[key] = bundle
+        return _BUNDLES[key]
+
+
+# ---------------------------------------------------------------------------- payloads
+
+
+def pack_payload(level: int, frames: int, strings: list[bytes], final: tuple[int, int] | None) -> bytes:
+    """Serialize one packet (layout in the module docstring)."""
+    channels = len(strings)
+    out = bytearray([(PAYLOAD_FORMAT << 4) | level,
+                     ((channels - 1) << 5) | ((final is not None) << 4) | frames])
+    if final is not None:
+        out += struct.pack(">HI", *final)
+    for string in strings[:-1]:
+        out += struct.pack(">H", len(string))
+    for string in strings:
+        out += string
+    out += _CRC.pack(zlib.crc32(out))
+    return bytes(out)
+
+
+def unpack_payload(payload: bytes, *, level: int, channels: int, hop: int):
+    """Check and split a packet: returns (frames, strings, final) with final = (valid, input samples).
+
+    Raises:
+        InvalidDataError: wrong CRC, truncated, another level or format, wrong channel count.
+    """
+    if len(payload) < 6:
+        raise InvalidDataError(f"`wavenet` packet of {len(payload)} bytes is truncated (at least 6 needed)")
+    body, (crc,) = payload[:-4], _CRC.unpack(payload[-4:])
+    if zlib.crc32(body) != crc:
+        raise InvalidDataError("`wavenet` packet fails its CRC-32 check (corrupt or truncated)")
+    fmt, packet_level = body[0] >> 4, body[0] & 15
+    if fmt != PAYLOAD_FORMAT:
+        raise InvalidDataError(f"`wavenet` packet has payload format {fmt}; this decoder reads {PAYLOAD_FORMAT}")
+    if packet_level != level:
+        raise InvalidDataError(f"`wavenet` packet is of model level {packet_level}, but this decoder "
+                               f"decodes level {level} (another `quality`?)")
+    packet_channels, final_flag, frames = (body[1] >> 5) + 1, bool(body[1] & 16), body[1] & 15
+    if packet_channels != channels:
+        raise InvalidDataError(f"`wavenet` packet has {packet_channels} channels; the stream has {channels}")
+    if frames > FRAMES_PER_PACKET:
+        raise InvalidDataError(f"`wavenet` packet claims {frames} frames (at most {FRAMES_PER_PACKET})")
+    position = 2
+    final = None
+    if final_flag:
+        if len(body) < position + 6:
+            raise InvalidDataError("`wavenet` packet is truncated in its final-packet lengths")
+        final = struct.unpack(">HI", body[position:position + 6])
+        position += 6
+        if final[0] > frames * hop:
+            raise InvalidDataError(f"`wavenet` packet claims {final[0]} valid samples of {frames * hop}")
+    lengths = []
+    for _ in range(channels - 1):
+        if len(body) < position + 2:
+            raise InvalidDataError("`wavenet` packet is truncated in its string lengths")
+        lengths.append(struct.unpack(">H", body[position:position + 2])[0])
+        position += 2
+    strings = []
+    for length in lengths:
+        if len(body) < position + length:
+            raise InvalidDataError("`wavenet` packet is truncated in its coded strings")
+        strings.append(body[position:position + length])
+        position += length
+    strings.append(body[position:])
+    return frames, strings, final
+
+
+def _quality_level(options: dict[str, Any]) -> int:
+    return LEVELS[int(options["quality"])].index
+
+
+# ---------------------------------------------------------------------------- encoder
+
+
+class WavenetEncoder(AudioEncoder):
+    """Codes 16 kHz float samples, one second per transform call, into 100 ms packets."""
+
+    coded_rate = CODED_RATE
+
+    def __init__(self, descriptor, options, **kwargs) -> None:
+        super().__init__(descriptor, options, **kwargs)
+        self.level = _quality_level(self.options)
+        self._bundle: Bundle | None = None
+        self._buffer: np.ndarray | None = None
+        self._state = None
+        self._input_samples = 0  # at the input rate
+        self._coded = 0  # coded-rate samples in the chunks made so far
+        self._emitted = 0  # coded-rate samples in the packets stamped so far
+        self._first_pts: int | None = None
+        self._final_chunk: AudioChunk | None = None
+        self._final_duration = 0
+
+    @property
+    def bundle(self) -> Bundle:
+        if self._bundle is None:
+            self._bundle = load_bundle(int(self.options["quality"]))
+        return self._bundle
+
+    def header_fields(self) -> dict[str, int | str | bytes]:
+        fields = super().header_fields()
+        fields["model"] = self.bundle.digest[:16]
+        return fields
+
+    def encode(self, frame: av.AudioFrame | None = None) -> list[av.Packet]:
+        """Encode one frame (``None`` flushes); returns the packets now complete."""
+        if isinstance(frame, av.AudioFrame):
+            self._input_samples += max(frame.samples, 0)
+        return super().encode(frame)
+
+    def _packets(self, chunks: list[AudioChunk]) -> list[av.Packet]:
+        # Stamps pts/duration from rounded cumulative positions (no drift), and gives the
+        # final packet the duration that ends the stream at the input's exact length.
+        packets = []
+        for chunk in chunks:
+            (packet,) = super()._packets([chunk])
+            if self._first_pts is None:
+                self._first_pts = packet.pts
+            begin = round(self._emitted * self.sample_rate / CODED_RATE)
+            self._emitted += chunk.samples
+            end = round(self._emitted * self.sample_rate / CODED_RATE)
+            packet.pts = packet.dts = self._first_pts + begin
+            packet.duration = self._final_duration if chunk is self._final_chunk else end - begin
+            packets.append(packet)
+        if packets:
+            self._next_pts = packets[-1].pts + packets[-1].duration
+        return packets
+
+    def encode_samples(self, samples: np.ndarray, flush: bool) -> list[AudioChunk]:
+        """Buffer ``samples`` (channels, n) and code every complete second (everything on flush)."""
+        samples = np.asarray(samples, np.float32)
+        if not 1 <= samples.shape[0] <= MAX_CHANNELS:
+            raise FormatNotSupportedError(f"`wavenet` codes 1 to {MAX_CHANNELS} channels, not {samples.shape[0]}")
+        self._buffer = samples if self._buffer is None else np.concatenate([self._buffer, samples], axis=1)
+        segment = SEGMENT_PACKETS * FRAMES_PER_PACKET * self.bundle.hop
+        chunks: list[AudioChunk] = []
+        # Keep at least one sample back until the flush, so that the last packet says it is final.
+        usable = self._buffer.shape[1] - 1
+        if usable >= segment:
+            count = usable // segment * segment
+            chunks += self._code(self._buffer[:, :count], final=False)
+            self._buffer = self._buffer[:, count:]
+        if flush and self._buffer.shape[1]:
+            chunks += self._code(self._buffer, final=True)
+            self._buffer = self._buffer[:, :0]
+        return chunks
+
+    def _code(self, samples: np.ndarray, final: bool) -> list[AudioChunk]:
+        bundle = self.bundle
+        channels, n = samples.shape
+        hop = bundle.hop
+        frames = -(-n // hop)
+        padded = np.zeros((channels, frames * hop, 1), np.float32)
+        padded[:, :n, 0] = np.clip(samples, -1.0, 1.0)
+        if self._state is None:
+            self._state = bundle.zero_state("analysis", channels)
+        full = frames // FRAMES_PER_PACKET
+        pieces = []  # (frames in the packet, strings (C, P) as numpy)
+        with bundle.lock:
+            for start, count, packet_frames in ((0, full * FRAMES_PER_PACKET, FRAMES_PER_PACKET),
+                                                 (full * FRAMES_PER_PACKET, frames % FRAMES_PER_PACKET,
+                                                  frames % FRAMES_PER_PACKET)):
+                if count:
+                    strings, self._state = bundle.encode_packets[self.level](
+                        padded[:, start * hop:(start + count) * hop], self._state, packet_frames)
+                    pieces += [(packet_frames, column) for column in strings.numpy().T]
+        chunks, start = [], 0
+        for index, (count, strings) in enumerate(pieces):
+            valid = min(count * hop, n - start * hop)
+            start += count
+            tail = None
+            if final and index == len(pieces) - 1:
+                begin = round(self._coded * self.sample_rate / CODED_RATE)
+                self._final_duration = max(self._input_samples - begin, 0)
+                tail = (valid, self._final_duration & 0xFFFFFFFF)
+            chunk = AudioChunk(pack_payload(self.level, count, [bytes(s) for s in strings], tail), valid,
+                               keyframe=True)
+            if tail is not None:
+                self._final_chunk = chunk
+            self._coded += valid
+            chunks.append(chunk)
+        return chunks
+
+
+# ---------------------------------------------------------------------------- decoder
+
+
+class WavenetDecoder(AudioDecoder):
+    """Decodes packets in order, carrying the synthesis state across packet boundaries.
+
+    Frames come back at the input's rate, layout and sample format, with pts in samples
+    (time base 1/sample_rate); the stream's total length equals the encoder's input length.
+    A pts discontinuity (a seek) resets the synthesis state.
+
+    Packets are checked (CRC, level, channels) as they arrive, then decoded in groups of
+    :data:`DECODE_GROUP` (one range-decoding and one synthesis call per group, which costs
+    a third of decoding them one by one): ``decode`` returns audio when a group is complete,
+    at the stream's final packet, before a seek, and on flush (``None``). The encoder emits
+    its packets in groups of the same size, so a live pipeline waits for nothing more.
+    """
+
+    coded_rate = CODED_RATE
+
+    def __init__(self, descriptor, header: bytes) -> None:
+        super().__init__(descriptor, header)
+        self.level = _quality_level(self.options)
+        self.bundle = load_bundle(int(self.options["quality"]))
+        model = self.header.fields.get("model")
+        if model is not None and model != self.bundle.digest[:16]:
+            raise InvalidDataError(f"stream was coded with `wavenet` model {model}, but the installed "
+                                   f"weights are {self.bundle.digest[:16]}")
+        self._reset()
+
+    def _reset(self) -> None:
+        self._state = self.bundle.zero_state("synthesis", self.channels)
+        self._resampler = None
+        self._fifo = np.zeros((self.channels, 0), np.float32)
+        self._pending: list[tuple[int, list[bytes], tuple[int, int] | None]] = []
+        self._arrived = 0  # coded-rate samples of the packets received since (re)start
+        self._coded = 0  # coded-rate samples decoded since (re)start
+        self._due = 0  # output samples owed since (re)start
+        self._emitted = 0
+        self._start_pts: int | None = None
+        self._expected_pts: int | None = None
+
+    def decode_samples(self, payload: bytes) -> np.ndarray:
+        """Decode one payload to (channels, valid samples) at 16 kHz, continuing the stream state."""
+        frames, strings, final = self._unpack(payload)
+        samples = self._synthesize([(frames, strings, final)])
+        return samples[:, :final[0]] if final is not None else samples
+
+    def _unpack(self, payload: bytes):
+        return unpack_payload(payload, level=self.level, channels=self.channels, hop=self.bundle.hop)
+
+    def _synthesize(self, packets: list[tuple[int, list[bytes], tuple[int, int] | None]]) -> np.ndarray:
+        """Range-decode packets (runs of equal frame counts in one call) and synthesize them in
+        one call from the carried state: (channels, sum of frames * hop) at 16 kHz."""
+        bundle, channels = self.bundle, self.channels
+        latents, index = [], 0
+        try:
+            with bundle.lock:
+                while index < len(packets):
+                    frames = packets[index][0]
+                    run = index
+                    while run < len(packets) and packets[run][0] == frames:
+                        run += 1
+                    if frames:
+                        strings = np.array([s for _, packet_strings, _ in packets[index:run]
+                                            for s in packet_strings], dtype=object)
+                        y = bundle.decompress[self.level](strings, frames).numpy()
+                        y = y.reshape(run - index, channels, frames, -1).transpose(1, 0, 2, 3)
+                        latents.append(y.reshape(channels, (run - index) * frames, -1))
+                    index = run
+                if not latents:
+                    return np.zeros((channels, 0), np.float32)
+                x, self._state = bundle.synthesis(np.concatenate(latents, axis=1), self._state)
+        except bundle.errors() as error:
+            raise InvalidDataError(f"`wavenet` packet does not decode: {error.message}") from None
+        return x.numpy()[:, :, 0]
+
+    def decode(self, packet: av.Packet | None = None) -> list[av.AudioFrame]:
+        """Take one packet (``None`` flushes); returns the frames now decoded.
+
+        Raises:
+            InvalidDataError: corrupt, truncated or foreign packet.
+        """
+        if packet is None:
+            return self._call_codec("decode packets", self._run_pending, True)
+        time_base = Fraction(1, self.sample_rate)
+        pts = None
+        if packet.pts is not None and packet.time_base is not None:
+            pts = int(round(packet.pts * packet.time_base / time_base))
+        out: list[av.AudioFrame] = []
+        # A seek: finish what came before, then start again from this packet. Tolerate one
+        # tick of a coarse time base (Matroska reads back in milliseconds).
+        tolerance = 1 + (int(np.ceil(packet.time_base * self.sample_rate)) if packet.time_base else 0)
+        if self._expected_pts is not None and pts is not None and abs(pts - self._expected_pts) > tolerance:
+            out += self._call_codec("decode packets", self._run_pending, True)
+            self._reset()
+        frames, strings, final = self._unpack(bytes(packet))
+        if self._start_pts is None:
+            self._start_pts = pts if pts is not None else 0
+        valid = final[0] if final is not None else frames * self.bundle.hop
+        before = round(self._arrived * self.sample_rate / CODED_RATE)
+        self._arrived += valid
+        after = before + final[1] if final is not None else round(self._arrived * self.sample_rate / CODED_RATE)
+        if pts is not None:
+            self._expected_pts = pts + (after - before)
+        self._pending.append((frames, strings, final))
+        if len(self._pending) >= DECODE_GROUP or final is not None:
+            out += self._call_codec("decode packets", self._run_pending, final is not None)
+        return out
+
+    def _run_pending(self, flush: bool) -> list[av.AudioFrame]:
+        """Decode the packets waiting, account for each, and emit what is due."""
+        pending, self._pending = self._pending, []
+        samples = self._synthesize(pending) if pending else np.zeros((self.channels, 0), np.float32)
+        position, pieces = 0, []
+        for frames, _, final in pending:
+            piece = samples[:, position:position + frames * self.bundle.hop]
+            position += frames * self.bundle.hop
+            before = round(self._coded * self.sample_rate / CODED_RATE)
+            if final is not None:
+                piece = piece[:, :final[0]]
+                self._coded += piece.shape[1]
+                self._due = before + final[1]
+            else:
+                self._coded += piece.shape[1]
+                self._due = round(self._coded * self.sample_rate / CODED_RATE)
+            pieces.append(piece)
+        if pieces:
+            self._push(np.concatenate(pieces, axis=1))
+        ended = flush or any(final is not None for _, _, final in pending)
+        return self._emit(flush=ended)
+
+    def _push(self, samples: np.ndarray) -> None:
+        if self.sample_rate == CODED_RATE:
+            self._fifo = np.concatenate([self._fifo, samples], axis=1)
+            return
+        if self._resampler is None:
+            self._resampler = av.AudioResampler(format="fltp", layout=self.layout, rate=self.sample_rate)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples), format="fltp", layout=self.layout)
+        frame.sample_rate = CODED_RATE
+        self._fifo = np.concatenate([self._fifo] + [f.to_ndarray() for f in self._resampler.resample(frame)],
+                                    axis=1)
+
+    def _emit(self, flush: bool) -> list[av.AudioFrame]:
+        if flush and self._resampler is not None:
+            tail = [f.to_ndarray() for f in self._resampler.resample(None)]
+            self._fifo = np.concatenate([self._fifo] + tail, axis=1)
+            self._resampler = None
+        count = self._due - self._emitted
+        if flush and self._fifo.shape[1] < count:  # the resampler came up short: pad the last samples
+            pad = np.zeros((self.channels, count - self._fifo.shape[1]), np.float32)
+            self._fifo = np.concatenate([self._fifo, pad], axis=1)
+        count = min(count, self._fifo.shape[1])
+        if count <= 0:
+            if flush:
+                self._fifo = self._fifo[:, :0]
+            return []
+        out, self._fifo = self._fifo[:, :count], self._fifo[:, count:]
+        if flush:
+            self._fifo = self._fifo[:, :0]
+        frame = self._frame(out)
+        self._emitted += count
+        return [frame]
+
+    def _frame(self, samples: np.ndarray) -> av.AudioFrame:
+        frame = _to_frame(samples, self.output_format, self.layout, self.sample_rate)
+        frame.pts = self._start_pts + self._emitted
+        frame.time_base = Fraction(1, self.sample_rate)
+        return frame
+
+
+_INTEGER_SCALE = {"u8": 128.0, "s16": 32768.0, "s32": 2147483648.0}
+
+
+def _to_frame(samples: np.ndarray, fmt: str, layout: str, rate: int) -> av.AudioFrame:
+    """(channels, n) float samples in [-1, 1] -> an ``av.AudioFrame`` in sample format ``fmt``."""
+    audio_format = av.AudioFormat(fmt)
+    packed = audio_format.packed.name
+    array = np.clip(samples, -1.0, 1.0)
+    if packed in ("flt", "dbl"):
+        array = array.astype(np.float32 if packed == "flt" else np.float64)
+    elif packed in _INTEGER_SCALE:
+        scale = _INTEGER_SCALE[packed]
+        array = np.clip(np.round(array * scale), -scale, scale - 1)
+        array = (array + 128).astype(np.uint8) if packed == "u8" else array.astype(
+            np.int16 if packed == "s16" else np.int32)
+    else:  # s64 and anything else: let libswresample convert
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(array, np.float32), format="fltp", layout=layout)
+        frame.sample_rate = rate
+        converter = av.AudioResampler(format=fmt, layout=layout, rate=rate)
+        arrays = [f.to_ndarray() for f in converter.resample(frame) + converter.resample(None)]
+        joined = np.concatenate(arrays, axis=1)
+        out = av.AudioFrame.from_ndarray(joined, format=fmt, layout=layout)
+        out.sample_rate = rate
+        return out
+    if not audio_format.is_planar:
+        array = array.T.reshape(1, -1)
+    out = av.AudioFrame.from_ndarray(np.ascontiguousarray(array), format=fmt, layout=layout)
+    out.sample_rate = rate
+    return out

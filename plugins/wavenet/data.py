@@ -1,0 +1,78 @@
+"""Training audio for ``wavenet``: offline speech/music decoded to 16 kHz mono.
+
+Sources (Debian bookworm packages ``fillets-ng-data-cs`` and ``fillets-ng-data``, version
+1.0.1-1.1, installed with ``apt-get install fillets-ng-data-cs fillets-ng-data``): the
+recorded voice acting and music of the game *Fish Fillets NG* (GPL-2, see
+``/usr/share/doc/fillets-ng-data/copyright``), Ogg Vorbis.
+
+- ``speech``: ``/usr/share/games/fillets-ng/sound/*/{cs,en}/*.ogg``: 1782 Czech lines
+  (100.9 min) and 192 English lines (6.3 min), 1974 files, 107.3 min.
+- ``music``: ``/usr/share/games/fillets-ng/music/*.ogg``: 15 tracks, 24.5 min (general audio).
+
+Never add ``shared/data/speech``: it is the held-out evaluation set.
+
+The cache (``~/.cache/neuralav/data/wavenet``) is one float16 array per kind
+(``<kind>.npy``, clips concatenated with 0.1 s of silence between them) plus
+``sources.json`` listing every file and its length in samples.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+"""Rate (Hz) of the cached training audio, the codec's coded rate."""
+
+DEFAULT_CACHE = Path(os.path.expanduser("~/.cache/neuralav/data/wavenet"))
+FILLETS = "/usr/share/games/fillets-ng"
+SOURCES = {
+    "speech": [f"{FILLETS}/sound/*/cs/*.ogg", f"{FILLETS}/sound/*/en/*.ogg"],
+    "music": [f"{FILLETS}/music/*.ogg"],
+}
+
+
+def decode_file(path: str, rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Decode any audio file PyAV opens to mono float32 at ``rate`` Hz, shape (n,)."""
+    import av
+
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+    pieces = []
+    with av.open(path) as container:
+        for frame in container.decode(audio=0):
+            frame.pts = None
+            pieces.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
+        pieces.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
+    return np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
+
+
+def prepare(cache: Path = DEFAULT_CACHE) -> dict[str, np.ndarray]:
+    """Build the cache if missing and return ``{kind: float32 array}``.
+
+    Raises:
+        FileNotFoundError: no source file exists (install the Debian packages).
+    """
+    cache.mkdir(parents=True, exist_ok=True)
+    manifest_path = cache / "sources.json"
+    if not manifest_path.exists():
+        manifest: dict[str, list] = {}
+        for kind, patterns in SOURCES.items():
+            files = sorted(f for p in patterns for f in glob.glob(p))
+            if not files:
+                raise FileNotFoundError(f"no `{kind}` audio matches {patterns}: "
+                                        "apt-get install fillets-ng-data-cs fillets-ng-data")
+            gap = np.zeros(SAMPLE_RATE // 10, np.float32)
+            arrays, entries = [], []
+            for path in files:
+                audio = decode_file(path)
+                entries.append([path, len(audio)])
+                arrays += [audio, gap]
+            np.save(cache / f"{kind}.npy", np.concatenate(arrays).astype(np.float16))
+            manifest[kind] = entries
+        manifest_path.write_text(json.dumps(manifest, indent=1))
+    manifest = json.loads(manifest_path.read_text())
+    return {kind: np.load(cache / f"{kind}.npy").astype(np.float32) for kind in manifest}

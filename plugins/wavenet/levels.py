@@ -1,0 +1,51 @@
+"""The one table of ``wavenet`` quality levels: option value -> model level, weights file, hash.
+
+All levels share one weights file (shared transforms, per-level gains and priors).
+Importing this module is cheap (no TensorFlow).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+__all__ = ["CODED_RATE", "Level", "LEVELS", "WEIGHTS_DIR", "option_help"]
+
+CODED_RATE = 16000
+"""Sample rate (Hz) the codec works at; other rates are resampled with PyAV."""
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+SHIPPED_SHA256 = "2c731ee6900590546769ebfba647895bacf4a8fa2aceca6ff04b07e0dd28142f"
+"""SHA-256 of ``weights/wavenet.npz`` (step 18,090 of run ``base``, see weights/MODEL_CARD.md)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Level:
+    """One quality level.
+
+    Attributes:
+        index: Level index inside the model (gain vector and prior), also written in packets.
+        kbps: Nominal bitrate for mono 16 kHz speech (kbps, packet framing included).
+        weights: File name under ``weights/``.
+        sha256: Expected SHA-256 of that file (checked when it is loaded), or ``None``.
+    """
+
+    index: int
+    kbps: float
+    weights: str = "wavenet.npz"
+    sha256: str | None = SHIPPED_SHA256
+
+
+LEVELS: dict[int, Level] = {
+    1: Level(0, 2.8),
+    2: Level(1, 5.8),
+    3: Level(2, 11.9),
+}
+"""``quality`` option value -> level. Rates: mean over the held-out LibriSpeech clips
+(weights/MODEL_CARD.md); they vary with the signal (the levels are variable-rate)."""
+
+
+def option_help() -> str:
+    """Help text of the ``quality`` option, generated from the table."""
+    return "bitrate level: " + ", ".join(f"{q} ~{lv.kbps:g} kbps" for q, lv in LEVELS.items()) + " (mono)"

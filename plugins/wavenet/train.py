@@ -1,0 +1,256 @@
+"""Train, resume and export the ``wavenet`` codec model.
+
+One model serves every bitrate level: the transforms are shared and each level has its
+own gain vectors and factorized prior; a training step picks the levels in turn. The
+loss of level ``l`` is::
+
+    D + rate_weight * max(0, kbps - target_l) + rate_below_weight * max(0, target_l - kbps)
+      + rate_floor * kbps
+    D = multi-resolution log-STFT L1 + spectral convergence + log-mel L1 + waveform L1 (relative)
+
+where ``kbps`` is the differentiable rate bound of the latent (noisy quantization).
+
+Usage::
+
+    python -m neuralav.plugins.wavenet.train --run base --steps 200000     # trains, resumes
+    python -m neuralav.plugins.wavenet.train --run base --export plugins/wavenet/weights
+
+Checkpoints go to ``~/.cache/neuralav/train/wavenet/<run>/`` (``--root``); running the
+same command again resumes from the newest one. Progress lines::
+
+    step 1200 level 1 loss 2.315 dist 2.101 kbps 5.62 snr 3.4 dB 1.9 steps/s
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_ROOT = Path(os.path.expanduser("~/.cache/neuralav/train/wavenet"))
+DEFAULT_TARGETS = (3.2, 6.2, 12.0)
+"""Rates (kbps) of the training rate bound the levels aim at. Measured: real range-coded
+bytes plus packet framing (about 0.5 kbps mono) come out about 0.2-0.6 kbps under it."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="neuralav.plugins.wavenet.train", description=__doc__.split("\n")[0])
+    p.add_argument("--run", default="base", help="run name (checkpoint folder)")
+    p.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="folder of runs")
+    p.add_argument("--config", default="base", help="named architecture (model.CONFIGS)")
+    p.add_argument("--steps", type=int, default=200000, help="train until this global step")
+    p.add_argument("--batch", type=int, default=8, help="crops per step")
+    p.add_argument("--seconds", type=float, default=0.5, help="crop length (s)")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    p.add_argument("--lr-decay-step", type=int, default=150000, help="step from which lr is divided by 10")
+    p.add_argument("--targets", default=",".join(map(str, DEFAULT_TARGETS)),
+                   help="latent kbps target of each level, comma-separated")
+    p.add_argument("--rate-weight", type=float, default=0.2, help="loss per kbps above the target")
+    p.add_argument("--rate-below-weight", type=float, default=0.0,
+                   help="loss per kbps below the target (pulls each level up to its nominal rate)")
+    p.add_argument("--rate-floor", type=float, default=0.002, help="loss per kbps at any rate")
+    p.add_argument("--music", type=float, default=0.1, help="fraction of crops taken from music")
+    p.add_argument("--data-cache", type=Path, default=None,
+                   help="decoded training audio (data.prepare's cache; default ~/.cache/neuralav/data/wavenet)")
+    p.add_argument("--seed", type=int, default=1, help="seed of weights and data sampling")
+    p.add_argument("--threads", type=int, default=1, help="TF intra-op threads (inter-op is 1)")
+    p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--save-every", type=int, default=500)
+    p.add_argument("--export", type=Path, default=None,
+                   help="write the newest checkpoint's weights to DIR/wavenet.npz and exit")
+    return p
+
+
+def stft_loss(x, x_hat):
+    """Multi-resolution spectral distance between (B, T) waveforms (a scalar)."""
+    import tensorflow as tf
+
+    total = 0.0
+    for n in (1024, 512, 256, 128):
+        s = tf.abs(tf.signal.stft(x, n, n // 4, fft_length=n))
+        s_hat = tf.abs(tf.signal.stft(x_hat, n, n // 4, fft_length=n))
+        log_l1 = tf.reduce_mean(tf.abs(tf.math.log(s + 1e-5) - tf.math.log(s_hat + 1e-5)))
+        convergence = tf.norm(s - s_hat) / (tf.norm(s) + 1e-6)
+        total += log_l1 + convergence
+        if n == 1024:
+            mel = tf.signal.linear_to_mel_weight_matrix(64, n // 2 + 1, 16000, 40.0, 7600.0)
+            m, m_hat = tf.tensordot(s, mel, 1), tf.tensordot(s_hat, mel, 1)
+            total += tf.reduce_mean(tf.abs(tf.math.log(m + 1e-5) - tf.math.log(m_hat + 1e-5)))
+    return total / 4.0
+
+
+class Sampler:
+    """Random training crops: speech, and music with probability ``music``, at random levels."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], length: int, music: float, seed: int) -> None:
+        self.arrays, self.length, self.music = arrays, length, music
+        self.rng = np.random.default_rng(seed)
+
+    def crop(self) -> np.ndarray:
+        kind = "music" if "music" in self.arrays and self.rng.random() < self.music else "speech"
+        source = self.arrays[kind]
+        for _ in range(10):  # prefer crops that are not silence
+            start = self.rng.integers(0, len(source) - self.length)
+            piece = source[start:start + self.length]
+            rms = float(np.sqrt(np.mean(piece ** 2)))
+            if rms > 3e-3:
+                break
+        target_db = self.rng.uniform(-36.0, -14.0)
+        piece = piece * (10 ** (target_db / 20) / max(rms, 3e-3))
+        return np.clip(piece, -1.0, 1.0).astype(np.float32)
+
+    def batch(self, size: int) -> np.ndarray:
+        return np.stack([self.crop() for _ in range(size)])[:, :, None]
+
+
+def _setup_tf(threads: int):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # TensorFlow already running in this process (tests): keep its setting
+        pass
+    return tf
+
+
+def build(args):
+    """Create (model, optimizer, step, checkpoint manager) and restore the newest checkpoint."""
+    tf = _setup_tf(args.threads)
+    from .model import CONFIGS, ModelConfig, WavenetModel
+
+    run_dir = args.root / args.run
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config_path = run_dir / "config.json"
+    if config_path.exists():
+        config = ModelConfig.from_dict(json.loads(config_path.read_text()))
+    else:
+        config = CONFIGS[args.config]
+        config_path.write_text(json.dumps(config.to_dict(), indent=1))
+    tf.random.set_seed(args.seed)
+    model = WavenetModel(config, seed=args.seed)
+    optimizer = tf.keras.optimizers.Adam(learning_rate=args.lr)
+    optimizer.build(model.trainable_variables)  # steps of one level update a subset
+    step = tf.Variable(0, dtype=tf.int64, name="step")
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
+    manager = tf.train.CheckpointManager(checkpoint, str(run_dir / "ckpt"), max_to_keep=3)
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint)
+        print(f"resumed from {manager.latest_checkpoint} at step {int(step.numpy())}", flush=True)
+    return tf, model, optimizer, step, manager, config
+
+
+def export(args) -> Path:
+    """Write ``wavenet.npz``: transform/gain weights, per-level coding tables, config, provenance."""
+    tf, model, _, step, manager, config = build(args)
+    if not manager.latest_checkpoint:
+        raise SystemExit(f"no checkpoint in {args.root / args.run}")
+    meta = {"step": int(step.numpy()), "run": args.run,
+            "checkpoint": os.path.basename(manager.latest_checkpoint)}
+    path = write_weights(model, args.export / "wavenet.npz", meta)
+    print(f"exported step {meta['step']} to {path}", flush=True)
+    return path
+
+
+def write_weights(model, path: Path, meta: dict | None = None) -> Path:
+    """Save ``model`` for the codec: ``w/<name>`` weights, ``level<l>/cdf`` and
+    ``level<l>/cdf_offset`` coding tables, and ``meta_json`` (config and provenance).
+    Plain arrays only (``np.load(allow_pickle=False)`` reads it)."""
+    arrays = {f"w/{k}": v for k, v in model.weights().items()}
+    for level in range(model.config.levels):
+        for key, value in model.coding_tables(level).items():
+            arrays[f"level{level}/{key}"] = value
+    arrays["meta_json"] = np.array(json.dumps({"config": model.config.to_dict(), **(meta or {})}))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:  # np.savez(path) would append ".npz" to other names
+        np.savez(handle, **arrays)
+    return path
+
+
+def train(args) -> None:
+    tf, model, optimizer, step, manager, config = build(args)
+    from . import data
+
+    targets = [float(t) for t in args.targets.split(",")]
+    if len(targets) != config.levels:
+        raise SystemExit(f"`--targets` needs {config.levels} values, got {targets}")
+    length = int(args.seconds * config.sample_rate) // config.hop * config.hop
+    seconds = length / config.sample_rate
+    # Seed the sampler with the step too, so a resumed run does not replay the same crops.
+    arrays = data.prepare(args.data_cache) if args.data_cache else data.prepare()
+    sampler = Sampler(arrays, length, args.music, args.seed * 1000003 + int(step.numpy()))
+    with open(args.root / args.run / "commands.log", "a") as log:  # provenance for the model card
+        log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC step {int(step.numpy())}: "
+                  f"{' '.join(sys.argv)}\n")
+
+    def make_step(level: int):
+        variables = model.level_variables(level)
+
+        @tf.function(input_signature=[tf.TensorSpec([None, length, 1], tf.float32)])
+        def train_step(x):
+            with tf.GradientTape() as tape:
+                x_hat, bits = model.forward(x, level, training=True)
+                kbps = tf.reduce_mean(bits) / seconds / 1000.0
+                xs, xhs = x[:, :, 0], x_hat[:, :, 0]
+                wave = tf.reduce_mean(tf.abs(xs - xhs)) / (tf.reduce_mean(tf.abs(xs)) + 1e-4)
+                dist = stft_loss(xs, xhs) + 0.1 * wave
+                loss = (dist + args.rate_weight * tf.nn.relu(kbps - targets[level])
+                        + args.rate_below_weight * tf.nn.relu(targets[level] - kbps) + args.rate_floor * kbps)
+            grads = tape.gradient(loss, variables)
+            grads, _ = tf.clip_by_global_norm(grads, 5.0)
+            optimizer.apply_gradients(zip(grads, variables))
+            noise = tf.reduce_sum((xs - xhs) ** 2, axis=1)
+            snr = tf.reduce_mean(10.0 * tf.math.log(tf.reduce_sum(xs ** 2, axis=1) / (noise + 1e-9))
+                                 / tf.math.log(10.0))
+            return loss, dist, kbps, snr
+        return train_step
+
+    steps = [make_step(level) for level in range(config.levels)]
+    stop = {"now": False}
+    previous_handler = signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    stats = np.zeros((config.levels, 5))  # count, loss, dist, kbps, snr
+    last = time.time()
+    print(f"training {args.run}: {sum(int(np.prod(v.shape)) for v in model.trainable_variables)} parameters, "
+          f"targets {targets} kbps, crops {args.batch}x{seconds:.2f} s", flush=True)
+    while int(step.numpy()) < args.steps and not stop["now"]:
+        current = int(step.numpy())
+        optimizer.learning_rate.assign(args.lr * (0.1 if current >= args.lr_decay_step else 1.0))
+        level = current % config.levels
+        values = steps[level](tf.constant(sampler.batch(args.batch)))
+        stats[level] += [1, *(float(v) for v in values)]
+        step.assign_add(1)
+        current += 1
+        if current % args.log_every == 0:
+            rate = args.log_every / (time.time() - last)
+            last = time.time()
+            for lv in range(config.levels):
+                n, loss, dist, kbps, snr = stats[lv]
+                if n:
+                    print(f"step {current} level {lv} loss {loss / n:.3f} dist {dist / n:.3f} "
+                          f"kbps {kbps / n:.2f} snr {snr / n:.1f} dB {rate:.2f} steps/s", flush=True)
+            stats[:] = 0
+        if current % args.save_every == 0:
+            manager.save(checkpoint_number=current)
+    signal.signal(signal.SIGTERM, previous_handler)
+    manager.save(checkpoint_number=int(step.numpy()))
+    print(f"saved step {int(step.numpy())} to {manager.latest_checkpoint}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.export is not None:
+        export(args)
+    else:
+        train(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
