@@ -171,8 +171,12 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None, trainable: Trainab
     import tensorflow as tf
 
     if args.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+            tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+        except RuntimeError:  # TensorFlow already ran in this process (called from Python)
+            print(f"note: TensorFlow is already initialised; `--threads {args.threads}` "
+                  "is not applied", file=sys.stderr)
     tf.keras.utils.set_random_seed(args.seed)
     model = trainable.build_model(args)
     final_start = int(round(args.steps * (1.0 - args.final_fraction)))
