@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from neuralav.plugins.imaging.evaluation import load_folder as _load, msssim as _msssim
+from neuralav.plugins.imaging.evaluation import cached_curve, load_folder as _load, msssim as _msssim, set_threads
 
 __all__ = ["psnr", "jpeg_curve", "interpolate_psnr", "bd_rate", "evaluate_weights", "main"]
 
@@ -131,20 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: default)")
     args = p.parse_args(argv)
 
-    import tensorflow as tf
-
-    if args.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    set_threads(args.threads)
     images = _load(args.data)
-    cached = json.loads(args.jpeg_json.read_text()) if args.jpeg_json and args.jpeg_json.exists() else None
-    if cached is not None and cached.get("data") == str(args.data) and cached.get("num_images") == len(images):
-        curve = cached["jpeg"]
-    else:
-        curve = jpeg_curve(images)
-        if args.jpeg_json:
-            args.jpeg_json.write_text(json.dumps(
-                {"data": str(args.data), "num_images": len(images), "jpeg": curve}, indent=1))
+    curve = cached_curve(args.data, images, args.jpeg_json, jpeg_curve)
     levels = [evaluate_weights(w, images) for w in args.weights]
     print(f"{len(images)} images from {args.data}")
     print("| weights | λ | bpp | PSNR dB | MS-SSIM | JPEG PSNR at equal bpp (dB) | Δ PSNR (dB) "

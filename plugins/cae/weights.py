@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["export_weights", "load_model", "load_weights_into", "sha256_of"]
+__all__ = ["check_sha256", "export_weights", "load_model", "load_weights_into", "sha256_of", "write_npz"]
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -54,12 +54,29 @@ def export_weights(model, path: str | os.PathLike) -> str:
         arrays[f"w/{name}"] = weight.numpy().astype(np.float32)
     for name, table in model.coder_tables().items():
         arrays[f"coder/{name}"] = table
+    return write_npz(arrays, path)
+
+
+def write_npz(arrays: dict[str, np.ndarray], path: str | os.PathLike) -> str:
+    """Writes `arrays` to `path` (.npz, uncompressed: byte-stable, loads fast) atomically.
+
+    Returns:
+        The file's hex SHA-256.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)  # uncompressed: byte-stable, loads fast
+    np.savez(tmp, **arrays)
     os.replace(tmp, path)
     return sha256_of(path)
+
+
+def check_sha256(path: str | os.PathLike, expected_sha256: str | None) -> None:
+    """Raises ValueError when `expected_sha256` is given and the file's hash differs."""
+    if expected_sha256 is not None:
+        actual = sha256_of(path)
+        if actual != expected_sha256:
+            raise ValueError(f"weights file {path} has sha256 {actual}, expected {expected_sha256}")
 
 
 def load_model(path: str | os.PathLike, expected_sha256: str | None = None):
@@ -75,11 +92,7 @@ def load_model(path: str | os.PathLike, expected_sha256: str | None = None):
     from .config import ArchConfig
     from .model import CAEModel
 
-    if expected_sha256 is not None:
-        actual = sha256_of(path)
-        if actual != expected_sha256:
-            raise ValueError(
-                f"weights file {path} has sha256 {actual}, expected {expected_sha256}")
+    check_sha256(path, expected_sha256)
     arrays = _read_arrays(path)
     config = ArchConfig(int(arrays["config/num_filters"]), int(arrays["config/latent_channels"]))
     model = CAEModel(config, lmbda=float(arrays["lmbda"]))

@@ -37,3 +37,29 @@ def msssim(a: np.ndarray, b: np.ndarray) -> float:
 
     return float(tf.image.ssim_multiscale(tf.constant(a[None], tf.float32),
                                           tf.constant(b[None], tf.float32), 255.0)[0])
+
+
+def set_threads(threads: int) -> None:
+    """Sets TensorFlow's intra- and inter-op threads (0 keeps TensorFlow's default)."""
+    if threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def cached_curve(data: Path, images: list, cache: Path | None, compute) -> list[dict]:
+    """An anchor curve (e.g. JPEG) of `images` from folder `data`, cached in JSON file `cache`.
+
+    The cache is used when it names the same folder and image count; else
+    ``compute(images)`` runs and, if `cache` is given, its result is written there.
+    """
+    import json
+
+    saved = json.loads(cache.read_text()) if cache and cache.exists() else None
+    if saved is not None and saved.get("data") == str(data) and saved.get("num_images") == len(images):
+        return saved["jpeg"]
+    curve = compute(images)
+    if cache:
+        cache.write_text(json.dumps({"data": str(data), "num_images": len(images), "jpeg": curve}, indent=1))
+    return curve

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from neuralav.plugins.cae.evaluate import bd_rate, interpolate_psnr, jpeg_curve, psnr
-from neuralav.plugins.imaging.evaluation import load_folder, msssim
+from neuralav.plugins.imaging.evaluation import cached_curve, load_folder, msssim, set_threads
 
 __all__ = ["evaluate_level", "main"]
 
@@ -77,22 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=0, help="TensorFlow threads (0: default)")
     args = p.parse_args(argv)
 
-    import tensorflow as tf
-
     from .weights import load_model, sha256_of
 
-    if args.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    set_threads(args.threads)
     images = load_folder(args.data)
-    cached = json.loads(args.jpeg_json.read_text()) if args.jpeg_json and args.jpeg_json.exists() else None
-    if cached is not None and cached.get("data") == str(args.data) and cached.get("num_images") == len(images):
-        curve = cached["jpeg"]
-    else:
-        curve = jpeg_curve(images)
-        if args.jpeg_json:
-            args.jpeg_json.write_text(json.dumps(
-                {"data": str(args.data), "num_images": len(images), "jpeg": curve}, indent=1))
+    curve = cached_curve(args.data, images, args.jpeg_json, jpeg_curve)
     model = load_model(args.weights)
     wanted = args.levels or list(range(1, model.num_levels + 1))
     levels = [evaluate_level(model, q - 1, images) for q in wanted]

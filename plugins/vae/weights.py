@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from pathlib import Path
 
 import numpy as np
 
-from neuralav.plugins.cae.weights import sha256_of
+from neuralav.plugins.cae.weights import check_sha256, sha256_of, write_npz
 
 __all__ = ["export_weights", "load_model", "load_weights_into", "sha256_of"]
 
@@ -51,12 +50,7 @@ def export_weights(model, path: str | os.PathLike) -> str:
     for name, table in model.coder_tables().items():
         arrays[f"coder/{name}"] = table
     arrays.update(model.integer_hyper.to_arrays())
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)  # uncompressed: byte-stable, loads fast
-    os.replace(tmp, path)
-    return sha256_of(path)
+    return write_npz(arrays, path)
 
 
 def load_model(path: str | os.PathLike, expected_sha256: str | None = None):
@@ -73,10 +67,7 @@ def load_model(path: str | os.PathLike, expected_sha256: str | None = None):
     from .integer import IntegerHyperSynthesis
     from .model import VAEModel
 
-    if expected_sha256 is not None:
-        actual = sha256_of(path)
-        if actual != expected_sha256:
-            raise ValueError(f"weights file {path} has sha256 {actual}, expected {expected_sha256}")
+    check_sha256(path, expected_sha256)
     arrays = _read_arrays(path)
     try:
         config = ArchConfig(**{  # each field keeps its type (int or float)
