@@ -6,19 +6,33 @@ the temporary file is removed and nothing is left at the target. Without
 ``overwrite`` an existing target is never replaced, even if it appears while
 the output is being written (the final step is a hard link, which fails if the
 name exists, where the file system supports it).
+
+A process killed outright (``SIGKILL``, a power cut) cannot clean up, so its
+temporary file stays. Temporary names carry the writer's process id
+(``.x.mkv.4242-1a2b3c4d.part.mkv``) and the writer holds an exclusive
+``flock`` on the file while it writes; the next output to the same target
+deletes the temporaries nobody holds whose process is gone (or that have not
+been touched for :data:`STALE_AFTER` seconds, in case the pid was reused).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import re
 import secrets
+import time
 from pathlib import Path
 from typing import Iterator
 
 from .errors import OutputExistsError, OutputPathError
 
-__all__ = ["check_target", "temporary_path", "commit", "atomic_output"]
+__all__ = ["STALE_AFTER", "check_target", "temporary_path", "claim", "release", "remove_stale", "commit",
+           "atomic_output"]
+
+STALE_AFTER = 600.0
+"""Seconds after which an unlocked temporary file is stale even if its pid is alive (pid reuse)."""
 
 
 def check_target(path: str | os.PathLike, overwrite: bool) -> Path:
@@ -39,8 +53,83 @@ def check_target(path: str | os.PathLike, overwrite: bool) -> Path:
 
 
 def temporary_path(target: Path) -> Path:
-    """A fresh hidden name next to ``target`` that keeps its suffix (``.x.mkv.1a2b.part.mkv``)."""
-    return target.with_name(f".{target.name}.{secrets.token_hex(4)}.part{target.suffix}")
+    """A fresh hidden name next to ``target`` that keeps its suffix (``.x.mkv.4242-1a2b3c4d.part.mkv``)."""
+    return target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.part{target.suffix}")
+
+
+def _temporary_pattern(target: Path) -> re.Pattern[str]:
+    return re.compile(rf"\.{re.escape(target.name)}\.(\d+)-[0-9a-f]{{8}}\.part{re.escape(target.suffix)}")
+
+
+def claim(temporary: Path) -> int:
+    """Create ``temporary`` (it must not exist) and lock it; returns the descriptor holding the lock.
+
+    The lock lives as long as the descriptor (or the process): pass it to :func:`release`.
+    """
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
+def release(descriptor: int | None) -> None:
+    """Drop the lock taken by :func:`claim` (closing its descriptor); ``None`` does nothing."""
+    if descriptor is not None:
+        with contextlib.suppress(OSError):
+            os.close(descriptor)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # somebody else's process
+        return True
+    return True
+
+
+def remove_stale(target: Path) -> list[Path]:
+    """Delete the temporary files of ``target`` left by writers that were killed.
+
+    A temporary is stale when no one holds its lock and its process is gone (or it has
+    not been modified for :data:`STALE_AFTER` seconds). Files being written are never
+    touched.
+
+    Returns:
+        The paths removed.
+    """
+    pattern = _temporary_pattern(target)
+    removed = []
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return removed
+    for name in names:
+        match = pattern.fullmatch(name)
+        if match is None:
+            continue
+        path = target.parent / name
+        try:
+            descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:  # a live writer holds it
+                continue
+            old = time.time() - os.fstat(descriptor).st_mtime > STALE_AFTER
+            if old or not _pid_alive(int(match.group(1))):
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                removed.append(path)
+        finally:
+            os.close(descriptor)
+    return removed
 
 
 def commit(temporary: Path, target: Path, overwrite: bool) -> None:
@@ -68,15 +157,22 @@ def commit(temporary: Path, target: Path, overwrite: bool) -> None:
 def atomic_output(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary path to write; on success move it to ``path``, else delete it.
 
+    Stale temporaries of ``path`` left by killed writers are removed first.
+
     Raises:
         OutputExistsError: ``path`` exists and ``overwrite`` is false.
     """
     target = check_target(path, overwrite)
+    remove_stale(target)
     temporary = temporary_path(target)
+    lock = None
     try:
+        lock = claim(temporary)
         yield temporary
         commit(temporary, target, overwrite)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
         raise
+    finally:
+        release(lock)

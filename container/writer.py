@@ -14,7 +14,9 @@ Example (shapes as PyAV's: ``av.VideoFrame`` / ``av.AudioFrame`` in, packets out
 Neural streams are carried as described in ``container/FORMAT.md``. The file is
 written to a temporary name next to the target and renamed by :meth:`Writer.close`
 after the Matroska CodecID patch; :meth:`Writer.abort` (or an exception inside the
-``with`` block) deletes it.
+``with`` block) deletes it, and the temporaries of writers that were killed are removed
+by the next writer of the same path (``atomic.py``). Files are written bit-exact (no
+random segment id, date or library version), so the same input gives the same bytes.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from neuralav import registry as _registry
 from neuralav.registry import Encoder, MediaType, Registry
 
 from . import carrier, ebml
-from .atomic import check_target, commit, temporary_path
+from .atomic import check_target, claim, commit, release, remove_stale, temporary_path
 from .carrier import NeuralTrackInfo
 from .errors import UnsupportedOutputError
 
@@ -125,11 +127,21 @@ class Writer:
         self.overwrite = overwrite
         self.registry = registry
         self.streams: list[OutputStream] = []
-        self._temporary = temporary_path(self.path)
-        options = {"update": "1"} if self.format == "image2" else {}
-        self._container = av.open(str(self._temporary), "w", format=self.format, options=options)
         self._closed = False
         self._started = False
+        remove_stale(self.path)  # temporaries of writers that were killed
+        self._temporary = temporary_path(self.path)
+        self._lock: int | None = None
+        try:
+            self._lock = claim(self._temporary)
+            options = {"update": "1"} if self.format == "image2" else {}
+            self._container = av.open(str(self._temporary), "w", format=self.format, options=options)
+            # No random SegmentUID, date or library version: the same input gives the same bytes.
+            self._container.flags |= av.container.Flags.bitexact.value
+        except BaseException:
+            self._closed = True
+            self._remove_temporary()
+            raise
 
     # ------------------------------------------------------------------ adding streams
 
@@ -322,6 +334,8 @@ class Writer:
         except BaseException:
             self._remove_temporary()
             raise
+        release(self._lock)
+        self._lock = None
         return self.path
 
     def _patch_codec_ids(self) -> None:
@@ -353,6 +367,8 @@ class Writer:
     def _remove_temporary(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self._temporary.unlink()
+        release(self._lock)
+        self._lock = None
 
     def __enter__(self) -> "Writer":
         return self

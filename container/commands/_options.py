@@ -9,10 +9,14 @@ option family. Only the bare and per-type spellings appear in ``--help``.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
+import threading
+from typing import Iterator
 
 from ..pipeline import StreamChoice
 
-__all__ = ["add_stream_options", "FAMILIES"]
+__all__ = ["add_stream_options", "FAMILIES", "parse_time", "sigterm_interrupts"]
 
 FAMILIES = {
     "c": ("codecs", "codec: copy, a neuralav codec (cae, wavenet...) or a PyAV encoder (libx264, libopus...)"),
@@ -63,3 +67,26 @@ def parse_time(text: str) -> float:
     if len(parts) > 3 or seconds < 0:
         raise argparse.ArgumentTypeError(f"invalid time {text!r} (seconds or [HH:]MM:SS[.ms])")
     return seconds
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Within the block, SIGTERM (``kill``, a stopping service) interrupts like Ctrl-C.
+
+    Python's default for SIGTERM ends the process at once, leaving the output's
+    temporary file behind; as a ``KeyboardInterrupt`` it unwinds the pipeline, which
+    deletes it (the command then exits with status 130). Outside the main thread
+    (commands called from a worker thread) nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from ..pipeline import transcode
-from ._options import add_stream_options
+from ._options import add_stream_options, sigterm_interrupts
 from .transcode import print_summary
 
 __all__ = ["add_arguments", "run", "main"]
@@ -32,9 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Decode ``args.input`` into ``args.output``."""
-    result = transcode([args.input], args.output, maps=args.maps, codecs=args.codecs, decode_neural=True,
-                       qualities=args.qualities, bitrates=args.bitrates, codec_options=args.codec_options,
-                       overwrite=args.overwrite, ignore_errors=args.ignore_errors, progress=args.progress)
+    with sigterm_interrupts():
+        result = transcode([args.input], args.output, maps=args.maps, codecs=args.codecs, decode_neural=True,
+                           qualities=args.qualities, bitrates=args.bitrates, codec_options=args.codec_options,
+                           overwrite=args.overwrite, ignore_errors=args.ignore_errors, progress=args.progress)
     print_summary(result)
     return 0
 

@@ -23,6 +23,7 @@ from neuralav.registry import NeuralavError
 from ..pipeline import StreamChoice, transcode
 from ..probe import format_probe, probe
 from ..samples import SAMPLE
+from ._options import sigterm_interrupts
 from .transcode import print_summary
 
 __all__ = ["add_arguments", "run", "main", "AUDIO_CODEC", "VIDEO_CODEC"]
@@ -63,6 +64,11 @@ def _audio_codec_works(quality: str | None) -> tuple[bool, str]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; print what was written and the probe."""
+    with sigterm_interrupts():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     folder = Path(args.output)
     folder.mkdir(parents=True, exist_ok=True)
     registry.get_codec(VIDEO_CODEC)  # fails clearly if the built-in video codec is missing

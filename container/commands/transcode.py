@@ -12,7 +12,7 @@ import argparse
 import sys
 
 from ..pipeline import TranscodeResult, transcode
-from ._options import add_stream_options, parse_time
+from ._options import add_stream_options, parse_time, sigterm_interrupts
 
 __all__ = ["add_arguments", "run", "main", "print_summary"]
 
@@ -56,10 +56,12 @@ def print_summary(result: TranscodeResult, file=None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the transcode described by parsed ``args``."""
-    result = transcode(args.inputs, args.output, maps=args.maps, codecs=args.codecs, qualities=args.qualities,
-                       bitrates=args.bitrates, codec_options=args.codec_options, start=args.start,
-                       duration=args.duration, overwrite=args.overwrite, ignore_errors=args.ignore_errors,
-                       input_format=args.input_format, progress=args.progress)
+    with sigterm_interrupts():
+        result = transcode(args.inputs, args.output, maps=args.maps, codecs=args.codecs,
+                           qualities=args.qualities, bitrates=args.bitrates, codec_options=args.codec_options,
+                           start=args.start, duration=args.duration, overwrite=args.overwrite,
+                           ignore_errors=args.ignore_errors, input_format=args.input_format,
+                           progress=args.progress)
     print_summary(result)
     return 0
 
