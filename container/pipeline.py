@@ -10,6 +10,11 @@ Stream specifiers (``-map`` and ``-c:SPEC``), as ffmpeg's: ``v``, ``a``, ``s``,
 ``t`` (attachments), a type and an index (``v:0``) or an index (``2``). In
 ``-map`` they follow the input number: ``0``, ``0:v``, ``1:a:0``, ``0:2``.
 When several ``-c`` options match a stream the last one wins.
+
+A plugin's codec is isolated: whatever it raises while encoding or decoding becomes a
+:class:`~neuralav.registry.PluginError` naming the codec and its distribution, and with
+``ignore_errors`` the frame or packet is skipped (:class:`EncodeWarning`,
+:class:`~neuralav.container.reader.DecodeWarning`) while every other stream goes on.
 """
 
 from __future__ import annotations
@@ -19,21 +24,22 @@ import heapq
 import os
 import re
 import time
+import warnings
 from fractions import Fraction
 from typing import Any, Iterator, Sequence
 
 import av
 
 from neuralav import registry as _registry
-from neuralav.registry import InvalidOptionError, Registry
+from neuralav.registry import InvalidOptionError, NeuralavError, PluginError, Registry
 
 from .errors import StreamSelectionError, UnsupportedOutputError
 from .progress import Progress
-from .reader import Reader, Track
+from .reader import DecodeWarning, Reader, Track
 from .writer import OutputStream, Writer, output_format_for
 
 __all__ = ["StreamChoice", "TranscodeResult", "OutputSummary", "transcode", "parse_bitrate",
-           "DEFAULT_ENCODERS", "matches_spec"]
+           "DEFAULT_ENCODERS", "matches_spec", "EncodeWarning"]
 
 _TYPE_LETTERS = {"v": "video", "a": "audio", "s": "subtitle", "t": "attachment", "d": "data"}
 
@@ -54,6 +60,10 @@ DEFAULT_ENCODERS: dict[str, dict[str, str]] = {
 
 _IMAGE_ENCODERS = {".png": "png", ".jpg": "mjpeg", ".jpeg": "mjpeg", ".bmp": "bmp", ".tif": "tiff",
                    ".tiff": "tiff", ".webp": "libwebp"}
+
+
+class EncodeWarning(UserWarning):
+    """A frame failed to encode and was skipped (``ignore_errors=True``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,12 +170,14 @@ class OutputSummary:
 
 @dataclasses.dataclass
 class TranscodeResult:
-    """Outcome of :func:`transcode`: the output path, one summary per stream, skipped packets."""
+    """Outcome of :func:`transcode`: the output path, one summary per stream, skipped packets
+    (failed to decode) and skipped frames (failed to encode)."""
 
     path: str
     streams: list[OutputSummary]
     skipped_packets: int
     seconds: float
+    skipped_frames: int = 0
 
 
 @dataclasses.dataclass
@@ -184,6 +196,10 @@ class _Route:
     """Source time (s) the next frame starts at, for sources without timestamps."""
     max_frames: int | None = None
     """Stop after this many frames (a still-image output takes the first frame)."""
+    ignore_errors: bool = False
+    """Skip frames the codec fails to encode (with an :class:`EncodeWarning`)."""
+    skipped: int = 0
+    """Frames skipped because they failed to encode."""
 
     @property
     def copies(self) -> bool:
@@ -366,7 +382,8 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
             last keyframe before it.
         duration: Stop after ``duration`` seconds of output (``-t``).
         overwrite: Replace an existing output (``-y``).
-        ignore_errors: Skip packets that fail to decode instead of stopping.
+        ignore_errors: Skip packets that fail to decode, and frames a neural codec fails to
+            encode, instead of stopping (each reported with a warning).
         registry: Codec registry (default: the installed plugins).
         input_format: FFmpeg demuxer for the inputs (e.g. ``h264`` for raw streams).
         progress: Show a progress bar (default: only when stderr is a terminal).
@@ -396,6 +413,8 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
         routes = _plan(readers, selected, writer, codecs, qualities, bitrates, codec_options, str(output),
                        decode_neural)
         for route in routes:
+            route.ignore_errors = ignore_errors
+        for route in routes:
             route.output = _add_output(writer, route, registry)
             kind = route.track.type
             route.summary = OutputSummary(route.output.index if route.output else -1, kind,
@@ -413,7 +432,7 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
         total = duration if duration is not None else max(
             [d - start for d in (r.duration for r in readers) if d is not None] or [0.0])
         with Progress(total, enabled=progress) as bar:
-            _run(readers, routes, writer, clock, bar)
+            _run(readers, routes, writer, clock, bar, registry)
         writer.close()
     except BaseException:
         if writer is not None:
@@ -424,7 +443,8 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
             reader.close()
     return TranscodeResult(str(writer.path), [r.summary for r in routes if r.output is not None or
                                               r.track.type == "attachment"],
-                           sum(r.errors for r in readers), time.monotonic() - began)
+                           sum(r.errors for r in readers), time.monotonic() - began,
+                           sum(r.skipped for r in routes))
 
 
 def _plan(readers, selected, writer, codecs, qualities, bitrates, codec_options, output,
@@ -462,7 +482,74 @@ def _emit(writer: Writer, route: _Route, packets: list[av.Packet], bar: Progress
     writer.mux(packets)
 
 
-def _encode_frame(writer: Writer, route: _Route, frame: av.frame.Frame, clock: _Clock, bar: Progress) -> bool:
+def _plugin_failure(codec: str, registry: Registry | None, what: str, error: Exception) -> str:
+    """``codec `x` (its distribution) failed to <what>: Type: message`` for an exception a codec raised."""
+    try:
+        distribution = _registry.get_codec(codec, registry=registry).distribution or "unknown distribution"
+    except NeuralavError:
+        distribution = "unknown distribution"
+    return f"codec `{codec}` ({distribution}) failed to {what}: {type(error).__name__}: {error}"
+
+
+def _encode(route: _Route, frame: av.frame.Frame | None, seconds: float | None,
+            registry: Registry | None) -> list[av.Packet]:
+    """Encode one frame (``None`` flushes) on a route; a neural codec's failure is isolated.
+
+    Raises:
+        PluginError: the codec raised something other than a neuralav error (names it).
+        NeuralavError: the codec refused the frame (unless ``ignore_errors``).
+    """
+    output = route.output
+    try:
+        return output.encode(frame)
+    except Exception as error:
+        if output.kind != "neural":
+            raise
+        if isinstance(error, NeuralavError):
+            failure, detail = error, str(error)
+        else:
+            detail = _plugin_failure(output.codec, registry, "encode a frame", error)
+            failure = PluginError(detail)
+        if not route.ignore_errors:
+            raise failure from error
+        when = f"{seconds:.3f} s" if seconds is not None else "end of stream"
+        route.skipped += 1
+        warnings.warn(f"output stream {output.index} ({output.codec}) frame at {when} failed to encode: "
+                      f"{detail} (skipped)", EncodeWarning, stacklevel=2)
+        return []
+
+
+def _decode(reader: Reader, track: Track, packet: av.Packet | None, registry: Registry | None
+            ) -> list[av.frame.Frame]:
+    """Decode one packet; what a neural codec raises besides neuralav errors is isolated too.
+
+    The reader reports neuralav errors itself (or skips them with ``ignore_errors``); this
+    adds the exceptions a plugin raises outside the base classes' wrapping (its decoder's
+    constructor, a ``decode`` override).
+
+    Raises:
+        PluginError: naming the track, the time, the codec and its distribution.
+    """
+    try:
+        return reader.decode_packet(track, packet)
+    except NeuralavError:
+        raise
+    except Exception as error:
+        if not track.is_neural:
+            raise
+        when = (f"{float(packet.pts * packet.time_base):.3f} s"
+                if packet is not None and packet.pts is not None and packet.time_base else "end of stream")
+        message = (f"`{reader.path}` track {track.index} ({track.codec}) packet at {when} failed to decode: "
+                   f"{_plugin_failure(track.codec, registry, 'decode', error)}")
+        if not reader.ignore_errors:
+            raise PluginError(message) from error
+        reader.errors += 1
+        warnings.warn(message + " (skipped)", DecodeWarning, stacklevel=2)
+        return []
+
+
+def _encode_frame(writer: Writer, route: _Route, frame: av.frame.Frame, clock: _Clock, bar: Progress,
+                  registry: Registry | None) -> bool:
     """Encode one decoded frame if it falls in the window; returns False once past its end."""
     seconds = _frame_seconds(frame)
     if seconds is None:  # raw streams (e.g. Annex-B H.264) carry no timestamps: count frames
@@ -491,13 +578,14 @@ def _encode_frame(writer: Writer, route: _Route, frame: av.frame.Frame, clock: _
         frame.time_base = Fraction(1, frame.sample_rate)
         frame.pts = int(round(shifted * frame.sample_rate))
     route.summary.frames += 1
-    _emit(writer, route, route.output.encode(frame), bar)
+    _emit(writer, route, _encode(route, frame, shifted, registry), bar)
     if route.track.type == "video":
         bar.advance(shifted, frames=1)
     return True
 
 
-def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clock: _Clock, bar: Progress) -> None:
+def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clock: _Clock, bar: Progress,
+         registry: Registry | None) -> None:
     by_source: dict[tuple[int, int], list[_Route]] = {}
     for route in routes:
         if route.output is not None:
@@ -522,19 +610,19 @@ def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clock: _Cl
             _copy(writer, route, packet, clock, bar)
         if encoders:
             track = encoders[0].track
-            for frame in reader.decode_packet(track, packet):
+            for frame in _decode(reader, track, packet, registry):
                 for route in encoders:
                     if id(route) not in finished and not _encode_frame(writer, route, _clone(frame, len(encoders)),
-                                                                       clock, bar):
+                                                                       clock, bar, registry):
                         finished.add(id(route))
     for route in routes:
         if route.output is None or route.copies:
             continue
         if id(route) not in finished:
-            for frame in route.reader.decode_packet(route.track, None):
-                if not _encode_frame(writer, route, frame, clock, bar):
+            for frame in _decode(route.reader, route.track, None, registry):
+                if not _encode_frame(writer, route, frame, clock, bar, registry):
                     break
-        _emit(writer, route, route.output.encode(None), bar)
+        _emit(writer, route, _encode(route, None, None, registry), bar)
 
 
 def _clone(frame: av.frame.Frame, users: int) -> av.frame.Frame:

@@ -67,6 +67,23 @@ def _template(codec: str) -> av.stream.Stream:
     return av.open(io.BytesIO(), "w", format="matroska").add_stream(codec)
 
 
+def _start_encoder(descriptor: _registry.CodecDescriptor, options, registry: Registry | None,
+                   **kwargs: Any) -> Encoder:
+    """``registry.create_encoder``, with a plugin constructor's own exceptions named as its failure.
+
+    Raises:
+        PluginError: the encoder's constructor raised something other than a neuralav error.
+    """
+    try:
+        return _registry.create_encoder(descriptor.name, options, registry=registry, **kwargs)
+    except _registry.NeuralavError:
+        raise
+    except Exception as error:  # a plugin's constructor can fail in any way
+        raise _registry.PluginError(
+            f"codec `{descriptor.name}` ({descriptor.distribution or 'unknown distribution'}) failed to start "
+            f"its encoder: {type(error).__name__}: {error}") from error
+
+
 class OutputStream:
     """One output track: neural-coded, coded by a PyAV encoder, or copied.
 
@@ -182,14 +199,21 @@ class Writer:
             if not width or not height:
                 raise UnsupportedOutputError(f"neural video stream `{codec}` needs width= and height=")
             frame_rate = Fraction(rate) if rate else Fraction(25)
-            encoder = _registry.create_encoder(codec, options, registry=self.registry, time_base=1 / frame_rate)
+            encoder = _start_encoder(descriptor, options, self.registry, time_base=1 / frame_rate)
         else:
             if not rate:
                 raise UnsupportedOutputError(f"neural audio stream `{codec}` needs rate= (the sample rate, Hz)")
-            encoder = _registry.create_encoder(codec, options, registry=self.registry, sample_rate=int(rate),
-                                               layout=layout or "mono", format=sample_format)
+            encoder = _start_encoder(descriptor, options, self.registry, sample_rate=int(rate),
+                                     layout=layout or "mono", format=sample_format)
             frame_rate = None
-        header = encoder.header
+        try:
+            header = encoder.header
+        except _registry.NeuralavError:
+            raise
+        except Exception as error:  # a plugin's header_fields can fail in any way
+            raise _registry.PluginError(
+                f"codec `{codec}` ({descriptor.distribution or 'unknown distribution'}) failed to write its "
+                f"header: {type(error).__name__}: {error}") from error
         info = carrier.NeuralTrackInfo(codec, header, _registry.CodecHeader.from_bytes(header),
                                        descriptor.fourcc if descriptor.media_type is MediaType.VIDEO else "")
         stream = self._add_carrier(info, descriptor.distribution, width=width, height=height,

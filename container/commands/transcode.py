@@ -32,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="input demuxer, for raw streams (h264)")
     parser.add_argument("-y", dest="overwrite", action="store_true", help="overwrite the output if it exists")
     parser.add_argument("--ignore-errors", action="store_true",
-                        help="skip packets that fail to decode (reported), instead of stopping")
+                        help="skip packets that fail to decode and frames a neural codec fails to encode "
+                             "(reported), instead of stopping")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar (default: only on a terminal)")
     parser.add_argument("output", help="output file; .mkv for neural tracks")
@@ -52,6 +53,8 @@ def print_summary(result: TranscodeResult, file=None) -> None:
               f"{s.bytes} bytes{rate}", file=file)
     if result.skipped_packets:
         print(f"  {result.skipped_packets} packet(s) failed to decode and were skipped", file=file)
+    if result.skipped_frames:
+        print(f"  {result.skipped_frames} frame(s) failed to encode and were skipped", file=file)
 
 
 def run(args: argparse.Namespace) -> int:
