@@ -16,7 +16,7 @@ payload follows)::
 
     1 byte  n = length of the coded pixel format name
     2 bytes width in pixels (big-endian, 1..MAX_DIMENSION)
-    2 bytes height in pixels
+    2 bytes height in pixels (1..MAX_DIMENSION; width x height at most MAX_PIXELS)
     n bytes coded pixel format (one of the codec's ``formats``)
     1 byte  m, then m bytes: pixel format of the encoder's input frame
             (decoded frames are converted back to it)
@@ -39,6 +39,7 @@ from .header import CodecHeader
 
 __all__ = [
     "MAX_DIMENSION",
+    "MAX_PIXELS",
     "Encoder",
     "Decoder",
     "VideoEncoder",
@@ -51,6 +52,13 @@ __all__ = [
 
 MAX_DIMENSION = 16384
 """Largest frame width or height (pixels) a neuralav video packet may claim."""
+
+MAX_PIXELS = 1 << 25
+"""Largest frame area (width x height, pixels; 8192x4096, above 8K UHD) a video packet may claim.
+
+Checked before a decoder allocates anything: a neural decoder's activations are
+tens of bytes per pixel, so 16384x16384 (allowed by :data:`MAX_DIMENSION` alone)
+would need tens of GB."""
 
 LOSSLESS_PIXEL_CONVERSIONS: dict[str, tuple[str, ...]] = {
     "bgr24": ("rgb24",),
@@ -223,6 +231,9 @@ class VideoEncoder(Encoder):
         if frame.width > MAX_DIMENSION or frame.height > MAX_DIMENSION:
             raise FormatNotSupportedError(
                 f"frame of {frame.width}x{frame.height} exceeds the {MAX_DIMENSION}-pixel limit")
+        if frame.width * frame.height > MAX_PIXELS:
+            raise FormatNotSupportedError(
+                f"frame of {frame.width}x{frame.height} exceeds the {MAX_PIXELS}-pixel area limit")
         _check_finite(frame, self.name)
         coded_format = self._coded_format(frame)
         image = frame.to_ndarray(format=coded_format)
@@ -271,13 +282,16 @@ def parse_video_packet(data: bytes) -> _VideoPacketInfo:
 
     Raises:
         InvalidDataError: truncated packet, dimensions out of 1..MAX_DIMENSION,
-            or an unknown pixel format.
+            an area above MAX_PIXELS, or an unknown pixel format.
     """
     if len(data) < 5:
         raise InvalidDataError(f"video packet of {len(data)} bytes is truncated (at least 5 needed)")
     coded_length, width, height = struct.unpack(">BHH", data[:5])
     if not (1 <= width <= MAX_DIMENSION and 1 <= height <= MAX_DIMENSION):
         raise InvalidDataError(f"video packet claims a {width}x{height} frame (1 to {MAX_DIMENSION} allowed)")
+    if width * height > MAX_PIXELS:
+        raise InvalidDataError(f"video packet claims a {width}x{height} frame, above the "
+                               f"{MAX_PIXELS}-pixel area limit")
     position = 5 + coded_length
     if coded_length == 0 or len(data) < position + 1:
         raise InvalidDataError("video packet is truncated in its pixel format")
