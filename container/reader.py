@@ -30,7 +30,7 @@ from typing import Iterable, Iterator
 import av
 
 from neuralav import registry as _registry
-from neuralav.registry import Decoder, NeuralavError, Registry
+from neuralav.registry import Decoder, InvalidDataError, NeuralavError, Registry
 
 from . import carrier, ebml
 from .carrier import NeuralTrackInfo
@@ -144,7 +144,8 @@ class Reader:
         if not self.path.exists() and "%" not in self.path.name:
             raise InputError(f"input `{self.path}` does not exist")
         try:
-            self.container = av.open(str(self.path), "r", format=format)
+            # A damaged tag must not make the file unreadable: undecodable bytes become U+FFFD.
+            self.container = av.open(str(self.path), "r", format=format, metadata_errors="replace")
         except av.FFmpegError as error:
             raise InputError(f"cannot read `{self.path}` as media: {error}") from None
         entries = None
@@ -288,7 +289,11 @@ class Reader:
                 if track.type == "audio":
                     frames = self._sample_exact(track, packet, frames)
                 return frames
-            frames = track.av_stream.codec_context.decode(packet)
+            context = track.av_stream.codec_context
+            if context is None:
+                raise InvalidDataError("the track's codec is unknown: neither a neuralav codec header "
+                                       "nor a codec FFmpeg can decode (CodecID damaged?)")
+            frames = context.decode(packet)
             for frame in frames:  # frames flushed out of a decoder carry no time base
                 if frame.time_base is None:
                     frame.time_base = track.av_stream.time_base
