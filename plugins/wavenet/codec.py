@@ -15,7 +15,8 @@ Packet payload (integers big-endian)::
     byte 0      high nibble: payload format (1); low nibble: model level index
     byte 1      bits 7-5: channels - 1; bit 4: final packet; bits 3-0: latent frames (0..10)
     [final]     2 bytes: valid samples at 16 kHz (0..frames*hop)
-                4 bytes: samples this packet stands for at the input rate (the stream's last)
+                4 bytes: samples this packet stands for at the input rate (the stream's last;
+                at most (frames + 1) * hop resampled to the input rate)
     2 bytes per channel but the last: length of that channel's range-coded string
     strings     one per channel (tfc ``ContinuousBatchedEntropyModel.compress`` output)
     4 bytes     CRC-32 (zlib) of everything before it
@@ -410,7 +411,16 @@ class WavenetDecoder(AudioDecoder):
         return samples[:, :final[0]] if final is not None else samples
 
     def _unpack(self, payload: bytes):
-        return unpack_payload(payload, level=self.level, channels=self.channels, hop=self.bundle.hop)
+        frames, strings, final = unpack_payload(payload, level=self.level, channels=self.channels,
+                                                hop=self.bundle.hop)
+        if final is not None:
+            # The input-rate length of the final packet is its coded length resampled, give or
+            # take the resampler's rounding: allow one hop more. Checked before it sizes output.
+            limit = -(-(frames + 1) * self.bundle.hop * self.sample_rate // CODED_RATE)
+            if final[1] > limit:
+                raise InvalidDataError(f"`wavenet` final packet claims {final[1]} samples at "
+                                       f"{self.sample_rate} Hz for {frames} latent frames (at most {limit})")
+        return frames, strings, final
 
     def _synthesize(self, packets: list[tuple[int, list[bytes], tuple[int, int] | None]]) -> np.ndarray:
         """Range-decode packets (runs of equal frame counts in one call) and synthesize them in
