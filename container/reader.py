@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import warnings
 from fractions import Fraction
 from pathlib import Path
@@ -41,6 +42,10 @@ __all__ = ["Reader", "Track", "DecodeWarning"]
 
 class DecodeWarning(UserWarning):
     """A packet failed to decode and was skipped (``ignore_errors=True``)."""
+
+
+_DURATION_TAG = re.compile(r"(\d{1,9}):(\d{1,2}):(\d{1,2}(?:\.\d{0,12})?)", re.ASCII)
+"""Matroska's per-track ``DURATION`` tag, as FFmpeg writes it (``00:00:02.008000000``)."""
 
 
 @dataclasses.dataclass
@@ -84,13 +89,13 @@ class Track:
 
     @property
     def duration(self) -> float | None:
-        """Duration in seconds from the container, if it records one."""
+        """Duration in seconds from the container or its ``DURATION`` tag (``HH:MM:SS.fff``), if known."""
         stream = self.av_stream
         if stream.duration is not None and stream.time_base is not None:
             return float(stream.duration * stream.time_base)
-        text = stream.metadata.get("DURATION")
-        if text:
-            hours, minutes, seconds = text.split(":")
+        match = _DURATION_TAG.fullmatch(stream.metadata.get("DURATION", "").strip("\0 "))
+        if match:  # a damaged tag is no duration (informative only)
+            hours, minutes, seconds = match.groups()
             return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
         return None
 
