@@ -615,27 +615,43 @@ def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clock: _Cl
                     if id(route) not in finished and not _encode_frame(writer, route, _clone(frame, len(encoders)),
                                                                        clock, bar, registry):
                         finished.add(id(route))
-    for route in routes:
-        if route.output is None or route.copies:
-            continue
-        if id(route) not in finished:
-            for frame in _decode(route.reader, route.track, None, registry):
-                if not _encode_frame(writer, route, frame, clock, bar, registry):
-                    break
-        _emit(writer, route, _encode(route, None, None, registry), bar)
+    # Flush each source's decoder once and give its last frames to every route still taking them
+    # (a second flush of the same decoder fails, and the other routes would lose those frames).
+    for group in by_source.values():
+        encoders = [r for r in group if not r.copies]
+        live = [r for r in encoders if id(r) not in finished]
+        if live:
+            for frame in _decode(live[0].reader, live[0].track, None, registry):
+                for route in live:
+                    if id(route) not in finished and not _encode_frame(writer, route, _clone(frame, len(live)),
+                                                                       clock, bar, registry):
+                        finished.add(id(route))
+        for route in encoders:
+            _emit(writer, route, _encode(route, None, None, registry), bar)
 
 
 def _clone(frame: av.frame.Frame, users: int) -> av.frame.Frame:
-    """The frame itself, or a copy when several encoders share it (they rewrite its pts)."""
+    """The frame itself, or a copy (pixels, pts, time base, duration) when several encoders share it.
+
+    Each encoder rewrites its frame's timestamps. ``frame.reformat()`` to the frame's own
+    format returns the frame itself, so the copy goes through an array (formats PyAV has
+    no array form for stay shared).
+    """
     if users == 1:
         return frame
     if isinstance(frame, av.VideoFrame):
-        copy = av.VideoFrame.from_ndarray(frame.to_ndarray(), format=frame.format.name) \
-            if frame.format.name in ("rgb24", "bgr24", "gray", "rgba") else frame.reformat()
+        try:
+            copy = av.VideoFrame.from_ndarray(frame.to_ndarray(), format=frame.format.name)
+        except (ValueError, TypeError):  # a pixel format without an ndarray form: shared, as before
+            return frame
     else:
         copy = av.AudioFrame.from_ndarray(frame.to_ndarray(), format=frame.format.name, layout=frame.layout.name)
         copy.sample_rate = frame.sample_rate
-    copy.pts, copy.time_base = frame.pts, frame.time_base
+    copy.pts = frame.pts
+    if frame.time_base is not None:
+        copy.time_base = frame.time_base
+    if isinstance(frame, av.VideoFrame) and frame.duration:
+        copy.duration = frame.duration
     return copy
 
 
