@@ -23,7 +23,7 @@ class ArchConfig:
     """
 
     num_filters: int = 64
-    latent_channels: int = 128
+    latent_channels: int = 96
     hyper_filters: int = 64
     num_scales: int = 64
     scale_min: float = 0.11

@@ -82,28 +82,42 @@ def load_model(path: str | os.PathLike, expected_sha256: str | None = None):
 
 
 def load_weights_into(model, path: str | os.PathLike) -> None:
-    """Copies the weights of an exported ``.npz`` into `model` (same architecture).
+    """Copies the weights of an exported ``.npz`` into `model`.
 
     Used to continue training from shipped weights; tables are rebuilt at export.
+    `path` may also be a ``cae`` weights file (``plugins/cae/weights/qN.npz``):
+    then only the main analysis and synthesis transforms are copied (they are
+    the same layers, so N and M must match), and the hyperprior, the hyper
+    transforms and the gains keep their fresh initialisation. A trained ``cae``
+    gives the VAE a head start of hours of CPU training.
 
     Raises:
         ValueError: wrong format, or missing/misshapen arrays.
     """
-    _assign(model, _read_arrays(path), path)
+    from neuralav.plugins.cae.model import WEIGHTS_FORMAT as CAE_FORMAT
+
+    arrays = _read_arrays(path, accept=(CAE_FORMAT,))
+    if str(arrays["format"]) == CAE_FORMAT:
+        _assign(model, arrays, path, prefixes=("analysis/", "synthesis/"))
+    else:
+        _assign(model, arrays, path)
 
 
-def _read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
+def _read_arrays(path: str | os.PathLike, accept: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     from .model import WEIGHTS_FORMAT
 
     with np.load(path, allow_pickle=False) as data:
         arrays = {key: data[key] for key in data.files}
-    if str(arrays.get("format", "")) != WEIGHTS_FORMAT:
-        raise ValueError(f"{path} is not a {WEIGHTS_FORMAT} file")
+    if str(arrays.get("format", "")) not in (WEIGHTS_FORMAT, *accept):
+        raise ValueError(f"{path} is not a {' or '.join((WEIGHTS_FORMAT, *accept))} file")
     return arrays
 
 
-def _assign(model, arrays: dict[str, np.ndarray], path: str | os.PathLike) -> None:
+def _assign(model, arrays: dict[str, np.ndarray], path: str | os.PathLike,
+            prefixes: tuple[str, ...] = ("",)) -> None:
     for name, weight in model.named_weights().items():
+        if not name.startswith(prefixes):
+            continue
         key = f"w/{name}"
         if key not in arrays or arrays[key].shape != tuple(weight.shape):
             raise ValueError(f"{path}: weight `{key}` is missing or has the wrong shape")

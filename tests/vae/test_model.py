@@ -88,3 +88,35 @@ def test_loading_weights_of_another_codec_is_a_clear_error(tmp_path):
     export_cae(CAEModel(ArchConfig.tiny()), tmp_path / "cae.npz")
     with pytest.raises(ValueError, match="neuralav-vae-weights-v1"):
         load_model(tmp_path / "cae.npz")
+
+
+def test_training_can_start_from_the_transforms_of_a_cae_file(tmp_path):
+    import tensorflow as tf
+
+    from neuralav.plugins.cae.config import ArchConfig as CAEArch
+    from neuralav.plugins.cae.model import CAEModel
+    from neuralav.plugins.cae.weights import export_weights as export_cae
+    from neuralav.plugins.vae.config import ArchConfig
+    from neuralav.plugins.vae.model import VAEModel
+    from neuralav.plugins.vae.weights import load_weights_into
+
+    tf.keras.utils.set_random_seed(11)
+    cae = CAEModel(CAEArch.tiny())
+    export_cae(cae, tmp_path / "cae.npz")
+    vae = VAEModel(ArchConfig.tiny(), (0.01, 0.02))
+    before = {name: w.numpy().copy() for name, w in vae.named_weights().items()}
+    load_weights_into(vae, tmp_path / "cae.npz")
+
+    cae_weights = cae.named_weights()
+    copied = [name for name in before if name.startswith(("analysis/", "synthesis/"))]
+    assert copied and all(name in cae_weights for name in copied)
+    for name, weight in vae.named_weights().items():
+        if name in copied:
+            np.testing.assert_array_equal(weight.numpy(), cae_weights[name].numpy())
+        else:  # hyper transforms, hyperprior and gains keep their initialisation
+            np.testing.assert_array_equal(weight.numpy(), before[name])
+    assert any(not np.array_equal(before[name], cae_weights[name].numpy()) for name in copied)
+
+    wider = VAEModel(ArchConfig(num_filters=8, latent_channels=16, hyper_filters=8), (0.01,))
+    with pytest.raises(ValueError, match="wrong shape"):
+        load_weights_into(wider, tmp_path / "cae.npz")
