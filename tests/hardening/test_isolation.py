@@ -27,6 +27,7 @@ import pytest
 
 from neuralav import registry
 from neuralav.container.cli import main
+from neuralav.container.pipeline import EncodeWarning
 from neuralav.registry import PluginError, PluginWarning
 
 from ..container import media
@@ -36,6 +37,7 @@ PACKAGE = "neuralav_broken_plugin"
 
 PLUGIN = '''
 """Codecs that fail on purpose; the payload is a flag byte (1: fail here) and zlib of the planes."""
+import dataclasses
 import zlib
 
 import numpy as np
@@ -93,6 +95,7 @@ def neuralav_register_codecs(register):
     register(codec("brokendec"))
     register(codec("brokeninit", "DecoderThatCannotStart"))
     register(codec("brokenown", "DecoderWithOwnDecode"))
+    register(dataclasses.replace(codec("brokenimport"), encoder="neuralav_broken_plugin.import_fails:Encoder"))
 '''
 
 REGISTER_FAILS = '''
@@ -155,9 +158,21 @@ def test_import_and_registration_failures_name_the_plugin_and_the_rest_registers
     assert found.get("brokenenc").distribution == DIST
 
 
-def test_a_transcode_with_other_codecs_is_unaffected(clip, tmp_path):
+def test_a_transcode_with_other_codecs_is_unaffected(clip, tmp_path, capsys):
     assert main(["transcode", "-i", str(clip), "-c:v", "zlibv", "-c:a", "zliba", str(tmp_path / "ok.mkv")]) == 0
     assert len(media.packets(tmp_path / "ok.mkv", 0)) == 10
+    capsys.readouterr()
+    assert main(["codecs"]) == 0
+    listing = capsys.readouterr().out
+    assert all(name in listing for name in ("brokenenc", "zlibv", "cae", "wavenet"))
+
+
+def test_a_codec_module_that_fails_to_import_names_the_plugin(clip, tmp_path, capsys):
+    assert main(["transcode", "-i", str(clip), "-c:v", "brokenimport", str(tmp_path / "out.mkv")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert f"`brokenimport` ({DIST})" in err and "ImportError: needs libbroken.so" in err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_encoder_bug_names_the_plugin_and_leaves_no_output(clip, tmp_path, capsys):
@@ -181,9 +196,12 @@ def test_an_encoder_that_cannot_start_names_the_plugin(clip, tmp_path, capsys):
 def test_with_ignore_errors_frames_the_encoder_fails_are_skipped_and_the_rest_is_written(clip, tmp_path):
     reference, out = tmp_path / "reference.mkv", tmp_path / "out.mkv"
     assert main(["transcode", "-i", str(clip), "-c:v", "zlibv", "-c:a", "zliba", str(reference)]) == 0
-    with pytest.warns(Warning, match=rf"`brokenenc` \({DIST}\).*encoder bug on frame 1"):
+    with pytest.warns(EncodeWarning) as caught:
         assert main(["transcode", "-i", str(clip), "-c:v", "brokenenc", "-c:a", "zliba", "--ignore-errors",
                      str(out)]) == 0
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 3 and all(f"codec `brokenenc` ({DIST})" in m for m in messages), messages
+    assert [m.split("encoder bug on frame ")[1].split()[0] for m in messages] == ["1", "4", "7"]
     video = media.packets(out, 0)
     assert [pts for pts, _ in video] == [0, 80, 120, 200, 240, 320, 360]  # frames 1, 4, 7 are missing
     assert _audio_packets(out) == _audio_packets(reference)
