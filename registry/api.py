@@ -347,7 +347,11 @@ class VideoDecoder(Decoder):
             raise PluginError(f"codec `{self.name}` decoded a {frame.width}x{frame.height} image "
                               f"for a {info.width}x{info.height} frame")
         if info.output_format != info.coded_format:
-            frame = frame.reformat(format=info.output_format)
+            try:
+                frame = frame.reformat(format=info.output_format)
+            except (av.FFmpegError, ValueError) as error:  # hardware or Bayer formats, for one
+                raise InvalidDataError(f"video packet asks for output pixel format `{info.output_format}`, "
+                                       f"which `{info.coded_format}` cannot be converted to: {error}") from None
         frame.pts = packet.pts
         if packet.time_base is not None:  # a packet built from bytes alone has none
             frame.time_base = packet.time_base
