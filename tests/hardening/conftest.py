@@ -62,9 +62,14 @@ def pytest_terminal_summary(terminalreporter):
 
     if CASES:
         terminalreporter.section("neuralav fuzz cases")
-        for target, count in sorted(CASES.items()):
-            terminalreporter.write_line(f"{target:<48} {count:>8}")
-        terminalreporter.write_line(f"{'total':<48} {sum(CASES.values()):>8}")
+        targets = sorted({target for target, _ in CASES})
+        terminalreporter.write_line(f"{'target':<42} {'cases':>7} {'ok':>7}  clean errors")
+        for target in targets:
+            outcomes = {outcome: n for (t, outcome), n in CASES.items() if t == target}
+            errors = ", ".join(f"{name} {n}" for name, n in sorted(outcomes.items()) if name != "ok")
+            terminalreporter.write_line(
+                f"{target:<42} {sum(outcomes.values()):>7} {outcomes.get('ok', 0):>7}  {errors}")
+        terminalreporter.write_line(f"{'total':<42} {sum(CASES.values()):>7}")
 
 
 @dataclass

@@ -20,13 +20,18 @@ from hypothesis import strategies as st
 
 __all__ = ["mutation", "fix_crc", "video_prefix_length", "watchdog", "CASES", "count_case"]
 
-CASES: collections.Counter[str] = collections.Counter()
-"""Fuzz cases run in this session, per target (``conftest.py`` prints them after the run)."""
+CASES: collections.Counter[tuple[str, str]] = collections.Counter()
+"""Fuzz cases run in this session, by (target, outcome) (``conftest.py`` prints them after the run)."""
 
 
-def count_case(target: str) -> None:
-    """Counts one case (one damaged input fed to the code under test) of ``target``."""
-    CASES[target] += 1
+def count_case(target: str, outcome: str = "ok") -> None:
+    """Counts one case (one damaged input fed to the code under test) of ``target``.
+
+    Args:
+        target: What was fuzzed, e.g. ``packets damaged: cae-q1``.
+        outcome: ``ok`` (parsed, or decoded to frames) or the clean error's class name.
+    """
+    CASES[(target, outcome)] += 1
 
 
 @st.composite

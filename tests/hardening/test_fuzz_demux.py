@@ -43,14 +43,15 @@ def read_everything(path, fuzz_registry, ignore_errors: bool) -> int:
 
 
 def check_file(tmp_path, fuzz_registry, data: bytes, ignore_errors: bool, target: str) -> None:
-    count_case(f"demux {target}")
+    target = f"demux {target}"
     path = tmp_path / "damaged.mkv"
     path.write_bytes(data)
     with watchdog(60, f"reading a damaged {len(data)}-byte file"):
         try:
             read_everything(path, fuzz_registry, ignore_errors)
-        except NeuralavError:
-            pass
+        except NeuralavError as error:
+            return count_case(target, type(error).__name__)
+    count_case(target)
 
 
 def test_the_undamaged_files_decode_every_track(matroska_files, fuzz_registry, tmp_path):

@@ -34,16 +34,17 @@ def decode_all(decoder, stream) -> list:
 
 def build_and_decode(stream, header: bytes, fuzz_registry, target: str) -> None:
     """Build the stream's decoder from ``header`` and decode the stream's real packets with it."""
-    count_case(f"header {target}: {stream.name}")
+    target = f"header {target}: {stream.name}"
     with watchdog(60, f"{stream.name} with a {len(header)}-byte header"):
         try:
             decoder = reg.create_decoder(stream.codec, header, registry=fuzz_registry)
-        except HEADER_ERRORS:
-            return
+        except HEADER_ERRORS as error:
+            return count_case(target, type(error).__name__)
         try:
             decode_all(decoder, stream)
-        except InvalidDataError:
-            pass
+        except InvalidDataError as error:
+            return count_case(target, "decoder built, then " + type(error).__name__)
+    count_case(target)
 
 
 @pytest.mark.parametrize("name", STREAMS)
@@ -54,12 +55,12 @@ def test_damaged_headers_parse_or_raise_invalid_data(streams, name):
     @FUZZ
     @given(mutation(header, others))
     def fuzz(damaged):
-        count_case(f"header parse: {name}")
         try:
             parsed = CodecHeader.from_bytes(damaged)
-        except InvalidDataError:
-            return
+        except InvalidDataError as error:
+            return count_case(f"header parse: {name}", type(error).__name__)
         assert CodecHeader.from_bytes(parsed.to_bytes()) == parsed
+        count_case(f"header parse: {name}")
 
     fuzz()
 

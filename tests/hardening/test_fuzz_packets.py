@@ -49,7 +49,7 @@ def check_frames(stream, frames) -> None:
 
 def run_damaged(streams, fuzz_registry, name: str, index: int, damaged: bytes, target: str = "damaged") -> None:
     """Decode the stream's packets with packet ``index`` replaced by ``damaged``."""
-    count_case(f"packets {target}: {name}")
+    target = f"packets {target}: {name}"
     stream = streams[name]
     decoder = reg.create_decoder(stream.codec, stream.header, registry=fuzz_registry)
     packets = [packet_of(data, pts, stream.time_base) for data, pts in zip(stream.packets, stream.pts)]
@@ -57,9 +57,11 @@ def run_damaged(streams, fuzz_registry, name: str, index: int, damaged: bytes, t
     with watchdog(60, f"{name} packet {index} ({len(damaged)} bytes)"):
         try:
             frames = decode_outcome(decoder, packets)
-        except InvalidDataError:
+        except InvalidDataError as error:
+            count_case(target, type(error).__name__)
             return
     check_frames(stream, frames)
+    count_case(target)
 
 
 @st.composite
@@ -145,7 +147,7 @@ def test_a_packet_claiming_a_huge_frame_is_refused_before_decoding(streams, fuzz
     @given(huge)
     def fuzz(size):
         width, height = size
-        count_case(f"packets huge-frame-claim: {codec}")
+        count_case(f"packets huge-frame-claim: {codec}", "InvalidDataError")
         payload = {"cae": lambda: cae_payload(stream, width, height), "vae": lambda: vae_payload(stream),
                    "zlibv": lambda: zlibv_payload(width, height)}[codec]()
         with watchdog(10, f"{codec} {width}x{height}"):
@@ -214,3 +216,36 @@ def test_a_zliba_packet_claiming_billions_of_samples_is_refused(streams, fuzz_re
     packet = struct.pack(">I", 0xFFFFFFFF) + stream.packets[0][4:]
     with pytest.raises(InvalidDataError, match="limit"):
         decoder.decode(packet_of(packet))
+
+
+# ----------------------------------------------------------------- output pixel formats
+
+
+def relabelled(packet: bytes, output: str) -> bytes:
+    """``packet`` with the output pixel format of its prefix replaced by ``output``."""
+    position = 5 + packet[0]
+    payload = packet[position + 1 + packet[position]:]
+    return packet[:position] + bytes([len(output)]) + output.encode("ascii") + payload
+
+
+@pytest.mark.parametrize("name", ["zlibv-rgb24", "cae-q1"])
+def test_a_packet_asking_for_any_output_pixel_format_decodes_or_is_refused(streams, fuzz_registry, name):
+    import av.video.format
+
+    stream = streams[name]
+
+    @FUZZ
+    @given(st.sampled_from(sorted(av.video.format.names)))
+    def fuzz(output):
+        run_damaged(streams, fuzz_registry, name, 0, relabelled(stream.packets[0], output), "output-pixel-format")
+
+    fuzz()
+
+
+@pytest.mark.parametrize("output", ["cuda", "bayer_bggr16be"])
+def test_an_output_pixel_format_nothing_converts_to_is_invalid_data(streams, fuzz_registry, output):
+    # Found: frame.reformat raised av.ArgumentError / av.OSError out of VideoDecoder.decode.
+    stream = streams["zlibv-rgb24"]
+    decoder = reg.create_decoder("zlibv", stream.header, registry=fuzz_registry)
+    with pytest.raises(InvalidDataError, match=f"output pixel format `{output}`"):
+        decoder.decode(packet_of(relabelled(stream.packets[0], output)))
