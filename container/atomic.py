@@ -58,7 +58,8 @@ def temporary_path(target: Path) -> Path:
 
 
 def _temporary_pattern(target: Path) -> re.Pattern[str]:
-    return re.compile(rf"\.{re.escape(target.name)}\.(\d+)-[0-9a-f]{{8}}\.part{re.escape(target.suffix)}")
+    # The pid is optional: names written before it was added (``.x.mkv.1a2b3c4d.part.mkv``).
+    return re.compile(rf"\.{re.escape(target.name)}\.(?:(\d+)-)?[0-9a-f]{{8}}\.part{re.escape(target.suffix)}")
 
 
 def claim(temporary: Path) -> int:
@@ -96,8 +97,8 @@ def remove_stale(target: Path) -> list[Path]:
     """Delete the temporary files of ``target`` left by writers that were killed.
 
     A temporary is stale when no one holds its lock and its process is gone (or it has
-    not been modified for :data:`STALE_AFTER` seconds). Files being written are never
-    touched.
+    not been modified for :data:`STALE_AFTER` seconds, the only test for names without a
+    pid). Files being written are never touched.
 
     Returns:
         The paths removed.
@@ -123,7 +124,8 @@ def remove_stale(target: Path) -> list[Path]:
             except OSError:  # a live writer holds it
                 continue
             old = time.time() - os.fstat(descriptor).st_mtime > STALE_AFTER
-            if old or not _pid_alive(int(match.group(1))):
+            pid = match.group(1)
+            if old or (pid is not None and not _pid_alive(int(pid))):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
                 removed.append(path)

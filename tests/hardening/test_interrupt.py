@@ -135,9 +135,15 @@ def test_a_temporary_being_written_is_never_removed(tmp_path):
         other.write_bytes(b"partial")
         unrelated = tmp_path / ".out.mkv.notes"
         unrelated.write_bytes(b"")
-        assert atomic.remove_stale(target) == [orphan]
-        assert held.exists() and fresh.exists() and other.exists() and unrelated.exists()
-        assert not orphan.exists()
+        # Names without a pid (older neuralav): stale only once untouched for STALE_AFTER seconds.
+        legacy_old, legacy_new = (target.with_name(f".out.mkv.{token}.part.mkv") for token in ("aaaa0000", "bbbb1111"))
+        legacy_old.write_bytes(b"partial")
+        legacy_new.write_bytes(b"partial")
+        long_ago = time.time() - atomic.STALE_AFTER - 60
+        os.utime(legacy_old, (long_ago, long_ago))
+        assert sorted(atomic.remove_stale(target)) == sorted([orphan, legacy_old])
+        assert held.exists() and fresh.exists() and other.exists() and unrelated.exists() and legacy_new.exists()
+        assert not orphan.exists() and not legacy_old.exists()
     finally:
         holder.kill()
         holder.wait()
