@@ -32,6 +32,7 @@ import av
 
 from neuralav import registry as _registry
 from neuralav.registry import Decoder, InvalidDataError, NeuralavError, Registry
+from neuralav.registry.api import MAX_DIMENSION, MAX_PIXELS
 
 from . import carrier, ebml
 from .carrier import NeuralTrackInfo
@@ -160,7 +161,11 @@ class Reader:
             except ebml.InvalidDataError as error:
                 self.container.close()
                 raise ebml.InvalidDataError(f"`{self.path}`: {error}") from None
-        self.streams = [self._track(stream, entries) for stream in self.container.streams]
+        try:
+            self.streams = [self._track(stream, entries) for stream in self.container.streams]
+        except NeuralavError as error:  # a malformed neural track header
+            self.container.close()
+            raise type(error)(f"`{self.path}`: {error}") from None
         self._decoders: dict[int, Decoder] = {}
         self._audio_clock: dict[int, int] = {}
         self._seek_to: float | None = None
@@ -186,8 +191,16 @@ class Reader:
             if context is not None:
                 track.width, track.height = context.width, context.height
             elif entry is not None and len(entry.codec_private) >= 12:
-                track.width = int.from_bytes(entry.codec_private[4:8], "little", signed=True)
-                track.height = abs(int.from_bytes(entry.codec_private[8:12], "little", signed=True))
+                width = int.from_bytes(entry.codec_private[4:8], "little", signed=True)
+                height = abs(int.from_bytes(entry.codec_private[8:12], "little", signed=True))
+                if not (1 <= width <= MAX_DIMENSION and 1 <= height <= MAX_DIMENSION
+                        and width * height <= MAX_PIXELS):
+                    if info is not None:
+                        raise InvalidDataError(
+                            f"neural video track {stream.index} claims a {width}x{height} frame (1 to "
+                            f"{MAX_DIMENSION} pixels a side and {MAX_PIXELS} in all allowed)")
+                    width = height = 0  # not ours, and only informative: unknown
+                track.width, track.height = width, height
             rate = stream.average_rate or getattr(stream, "guessed_rate", None)
             track.frame_rate = Fraction(rate) if rate else None
         elif stream.type == "audio":

@@ -9,6 +9,7 @@ and decoding every video and audio track, strictly and with ``ignore_errors``.
 
 from __future__ import annotations
 
+import struct
 import warnings
 
 import pytest
@@ -16,7 +17,7 @@ from hypothesis import given, settings, strategies as st
 
 from neuralav import container
 from neuralav.container import DecodeWarning
-from neuralav.registry import NeuralavError
+from neuralav.registry import InvalidDataError, NeuralavError
 
 from .mutate import count_case, mutation, watchdog
 
@@ -146,3 +147,17 @@ def test_a_damaged_duration_tag_is_an_unknown_duration(matroska_files, fuzz_regi
     with container.open(path, registry=fuzz_registry) as reader:
         durations = [track.duration for track in reader.streams]
     assert None in durations and 0.12 in durations  # the damaged tag, an intact one
+
+
+@pytest.mark.parametrize("width,height", [(100000, 100000), (16384, 16384), (0, 24), (-5, 24)])
+def test_a_neural_track_claiming_an_absurd_frame_size_is_refused_at_open(matroska_files, fuzz_registry,
+                                                                        tmp_path, width, height):
+    # The BITMAPINFOHEADER's 32-bit sizes were taken as they came (Track.width = 100000).
+    data = matroska_files["a"]
+    bih = struct.pack("<Iii", 40 + len(b"NAVH\x01\x00\x03cae"), 32, 24)
+    start = data.index(b"NCAE") - 16
+    assert data[start:start + 4] == struct.pack("<I", 40 + 30) and data[start + 4:start + 12] == bih[4:]
+    path = tmp_path / "huge.mkv"
+    path.write_bytes(data[:start + 4] + struct.pack("<ii", width, height) + data[start + 12:])
+    with pytest.raises(InvalidDataError, match=f"claims a {width}x{height} frame"):
+        container.open(path, registry=fuzz_registry)
