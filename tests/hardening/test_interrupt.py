@@ -109,7 +109,9 @@ def test_sigint_and_sigterm_clean_up_at_once(tmp_path, sig, moment, existed):
     _, err = process.communicate(timeout=60)
     _check_untouched(target, existed)
     if moment != "start":  # a signal during start-up may come before Python's handler exists
-        assert process.returncode == 130 and "interrupted" in err, (process.returncode, err[-2000:])
+        # 130 from the CLI; now and then CPython re-raises SIGINT at exit instead (status -2).
+        assert process.returncode in (130, -signal.SIGINT) and "interrupted" in err, (process.returncode,
+                                                                                     err[-2000:])
         assert _temporaries(tmp_path) == [], "the interrupted run left its temporary file"
     _next_run_cleans_up_and_succeeds(tmp_path, target)
 
