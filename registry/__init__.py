@@ -78,12 +78,14 @@ def create_encoder(name: str, options: Mapping[str, Any] | None = None, *,
         **kwargs: Passed to the encoder class (audio: ``sample_rate``, ``layout``).
 
     Raises:
-        UnknownCodecError, DuplicateCodecError, InvalidOptionError, PluginError.
+        UnknownCodecError, DuplicateCodecError, InvalidOptionError,
+        PluginError: the codec's module or constructor failed (names its distribution).
     """
     descriptor = get_codec(name, registry=registry)
     resolved = descriptor.resolve_options(options)
     cls = descriptor.load_class("encoder")
-    return cls(descriptor, resolved, time_base=time_base, **kwargs)
+    return _construct(descriptor, "start an encoder", cls, descriptor, resolved,
+                      time_base=time_base, **kwargs)
 
 
 def create_decoder(name: str, header: bytes, *, registry: Registry | None = None) -> Decoder:
@@ -93,8 +95,28 @@ def create_decoder(name: str, header: bytes, *, registry: Registry | None = None
         UnknownCodecError: the codec is not installed.
         HeaderMismatchError: the header is for another codec or bitstream version.
         InvalidDataError: the header is malformed.
+        PluginError: the codec's module or constructor failed (names its distribution).
     """
     descriptor = get_codec(name, registry=registry)
     CodecHeader.from_bytes(header).check(descriptor.name, descriptor.version)
     cls = descriptor.load_class("decoder")
-    return cls(descriptor, header)
+    return _construct(descriptor, "start a decoder", cls, descriptor, header)
+
+
+def _construct(descriptor: CodecDescriptor, what: str, cls, *args: Any, **kwargs: Any):
+    """``cls(*args, **kwargs)``; an exception that is not a neuralav error names the plugin."""
+    try:
+        return cls(*args, **kwargs)
+    except NeuralavError:
+        raise
+    except TypeError as error:
+        if kwargs and "unexpected keyword" in str(error):  # a caller's mistake, not the plugin's
+            raise
+        raise _plugin_error(descriptor, what, error) from error
+    except Exception as error:  # isolate plugin bugs behind a neuralav error
+        raise _plugin_error(descriptor, what, error) from error
+
+
+def _plugin_error(descriptor: CodecDescriptor, what: str, error: Exception) -> PluginError:
+    return PluginError(f"codec `{descriptor.name}` ({descriptor.distribution or 'unknown distribution'}) "
+                       f"failed to {what}: {type(error).__name__}: {error}")

@@ -124,6 +124,8 @@ class Option:
         if self.type is bool:
             if isinstance(value, bool):
                 return value
+            if isinstance(value, int) and value in (0, 1):  # as stored in a codec header
+                return bool(value)
             if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
                 return value.lower() in ("1", "true", "yes", "on")
             raise bad

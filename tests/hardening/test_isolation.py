@@ -246,9 +246,12 @@ def test_a_decoder_bug_names_the_plugin_and_ignore_errors_keeps_the_other_stream
     assert [data for _, data in media.packets(out, 1)] == [data for _, data in media.packets(alone, 0)]
 
 
-@pytest.mark.xfail(strict=True, reason="registry.create_decoder/create_encoder (registry/__init__.py) do not "
-                   "wrap a plugin constructor's exceptions yet; the container wraps them (pipeline, writer)")
 def test_the_library_api_wraps_decoder_start_up_bugs_too():
     header = registry.create_encoder("brokeninit", {}).header
     with pytest.raises(PluginError, match=rf"`brokeninit`.*{DIST}"):
         registry.create_decoder("brokeninit", header)
+    with pytest.raises(PluginError, match=rf"`brokenenc` \({DIST}\) failed to start an encoder: "
+                                          r"RuntimeError: encoder cannot start"):
+        registry.create_encoder("brokenenc", {"fail_init": 1})
+    with pytest.raises(TypeError, match="unexpected keyword"):  # the caller's mistake stays theirs
+        registry.create_encoder("zlibv", {}, no_such_argument=1)

@@ -69,3 +69,11 @@ def test_default_out_of_range_is_refused_at_definition():
 
 def test_capability_names_in_declaration_order():
     assert (Capability.INTRA_ONLY | Capability.LOSSY).names() == ["lossy", "intra_only"]
+
+
+def test_a_bool_option_accepts_the_0_or_1_a_codec_header_stores():
+    option = Option("fast", bool, False, "fast mode")
+    assert option.parse(1) is True and option.parse(0) is False
+    assert option.parse("on") is True
+    with pytest.raises(InvalidOptionError, match="`fast` = 2 is not a valid bool"):
+        option.parse(2)
