@@ -106,7 +106,8 @@ def build_registry(plugins: Iterable[object] = (), *, autoload: bool | None = No
 
     Args:
         plugins: Extra plugin modules or objects with hook implementations,
-            registered after the entry points (handy in tests and scripts).
+            registered after the entry points (handy in tests and scripts); one
+            that an entry point already loaded is not registered twice.
         autoload: Load the ``neuralav`` entry points. Defaults to true unless the
             environment variable ``NEURALAV_DISABLE_PLUGIN_AUTOLOAD`` is set.
 
@@ -143,6 +144,8 @@ def build_registry(plugins: Iterable[object] = (), *, autoload: bool | None = No
                 continue
             origins[plugin_name] = dist
     for plugin in plugins:
+        if manager.is_registered(plugin):  # already loaded through its entry point
+            continue
         plugin_name = manager.register(plugin)
         if plugin_name is not None:
             origins[plugin_name] = getattr(plugin, "__name__", plugin_name)

@@ -124,3 +124,11 @@ def test_environment_variable_disables_entry_point_autoload(monkeypatch):
 def test_codecs_are_sorted_by_type_then_name():
     registry = build_registry([plugin("p", "zz", "aa")], autoload=False)
     assert [c.name for c in registry.codecs()] == ["aa", "zz"]
+
+
+def test_a_plugin_already_loaded_by_its_entry_point_is_not_registered_twice():
+    import neuralav_zlib.plugin
+
+    registry = build_registry(plugins=[neuralav_zlib.plugin])
+    assert registry.get("zlibv").distribution == "neuralav-zlib"
+    assert not registry.failures
