@@ -530,7 +530,9 @@ class AudioDecoder(Decoder):
         fields = self.header.fields
         try:
             self.sample_rate = int(fields["sample_rate"])
-            self.layout = av.AudioLayout(str(fields["layout"])).name
+            # The name must read back: frames and resamplers are built from it (a channel
+            # mask such as "631529058257287" gives a layout whose name does not).
+            self.layout = av.AudioLayout(av.AudioLayout(str(fields["layout"])).name).name
             self.output_format = av.AudioFormat(str(fields["input_format"])).name
             self.coded_format = av.AudioFormat(str(fields["coded_format"])).name
         except (KeyError, ValueError, TypeError) as error:
