@@ -531,22 +531,24 @@ class WavenetDecoder(AudioDecoder):
         out, self._fifo = self._fifo[:, :count], self._fifo[:, count:]
         if flush:
             self._fifo = self._fifo[:, :0]
-        frame = self._frame(out)
+        frames = self._frames(out)
         self._emitted += count
-        return [frame]
+        return frames
 
-    def _frame(self, samples: np.ndarray) -> av.AudioFrame:
-        frame = _to_frame(samples, self.output_format, self.layout, self.sample_rate)
-        frame.pts = self._start_pts + self._emitted
-        frame.time_base = Fraction(1, self.sample_rate)
-        return frame
+    def _frames(self, samples: np.ndarray) -> list[av.AudioFrame]:
+        frames = _to_frames(samples, self.output_format, self.layout, self.sample_rate)
+        pts = self._start_pts + self._emitted
+        for frame in frames:
+            frame.pts, frame.time_base = pts, Fraction(1, self.sample_rate)
+            pts += frame.samples
+        return frames
 
 
 _INTEGER_SCALE = {"u8": 128.0, "s16": 32768.0, "s32": 2147483648.0}
 
 
-def _to_frame(samples: np.ndarray, fmt: str, layout: str, rate: int) -> av.AudioFrame:
-    """(channels, n) float samples in [-1, 1] -> an ``av.AudioFrame`` in sample format ``fmt``."""
+def _to_frames(samples: np.ndarray, fmt: str, layout: str, rate: int) -> list[av.AudioFrame]:
+    """(channels, n) float samples in [-1, 1] -> ``av.AudioFrame``s in sample format ``fmt`` (n samples in all)."""
     audio_format = av.AudioFormat(fmt)
     packed = audio_format.packed.name
     array = np.clip(samples, -1.0, 1.0)
@@ -557,17 +559,13 @@ def _to_frame(samples: np.ndarray, fmt: str, layout: str, rate: int) -> av.Audio
         array = np.clip(np.round(array * scale), -scale, scale - 1)
         array = (array + 128).astype(np.uint8) if packed == "u8" else array.astype(
             np.int16 if packed == "s16" else np.int32)
-    else:  # s64 and anything else: let libswresample convert
+    else:  # s64 and anything else numpy cannot hold in PyAV: libswresample converts (same rate)
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(array, np.float32), format="fltp", layout=layout)
         frame.sample_rate = rate
         converter = av.AudioResampler(format=fmt, layout=layout, rate=rate)
-        arrays = [f.to_ndarray() for f in converter.resample(frame) + converter.resample(None)]
-        joined = np.concatenate(arrays, axis=1)
-        out = av.AudioFrame.from_ndarray(joined, format=fmt, layout=layout)
-        out.sample_rate = rate
-        return out
+        return converter.resample(frame) + converter.resample(None)
     if not audio_format.is_planar:
         array = array.T.reshape(1, -1)
     out = av.AudioFrame.from_ndarray(np.ascontiguousarray(array), format=fmt, layout=layout)
     out.sample_rate = rate
-    return out
+    return [out]
