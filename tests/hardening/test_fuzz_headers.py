@@ -107,3 +107,32 @@ def test_a_header_of_another_codec_or_version_is_refused(streams, fuzz_registry)
                    CodecHeader("vae", real.version, real.media_type, real.fields)):
         with pytest.raises(InvalidDataError):
             reg.create_decoder("cae", header.to_bytes(), registry=fuzz_registry)
+
+
+# ------------------------------------------------------------------ regressions (found by the fuzzers)
+
+
+def with_fields(stream, **changes) -> bytes:
+    real = CodecHeader.from_bytes(stream.header)
+    return CodecHeader(real.codec, real.version, real.media_type, {**real.fields, **changes}).to_bytes()
+
+
+@pytest.mark.parametrize("name", ["zliba-s16", "wavenet-q1"])
+def test_a_layout_whose_name_does_not_read_back_is_invalid_data(streams, fuzz_registry, name):
+    # Found: layout 631529058257287 (a channel mask) parsed, but its name ("27 channels (FL+...")
+    # did not, and AudioDecoder.__init__ raised ValueError.
+    with pytest.raises(InvalidDataError, match="layout"):
+        reg.create_decoder(streams[name].codec, with_fields(streams[name], layout=631529058257287),
+                           registry=fuzz_registry)
+
+
+def test_wavenet_decodes_to_s64_samples(streams, fuzz_registry):
+    # Found: a stream whose input was s64 failed to decode (PyAV has no s64 <-> numpy),
+    # as PluginError "ValueError: Conversion from 's64' format to numpy array".
+    stream = streams["wavenet-q1"]
+    reference = decode_all(reg.create_decoder("wavenet", stream.header, registry=fuzz_registry), stream)
+    decoder = reg.create_decoder("wavenet", with_fields(stream, input_format="s64"), registry=fuzz_registry)
+    frames = decode_all(decoder, stream)
+    assert {f.format.name for f in frames} == {"s64"}
+    assert sum(f.samples for f in frames) == sum(f.samples for f in reference) == 5000
+    assert [f.pts for f in frames] == [sum(f.samples for f in frames[:i]) for i in range(len(frames))]
