@@ -32,8 +32,6 @@ Status: measured 86 dB from the float synthesis on held-out speech (codec SNR un
 with OpenBLAS's default two on the busy 2-core machine, under the 20x bar; so the decoder
 (:mod:`.codec`) does not use it yet.
 
-The quantization changes the output by far less than the codec's own error (measured on the
-held-out speech: see ``plugins/wavenet/README.md``).
 """
 
 from __future__ import annotations
