@@ -205,9 +205,13 @@ class Reader:
             track.frame_rate = Fraction(rate) if rate else None
         elif stream.type == "audio":
             if info is not None:
-                track.sample_rate = int(info.parsed.fields.get("sample_rate", 0))
-                track.layout = str(info.parsed.fields.get("layout", ""))
-                track.channels = len(av.AudioLayout(track.layout).channels) if track.layout else 0
+                fields = info.parsed.fields
+                try:
+                    track.sample_rate = int(fields.get("sample_rate", 0))
+                    track.layout = str(fields.get("layout", ""))
+                    track.channels = len(av.AudioLayout(track.layout).channels) if track.layout else 0
+                except (ValueError, TypeError):  # informative here; the decoder names the bad field
+                    track.sample_rate, track.layout, track.channels = 0, "", 0
             elif context is not None:
                 track.sample_rate, track.layout = context.sample_rate, context.layout.name
                 track.channels = context.channels

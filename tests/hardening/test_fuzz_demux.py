@@ -161,3 +161,18 @@ def test_a_neural_track_claiming_an_absurd_frame_size_is_refused_at_open(matrosk
     path.write_bytes(data[:start + 4] + struct.pack("<ii", width, height) + data[start + 12:])
     with pytest.raises(InvalidDataError, match=f"claims a {width}x{height} frame"):
         container.open(path, registry=fuzz_registry)
+
+
+def test_a_neural_audio_header_with_an_unknown_layout_opens_and_fails_to_decode_cleanly(
+        matroska_files, fuzz_registry, tmp_path):
+    # Found: Reader._track read the layout with av.AudioLayout and raised ValueError at open.
+    data = matroska_files["a"]
+    field = b"\x06layouts\x00\x04mono"
+    assert data.count(field) == 1
+    path = tmp_path / "layout.mkv"
+    path.write_bytes(data.replace(field, b"\x06layouts\x00\x04momo"))
+    with container.open(path, registry=fuzz_registry) as reader:
+        (audio,) = [t for t in reader.streams if t.codec == "wavenet"]
+        assert (audio.layout, audio.channels) == ("", 0)
+        with pytest.raises(container.PacketDecodeError, match="layout"):
+            list(reader.decode(audio))
