@@ -44,7 +44,7 @@ LEVELS: dict[int, Level] = {
     3: Level(0.01, ArchConfig(64, 96), "q3.npz",
              "599300e5a9d33bfb1425bd520906d0cf679dacedc2af5c5941c773ec7cb88ab6", 0.53),
     4: Level(0.02, ArchConfig(64, 96), "q4.npz",
-             "89db3235fcfe314b85b70f0c97744f18b0c508595a246ade3762a3eaeb1449a5", 0.70),
+             "f7d4210049642e03f5bdc3abda316b7e7b74c19f26e681124c7242b6f1fb5030", 0.69),
 }
 """``quality`` option value -> level (higher is better quality, more bits)."""
 
