@@ -8,7 +8,9 @@ every packet is a keyframe: a decoder that starts at any packet (after a seek) d
 with a warm-up of a few milliseconds while its convolution state fills. A decoder that
 receives packets in order carries the state of its causal convolutions from packet to
 packet, so the output has no packet boundaries at all: decoding packet by packet gives
-the same samples as decoding the whole stream at once (up to float rounding).
+the same samples as decoding the whole stream at once. The decoder's synthesis is fixed point
+(:mod:`.fixed`), so these samples are bit-identical whatever the packet grouping, thread
+count, TensorFlow kernels or CPU: decoded audio is a function of the packets and the weights.
 
 Packet payload (integers big-endian)::
 
@@ -47,6 +49,7 @@ import numpy as np
 from neuralav.registry import (AudioChunk, AudioDecoder, AudioEncoder, FormatNotSupportedError, InvalidDataError,
                                PluginError)
 
+from .fixed import FixedSynthesis
 from .levels import CODED_RATE, LEVELS, WEIGHTS_DIR
 
 __all__ = ["WavenetEncoder", "WavenetDecoder", "Bundle", "load_bundle", "FRAMES_PER_PACKET",
@@ -83,7 +86,8 @@ def weights_path(quality: int) -> tuple[Path, str | None]:
 
 
 class Bundle:
-    """A loaded model: transforms as ``tf.function``s with fixed signatures, coding tables.
+    """A loaded model: the analysis and range coding as ``tf.function``s with fixed signatures,
+    the fixed-point synthesis (:class:`~.fixed.FixedSynthesis`) for decoding.
 
     Shared by every encoder and decoder of the same weights file (see :func:`load_bundle`).
     The functions take a batch of channels: waveforms (channels, samples, 1), latents
@@ -114,9 +118,8 @@ class Bundle:
         self.analysis = tf.function(
             lambda x, state: model.analysis(x, state),
             input_signature=[tf.TensorSpec([None, None, 1], tf.float32), model.state_specs("analysis")])
-        self.synthesis = tf.function(
-            lambda y, state: model.synthesis(y, state),
-            input_signature=[tf.TensorSpec([None, None, m], tf.float32), model.state_specs("synthesis")])
+        self.fixed_synthesis = FixedSynthesis(model.weights(), config)
+        """The decoder's synthesis: fixed point, the same bits everywhere (see :mod:`.fixed`)."""
         self.compress, self.decompress, self.encode_packets = [], [], []
         x_spec = tf.TensorSpec([None, None, 1], tf.float32)
         analysis_state = model.state_specs("analysis")
@@ -125,13 +128,14 @@ class Bundle:
                 prior_shape=[m], coding_rank=2, compression=True, stateless=True, offset_heuristic=False,
                 cdf=tf.constant(arrays[f"level{level}/cdf"]),
                 cdf_offset=tf.constant(arrays[f"level{level}/cdf_offset"]))
-            gain, inverse = model.gain(level), model.inverse_gain(level)
+            gain = model.gain(level)
 
             def compress(y, em=em, gain=gain):
                 return em.compress(y * gain)
 
-            def decompress(strings, frames, em=em, inverse=inverse):
-                return em.decompress(strings, [frames]) * inverse
+            def decompress(strings, frames, em=em):
+                # The integers y_hat: the fixed-point synthesis applies the inverse gain itself.
+                return em.decompress(strings, [frames])
 
             def encode_packets(x, state, packet_frames, compress=compress):
                 # (C, T, 1) -> strings (C, P) of packets of `packet_frames` frames each.
@@ -150,11 +154,37 @@ class Bundle:
         self.lock = threading.Lock()
 
     def zero_state(self, which: str, channels: int) -> list:
+        """Streaming state at the start of a stream: TF tensors for ``analysis``, numpy arrays
+        (the fixed-point synthesis's) for ``synthesis``."""
+        if which == "synthesis":
+            return self.fixed_synthesis.zero_state(channels)
         return self.model.zero_state(which, channels)
+
+    def synthesize(self, y_hat: np.ndarray, level: int, state: list) -> tuple[np.ndarray, list]:
+        """Range-decoded integers (channels, frames, M) of ``level`` -> float32 samples
+        (channels, frames * hop) and the new state, with BLAS held to one thread meanwhile
+        (the products are exact on any thread count; one thread is faster on small matrices)."""
+        with _one_blas_thread():
+            return self.fixed_synthesis(y_hat, level, state)
 
     def errors(self) -> tuple[type[BaseException], ...]:
         """TensorFlow's errors that mean bad input data."""
         return (self._tf.errors.InvalidArgumentError, self._tf.errors.OutOfRangeError)
+
+
+_BLAS_LOCK = threading.Lock()
+_BLAS: list = []
+
+
+def _one_blas_thread():
+    """A context manager limiting numpy's BLAS to one thread (``threadpoolctl``; the library
+    scan is done once per process, the limit is set and restored per call)."""
+    with _BLAS_LOCK:
+        if not _BLAS:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS.append(ThreadpoolController())
+    return _BLAS[0].limit(limits=1, user_api="blas")
 
 
 _BUNDLES: dict[str, Bundle] = {}
@@ -443,10 +473,10 @@ class WavenetDecoder(AudioDecoder):
                     index = run
                 if not latents:
                     return np.zeros((channels, 0), np.float32)
-                x, self._state = bundle.synthesis(np.concatenate(latents, axis=1), self._state)
+                x, self._state = bundle.synthesize(np.concatenate(latents, axis=1), self.level, self._state)
         except bundle.errors() as error:
             raise InvalidDataError(f"`wavenet` packet does not decode: {error.message}") from None
-        return x.numpy()[:, :, 0]
+        return x
 
     def decode(self, packet: av.Packet | None = None) -> list[av.AudioFrame]:
         """Take one packet (``None`` flushes); returns the frames now decoded.

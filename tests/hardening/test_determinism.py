@@ -6,14 +6,17 @@ decoded here and in fresh processes with other TensorFlow configurations (intra-
 threads 1 and 2, ``TF_ENABLE_ONEDNN_OPTS`` 0 and 1), each in several batchings of the
 same packets (``determinism_worker.py``); every decode must give the same bytes.
 
-``cae`` does, everywhere. ``wavenet`` does not yet when oneDNN is off: those cases are
-strict ``xfail`` (``WAVENET_FLOAT`` says what differs), so they fail the run as soon as
-the codec becomes bit-exact and the mark must go.
+Both do, everywhere: ``cae`` because its decoder's float kernels happen to agree, ``wavenet``
+by construction (its decoder's synthesis is fixed point, ``plugins/wavenet/fixed.py``: exact
+integer products in float64 and a basic-operation ``exp``, so neither TensorFlow's kernels nor
+the packet grouping can change a bit). Run this file once more with ``TF_ENABLE_ONEDNN_OPTS=0``
+to make this process a fourth configuration.
 
 ``vae`` is covered by ``tests/vae/test_determinism.py`` (tiny model, four TensorFlow
 configurations, scale indices and pictures). Single cross-process checks of ``cae`` live in
 ``tests/cae/test_codec.py`` and ``tests/cae/test_shipped_model.py``; the wavenet float
-tolerance of streamed against whole-stream synthesis in ``tests/wavenet/test_codec.py``.
+exact equality of streamed and whole-stream synthesis in ``tests/wavenet/test_codec.py``, and
+the expected hash of the shipped model's decoded samples in ``tests/wavenet/test_shipped_model.py``.
 """
 
 from __future__ import annotations
@@ -90,31 +93,21 @@ def elsewhere(coded):
 
 
 FILES = {"cae": "video-cae.mkv", "wavenet": "audio-wavenet.mkv"}
-WAVENET_FLOAT = pytest.mark.xfail(strict=True, reason=(
-    "wavenet's synthesis is float TensorFlow: with oneDNN off, other kernels change the last bits "
-    "(measured: up to 1.4e-7, 68,725 of 72,648 float samples, 9 of them at s16) and, with Eigen's "
-    "kernels, the result depends on the packet batching; bit-exact decoding needs a fixed-point "
-    "synthesis in plugins/wavenet"))
-_IN_PROCESS_ONEDNN_OFF = os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "0"
 
 
 def _batchings(digests: dict[str, str], codec: str) -> dict[str, str]:
     return {key.split("/")[1]: value for key, value in digests.items() if key.startswith(FILES[codec] + "/")}
 
 
-@pytest.mark.parametrize("codec", [
-    "cae", pytest.param("wavenet", marks=WAVENET_FLOAT) if _IN_PROCESS_ONEDNN_OFF else "wavenet"])
+@pytest.mark.parametrize("codec", ["cae", "wavenet"])
 def test_every_batching_decodes_the_same_bytes_in_one_process(here, codec):
     batchings = _batchings(here, codec)
     assert len(batchings) == 4, batchings
     assert len(set(batchings.values())) == 1, f"`{codec}` batchings disagree: {batchings}"
 
 
-@pytest.mark.parametrize("codec,threads,onednn", [
-    ("cae", 1, "0"), ("cae", 2, "1"),
-    pytest.param("wavenet", 1, "0", marks=WAVENET_FLOAT),
-    pytest.param("wavenet", 2, "1", marks=WAVENET_FLOAT) if _IN_PROCESS_ONEDNN_OFF else ("wavenet", 2, "1"),
-])
+@pytest.mark.parametrize("codec,threads,onednn", [("cae", 1, "0"), ("cae", 2, "1"), ("wavenet", 1, "0"),
+                                                  ("wavenet", 2, "1")])
 def test_other_processes_and_tensorflow_configurations_decode_the_same_bytes(here, elsewhere, codec, threads,
                                                                              onednn):
     theirs, ours = _batchings(elsewhere(threads, onednn), codec), _batchings(here, codec)

@@ -1,5 +1,5 @@
 """The shipped ``wavenet`` weights, end to end: hash, installed codec, bitrates, quality floor,
-and an expected bitstream.
+an expected bitstream and its expected decoded samples.
 
 The quality floors sit a margin under what ``weights/MODEL_CARD.md`` reports for the held-out
 LibriSpeech clip (they catch a broken model or pipeline, they are not the quality claim).
@@ -24,6 +24,8 @@ WEIGHTS = WEIGHTS_DIR / "wavenet.npz"
 CLIP = "198-209-0000.ogg"
 EXPECTED_PACKETS_SHA256 = "a1372723802793a448a041ebb469912494403ad5f662946220fb7d17bb8c0595"
 """SHA-256 of the q2 packets of the first 3 s of the held-out clip (see the test below)."""
+EXPECTED_DECODED_SHA256 = "9def1f82397802732bb3a96df82eb24a1cb6359b5588dae95c8e526a036dbec5"
+"""SHA-256 of those packets decoded to float32 at 16 kHz (``flt``, 48,000 samples)."""
 LSD_CEILING_DB = {1: 10.5, 2: 10.2, 3: 10.0}
 """Log-spectral distance (dB) each level must stay under on the first 10 s of the clip
 (measured with the shipped weights: 9.75, 9.37, 9.19 dB)."""
@@ -103,3 +105,13 @@ def test_q2_bitstream_of_a_held_out_clip_is_unchanged(reg, shared_data):
     _, packets = _packets(reg, _speech(shared_data, 3.0), 2)
     digest = hashlib.sha256(b"".join(bytes(p) for p in packets)).hexdigest()
     assert digest == EXPECTED_PACKETS_SHA256
+
+
+def test_q2_decoded_samples_of_a_held_out_clip_are_unchanged(reg, shared_data):
+    """The decoder's output is a function of the packets and the weights file alone (fixed-point
+    synthesis): the same float32 bytes on any machine, thread count or TensorFlow build."""
+    header, packets = _packets(reg, _speech(shared_data, 3.0), 2)
+    assert hashlib.sha256(b"".join(bytes(p) for p in packets)).hexdigest() == EXPECTED_PACKETS_SHA256
+    y = _decode(reg, header, packets)
+    assert y.dtype == np.float32 and len(y) == 48000
+    assert hashlib.sha256(y.tobytes()).hexdigest() == EXPECTED_DECODED_SHA256
