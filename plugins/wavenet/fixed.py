@@ -155,17 +155,24 @@ class _FixedConv:
 
     def __call__(self, x: np.ndarray, state: np.ndarray | None):
         """x (B, T, cin) integers -> (B, T, cout), and the new state (B, context, cin)."""
-        batch, steps, _ = x.shape
-        if self.context:
-            x = np.concatenate([state, x], axis=1)
-            new_state = x[:, steps:].copy()
-        else:
-            new_state = None
-        d = self.dilation
+        batch, steps, cin = x.shape
+        context, d = self.context, self.dilation
         if self.kernel == 1:
             acc = x @ self.weights
         else:
-            acc = np.concatenate([x[:, j * d:j * d + steps] for j in range(self.kernel)], axis=-1) @ self.weights
+            # The im2col matrix straight from state and x: tap j reads rows j d .. j d + T of
+            # [state, x], i.e. state[j d:] and then x[:T - (context - j d)].
+            columns = np.empty((batch, steps, self.kernel * cin))
+            for j in range(self.kernel):
+                head = min(context - j * d, steps)
+                block = columns[:, :, j * cin:(j + 1) * cin]
+                block[:, :head] = state[:, j * d:j * d + head]
+                block[:, head:] = x[:, :steps - head]
+            acc = columns @ self.weights
+        new_state = None
+        if context:
+            new_state = x[:, steps - context:].copy() if steps >= context else np.concatenate(
+                [state[:, steps:], x], axis=1)
         acc += self.bias  # every partial sum is a multiple of the scale below 2**53 of it: exact in any order
         if self.round:
             np.rint(acc, out=acc)
