@@ -66,3 +66,16 @@ def test_weights_too_large_for_exact_float64_are_refused(model):
     weights["dec/s0/b0/gate_b"] = np.full_like(weights["dec/s0/b0/gate_b"], 1e12)
     with pytest.raises(ValueError, match="dec/s0/b0/gate.*2\\*\\*53"):
         fixed.FixedSynthesis(weights, model.config)
+
+
+def test_float32_exp_is_accurate_and_independent_of_array_layout():
+    u = -np.concatenate([np.linspace(0.0, 1.0, 20001), np.linspace(1.0, 60.0, 20001)]).astype(np.float32)
+    got = fixed.exp_nonpositive(u)
+    assert got.dtype == np.float32
+    exact = np.exp(u.astype(np.float64))
+    relative = np.abs(got / exact - 1)
+    assert relative[:20001].max() < 1.5e-6 and relative.max() < 4e-6 and np.abs(got - exact).max() < 1e-6
+    for offset, length in ((1, 7), (3, 1000), (5, 4099)):
+        assert np.array_equal(fixed.exp_nonpositive(u[offset:offset + length].copy()), got[offset:offset + length])
+    assert np.array_equal(fixed.exp_nonpositive(u[::3]), got[::3])
+    assert np.array_equal(fixed.exp_nonpositive(u[:40000].reshape(4, -1, 8)).ravel(), got[:40000])
