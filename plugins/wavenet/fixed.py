@@ -28,8 +28,8 @@ convolution keeps its last ``context`` integer inputs as state, so running a str
 pieces gives exactly the samples of running it whole, whatever the pieces.
 
 Status: the decoder (:mod:`.codec`) uses it. Measured 85.6 dB SNR from the float synthesis
-on held-out speech (codec quality unchanged at print precision); encode + decode about 23x
-real time per CPU second with one BLAS thread (``evaluate.py --threads 1``; the codec holds
+on held-out speech (codec quality unchanged at print precision); encode + decode about 24x
+real time (wall and CPU) with one BLAS thread (``evaluate.py --threads 1``; the codec holds
 BLAS to one thread while it synthesizes). Design and guarantee: ``plugins/wavenet/README.md``.
 
 """
