@@ -33,6 +33,7 @@ The weights file can be overridden with the environment variable
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -173,18 +174,22 @@ class Bundle:
 
 
 _BLAS_LOCK = threading.Lock()
+"""Held while BLAS is limited: two overlapping limits could otherwise restore each other's
+setting (and leave numpy on one thread for good)."""
 _BLAS: list = []
 
 
+@contextlib.contextmanager
 def _one_blas_thread():
-    """A context manager limiting numpy's BLAS to one thread (``threadpoolctl``; the library
+    """Limit numpy's BLAS to one thread for the ``with`` block (``threadpoolctl``; the library
     scan is done once per process, the limit is set and restored per call)."""
     with _BLAS_LOCK:
         if not _BLAS:
             from threadpoolctl import ThreadpoolController
 
             _BLAS.append(ThreadpoolController())
-    return _BLAS[0].limit(limits=1, user_api="blas")
+        with _BLAS[0].limit(limits=1, user_api="blas"):
+            yield
 
 
 _BUNDLES: dict[str, Bundle] = {}

@@ -22,7 +22,8 @@ A WaveNet block: ``h = conv_dilated(x)`` (C -> 2C), ``z = tanh(h_a) * sigmoid(h_
 Every convolution is causal, so both transforms stream exactly: each conv keeps the last
 ``(kernel - stride)`` (dilated: ``(kernel - 1) * dilation``) input samples as state, and
 running a signal in pieces with the state carried over gives the same output as running
-it whole (up to float rounding). The codec decodes packet by packet this way.
+it whole (up to float rounding). The codec's decoder runs the synthesis in fixed point
+instead (:mod:`.fixed`, the same network), where pieces and whole agree bit for bit.
 
 Parameters are plain ``tf.Variable``s in a flat dict keyed by path (``enc/s0/b1/gate_w``),
 which makes ``.npz`` export and import a name-for-name copy.

@@ -327,3 +327,31 @@ def test_synthesis_holds_blas_to_one_thread_and_restores_it(reg, monkeypatch):
     assert x.shape == (1, 10 * bundle.hop)
     assert inside and all(count == 1 for count in inside[0]), inside
     assert [lib["num_threads"] for lib in controller.select(user_api="blas").info()] == before
+
+
+def test_synthesis_from_several_threads_leaves_the_blas_setting_as_it_was(reg):
+    """Overlapping one-thread limits must not restore each other's value (they are serialized)."""
+    import threading
+
+    from threadpoolctl import ThreadpoolController
+
+    from neuralav.plugins.wavenet.codec import load_bundle
+
+    bundle = load_bundle(2)
+    controller = ThreadpoolController()
+    before = [lib["num_threads"] for lib in controller.select(user_api="blas").info()]
+    y_hat = np.round(np.random.default_rng(0).normal(0, 3, (1, 30, bundle.config.latent_channels)))
+    expected, _ = bundle.synthesize(y_hat, 1, bundle.zero_state("synthesis", 1))
+    results = []
+
+    def work():
+        for _ in range(5):
+            results.append(bundle.synthesize(y_hat, 1, bundle.zero_state("synthesis", 1))[0])
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 20 and all(np.array_equal(r, expected) for r in results)
+    assert [lib["num_threads"] for lib in controller.select(user_api="blas").info()] == before
