@@ -42,7 +42,7 @@ LEVELS: dict[int, Level] = {
     2: Level(0.005, ArchConfig(64, 96), "q2.npz",
              "f17b9fc9b7c96db08ab9e76de204b398b9b20e4d162a9f146d5797045cfa6e01", 0.37),
     3: Level(0.01, ArchConfig(64, 96), "q3.npz",
-             "599300e5a9d33bfb1425bd520906d0cf679dacedc2af5c5941c773ec7cb88ab6", 0.53),
+             "095fb9aa4a78fb70f6a2b914c09521bbb11f336b189c95f77ec494f9d590ab29", 0.52),
     4: Level(0.02, ArchConfig(64, 96), "q4.npz",
              "f7d4210049642e03f5bdc3abda316b7e7b74c19f26e681124c7242b6f1fb5030", 0.69),
 }
