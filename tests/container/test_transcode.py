@@ -385,7 +385,10 @@ def test_ctrl_c_on_the_real_command_leaves_no_file(tmp_path):
     assert [p.name.startswith(".out.mkv.") for p in tmp_path.iterdir()] == [True], "no temporary file seen"
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
-    assert process.returncode == 130 and "interrupted" in err
+    # 130 from the command; now and then CPython ends an interrupted process by re-raising
+    # SIGINT instead (status -2, which a shell also reports as 130). Either way nothing is left.
+    assert process.returncode in (130, -signal.SIGINT), (process.returncode, err[-2000:])
+    assert process.returncode == -signal.SIGINT or "interrupted" in err, err[-2000:]
     assert list(tmp_path.iterdir()) == []
 
 
