@@ -38,9 +38,9 @@ class Level:
 
 LEVELS: dict[int, Level] = {
     1: Level(0.0025, ArchConfig(64, 96), "q1.npz",
-             "3a661c744f859ced7b46773dfc9256dd398824bcec6fa03e5a68b3f2e4c95580", 0.23),
+             "29f8f4796aab9a4a21b1294e2267439ee2b3de081a71714ca918211bdfa69e70", 0.21),
     2: Level(0.005, ArchConfig(64, 96), "q2.npz",
-             "f17b9fc9b7c96db08ab9e76de204b398b9b20e4d162a9f146d5797045cfa6e01", 0.37),
+             "bc189fc14c68a77d028bbf7d8faf1ef1e918ee54d6f53ff61642ff7f8886ceff", 0.34),
     3: Level(0.01, ArchConfig(64, 96), "q3.npz",
              "095fb9aa4a78fb70f6a2b914c09521bbb11f336b189c95f77ec494f9d590ab29", 0.52),
     4: Level(0.02, ArchConfig(64, 96), "q4.npz",
