@@ -74,14 +74,8 @@ def _start_encoder(descriptor: _registry.CodecDescriptor, options, registry: Reg
     Raises:
         PluginError: the encoder's constructor raised something other than a neuralav error.
     """
-    try:
-        return _registry.create_encoder(descriptor.name, options, registry=registry, **kwargs)
-    except _registry.NeuralavError:
-        raise
-    except Exception as error:  # a plugin's constructor can fail in any way
-        raise _registry.PluginError(
-            f"codec `{descriptor.name}` ({descriptor.distribution or 'unknown distribution'}) failed to start "
-            f"its encoder: {type(error).__name__}: {error}") from error
+    # registry.create_encoder already turns a constructor's stray exception into a PluginError.
+    return _registry.create_encoder(descriptor.name, options, registry=registry, **kwargs)
 
 
 class OutputStream:
