@@ -10,7 +10,10 @@ the project benchmark (``container/bench``), which runs every registered codec.
 Example::
 
     python -m neuralav.plugins.vae.evaluate --data /work/shared/data/kodak \\
-        --weights plugins/vae/weights/vae.npz --json /tmp/vae_kodak.json
+        --weights plugins/vae/weights/q{1,2,3,4}.npz --json /tmp/vae_kodak.json
+
+Levels are numbered 1, 2, ... over the files in the order given, then over the
+gain rows inside each file (a shipped file holds one level).
 """
 
 from __future__ import annotations
@@ -69,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
                                 description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, default=Path("/work/shared/data/kodak"),
                    help="folder of PNG images (default: %(default)s)")
-    p.add_argument("--weights", type=Path, required=True, help="exported vae .npz")
+    p.add_argument("--weights", type=Path, nargs="+", required=True,
+                   help="exported vae .npz files, lowest rate first")
     p.add_argument("--levels", type=int, nargs="*", help="1-based levels (default: all)")
     p.add_argument("--json", type=Path, help="write all results here")
     p.add_argument("--jpeg-json", type=Path,
@@ -82,10 +86,18 @@ def main(argv: list[str] | None = None) -> int:
     set_threads(args.threads)
     images = load_folder(args.data)
     curve = cached_curve(args.data, images, args.jpeg_json, jpeg_curve)
-    model = load_model(args.weights)
-    wanted = args.levels or list(range(1, model.num_levels + 1))
-    levels = [evaluate_level(model, q - 1, images) for q in wanted]
-    print(f"{len(images)} images from {args.data}; weights {args.weights}")
+    levels = []
+    number = 0
+    for path in args.weights:
+        model = load_model(path)
+        for row in range(model.num_levels):
+            number += 1
+            if args.levels and number not in args.levels:
+                continue
+            result = evaluate_level(model, row, images)
+            result.update(level=number, weights=str(path), sha256=sha256_of(path))
+            levels.append(result)
+    print(f"{len(images)} images from {args.data}; weights {' '.join(map(str, args.weights))}")
     print("| level | λ | bpp | PSNR dB | MS-SSIM | JPEG PSNR at equal bpp (dB) | Δ PSNR (dB) "
           "| encode s | decode s |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -96,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {lv['level']} | {lv['lmbda']:g} | {lv['bpp']:.4f} | {lv['psnr']:.2f} | "
               f"{lv['msssim']:.4f} | {jp} | {delta} | {lv['encode_s_median']:.3f} | "
               f"{lv['decode_s_median']:.3f} |")
-    result = {"data": str(args.data), "num_images": len(images), "weights": str(args.weights),
-              "sha256": sha256_of(args.weights), "levels": levels, "jpeg": curve}
+    result = {"data": str(args.data), "num_images": len(images),
+              "weights": [str(path) for path in args.weights], "levels": levels, "jpeg": curve}
     if len(levels) >= 2:
         try:
             lo = min(lv["psnr"] for lv in levels) - 1.0

@@ -176,11 +176,10 @@ def _export_tiny_weights(root: Path) -> None:
     from neuralav.plugins.cae.model import CAEModel
     from neuralav.plugins.cae.quality import LEVELS as CAE_LEVELS
     from neuralav.plugins.cae.weights import export_weights as export_cae
-    from neuralav.plugins.vae.weights import export_weights as export_vae
     from neuralav.plugins.wavenet.model import CONFIGS, GAIN_SCALE, WavenetModel
     from neuralav.plugins.wavenet.train import write_weights
 
-    from tests.vae.conftest import make_tiny_model
+    from tests.vae.conftest import export_tiny_levels
 
     cae = root / "cae"
     cae.mkdir()
@@ -190,9 +189,7 @@ def _export_tiny_weights(root: Path) -> None:
         export_cae(CAEModel(CAEConfig.tiny(), lmbda=group[0].lmbda), cae / group[0].weights)
         for level in group[1:]:
             shutil.copy(cae / group[0].weights, cae / level.weights)
-    vae = root / "vae"
-    vae.mkdir()
-    export_vae(make_tiny_model(), vae / "vae.npz")
+    export_tiny_levels(root / "vae")
     model = WavenetModel(CONFIGS["tiny"], seed=0)
     gains = np.log([[8.0], [16.0], [32.0]]) * np.ones(model.log_gains.shape) / GAIN_SCALE
     model.log_gains.assign(gains.astype(np.float32))  # untrained latents would all round to 0

@@ -49,6 +49,37 @@ def make_tiny_model(seed: int = 3):
     return model
 
 
+@functools.lru_cache(maxsize=None)
+def make_tiny_level_model(quality: int, seed: int = 3):
+    """The tiny one-level model of `quality` (1..4), shaped like a shipped ``q{N}.npz``.
+
+    Higher levels get larger gains, so their rates and PSNRs rise as a trained
+    model's do.
+    """
+    import tensorflow as tf
+
+    from neuralav.plugins.vae.config import ArchConfig
+    from neuralav.plugins.vae.model import VAEModel
+    from neuralav.plugins.vae.quality import LEVELS
+
+    tf.keras.utils.set_random_seed(seed)
+    model = VAEModel(ArchConfig.tiny(), (LEVELS[quality].lmbda,))
+    spread_indexes(model, log_gain=3.0 + 0.5 * quality)
+    model.make_coder()
+    return model
+
+
+def export_tiny_levels(folder: Path, seed: int = 3) -> Path:
+    """Writes ``q1..q4.npz`` of :func:`make_tiny_level_model` into `folder` (real exporter)."""
+    from neuralav.plugins.vae.quality import LEVELS
+    from neuralav.plugins.vae.weights import export_weights
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for quality, level in LEVELS.items():
+        export_weights(make_tiny_level_model(quality, seed), folder / level.weights)
+    return folder
+
+
 def photo(width: int = 53, height: int = 37, offset: tuple[int, int] = (200, 300),
           name: str = "001.png") -> np.ndarray:
     """A real photographic crop (HxWx3 uint8) from the shared training photos."""
@@ -64,13 +95,8 @@ def photo(width: int = 53, height: int = 37, offset: tuple[int, int] = (200, 300
 
 @pytest.fixture(scope="session")
 def tiny_weights_dir(tmp_path_factory) -> Path:
-    """A folder holding ``vae.npz`` of :func:`make_tiny_model`."""
-    from neuralav.plugins.vae.weights import export_weights
-
-    folder = tmp_path_factory.mktemp("vae-weights")
-    model = make_tiny_model()
-    export_weights(model, folder / "vae.npz")
-    return folder
+    """A folder holding the tiny ``q1..q4.npz`` (:func:`export_tiny_levels`)."""
+    return export_tiny_levels(tmp_path_factory.mktemp("vae-weights"))
 
 
 @pytest.fixture

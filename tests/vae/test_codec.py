@@ -36,8 +36,9 @@ def codec_pair(reg, quality=3):
 
 def encoder_side_reconstruction(quality, image):
     from neuralav.plugins.vae.codec import load_model_file
+    from neuralav.plugins.vae.quality import level
 
-    return load_model_file(quality).model.reconstruct(image, quality - 1)
+    return load_model_file(quality).model.reconstruct(image, level(quality).gain_index)
 
 
 def test_the_plugin_registers_the_vae_descriptor(vae_registry):
@@ -47,11 +48,13 @@ def test_the_plugin_registers_the_vae_descriptor(vae_registry):
 
 
 def test_vae_is_only_an_entry_point_once_weights_ship():
-    from neuralav.plugins.vae.quality import WEIGHTS_DIR, WEIGHTS_FILE
+    from neuralav.plugins.vae.quality import LEVELS, WEIGHTS_DIR
 
     entry_points = importlib.metadata.entry_points(group="neuralav")
     if any(ep.value == "neuralav.plugins.vae" for ep in entry_points):
-        assert (WEIGHTS_DIR / WEIGHTS_FILE).is_file(), "vae is registered but ships no weights"
+        for quality, level in LEVELS.items():
+            assert (WEIGHTS_DIR / level.weights).is_file(), f"vae is registered but ships no q{quality}"
+            assert level.sha256 is not None, f"vae q{quality} ships without its SHA-256 in quality.py"
 
 
 @pytest.mark.parametrize("width,height", [(53, 37), (1, 1), (16, 16), (17, 1), (130, 67)])
@@ -153,11 +156,11 @@ def test_a_packet_of_another_quality_level_is_refused(vae_registry):
 def test_a_packet_of_other_weights_is_refused(vae_registry, tmp_path, monkeypatch):
     from neuralav.plugins.vae.weights import export_weights
 
-    from .conftest import make_tiny_model
+    from .conftest import export_tiny_levels
 
     encoder, _ = codec_pair(vae_registry)
     (packet,) = encoder.encode(frame_of(photo()))
-    export_weights(make_tiny_model(seed=4), tmp_path / "vae.npz")
+    export_tiny_levels(tmp_path, seed=4)
     monkeypatch.setenv("NEURALAV_VAE_WEIGHTS_DIR", str(tmp_path))
     _, other_decoder = codec_pair(vae_registry)
     with pytest.raises(InvalidDataError, match="model"):
@@ -180,7 +183,7 @@ def test_a_header_of_another_codec_is_refused(vae_registry):
 
 def test_missing_weights_are_a_clear_plugin_error(vae_registry, tmp_path, monkeypatch):
     monkeypatch.setenv("NEURALAV_VAE_WEIGHTS_DIR", str(tmp_path))
-    with pytest.raises(PluginError, match="vae.npz"):
+    with pytest.raises(PluginError, match="q3.npz"):
         registry.create_encoder("vae", registry=vae_registry)
 
 

@@ -29,16 +29,16 @@ def test_tiny_model_decodes_identically_under_every_tensorflow_configuration(
 
 
 def _weights_dir() -> Path | None:
-    from neuralav.plugins.vae.quality import WEIGHTS_DIR, WEIGHTS_FILE
+    from neuralav.plugins.vae.quality import LEVELS, WEIGHTS_DIR
 
     override = os.environ.get("NEURALAV_VAE_WEIGHTS_DIR")
     folder = Path(override) if override else WEIGHTS_DIR
-    return folder if (folder / WEIGHTS_FILE).is_file() else None
+    return folder if all((folder / lv.weights).is_file() for lv in LEVELS.values()) else None
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(_weights_dir() is None,
-                    reason="no vae weights shipped yet (plugins/vae/weights/vae.npz); "
+                    reason="no vae weights shipped yet (plugins/vae/weights/q1..q4.npz); "
                            "set NEURALAV_VAE_WEIGHTS_DIR to test a candidate model")
 @pytest.mark.skipif(not KODAK.is_dir(), reason=f"Kodak images not found at {KODAK}")
 def test_shipped_model_decodes_all_of_kodak_identically_at_every_level(vae_registry, tmp_path):

@@ -16,7 +16,8 @@ def test_evaluate_measures_every_level_and_writes_json(tmp_path, tiny_weights_di
     images.mkdir()
     Image.fromarray(photo(192, 176, (100, 100))).save(images / "a.png")
     Image.fromarray(photo(180, 200, (300, 500))).save(images / "b.ppm")
-    assert main(["--data", str(images), "--weights", str(tiny_weights_dir / "vae.npz"),
+    assert main(["--data", str(images), "--weights",
+                 *(str(tiny_weights_dir / f"q{q}.npz") for q in (1, 2, 3, 4)),
                  "--json", str(tmp_path / "out.json")]) == 0
     out = capsys.readouterr().out
     assert "2 images" in out and out.count("\n| ") >= 5  # header + 4 levels
