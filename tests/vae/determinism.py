@@ -33,6 +33,7 @@ _DECODER = textwrap.dedent("""
     import neuralav.plugins.vae
     from neuralav import registry
     from neuralav.plugins.vae.codec import load_model_file, unpack_payload
+    from neuralav.plugins.vae.quality import level
     from neuralav.registry.api import parse_video_packet
 
     reg = registry.build_registry(plugins=[neuralav.plugins.vae])
@@ -45,7 +46,8 @@ _DECODER = textwrap.dedent("""
         out[f"picture_{i}"] = frame.to_ndarray(format="rgb24")
         _, _, side, string = unpack_payload(parse_video_packet(data).payload)
         model = load_model_file(case["quality"]).model
-        out[f"indexes_{i}"] = model.decompress(side, string, case["quality"] - 1,
+        row = level(case["quality"]).gain_index
+        out[f"indexes_{i}"] = model.decompress(side, string, row,
                                                case["width"], case["height"])[1]
     np.savez(folder / f"decoded_{threads}_{os.environ['TF_ENABLE_ONEDNN_OPTS']}.npz", **out)
     from tensorflow.python.util import _pywrap_util_port  # only to confirm the oneDNN setting took
@@ -63,11 +65,13 @@ def encode_cases(reg, images: list[tuple[str, np.ndarray]], qualities, folder: P
     """
     from neuralav import registry
     from neuralav.plugins.vae.codec import load_model_file
+    from neuralav.plugins.vae.quality import level
 
     cases = []
     for quality in qualities:
         encoder = registry.create_encoder("vae", {"quality": quality}, registry=reg)
         model = load_model_file(quality).model
+        row = level(quality).gain_index
         for name, image in images:
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts, frame.time_base = 0, Fraction(1, 25)
@@ -76,8 +80,8 @@ def encode_cases(reg, images: list[tuple[str, np.ndarray]], qualities, folder: P
             (folder / f"{i}.header").write_bytes(encoder.header)
             (folder / f"{i}.packet").write_bytes(bytes(packet))
             cases.append({"name": name, "quality": quality, "width": image.shape[1],
-                          "height": image.shape[0], "indexes": model.compress(image, quality - 1)[2],
-                          "reconstruction": model.reconstruct(image, quality - 1)})
+                          "height": image.shape[0], "indexes": model.compress(image, row)[2],
+                          "reconstruction": model.reconstruct(image, row)})
     (folder / "cases.json").write_text(json.dumps(
         [{k: v for k, v in c.items() if k in ("name", "quality", "width", "height")} for c in cases]))
     return cases
