@@ -23,7 +23,7 @@ The scale indices of ``y`` are computed in fixed point from the decoded ``z``
 (:mod:`.integer`), identically at encode and decode time, so the latent string
 always parses as it was written. Weights are loaded once per file and process
 (:func:`load_model_file`); the environment variable ``NEURALAV_VAE_WEIGHTS_DIR``
-points at another folder holding ``vae.npz`` (no hash check then), e.g. fresh
+points at another folder holding ``q1..q4.npz`` (no hash check then), e.g. fresh
 exports or a tiny test model.
 """
 

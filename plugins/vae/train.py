@@ -4,8 +4,8 @@ Example (from scratch, then continue shipped weights on another machine)::
 
     python -m neuralav.plugins.vae.train --run main --steps 60000 --threads 1 \\
         --data /work/shared/data/photos ~/.cache/neuralav/train/cae/data/debian_wallpapers_x0.5
-    python -m neuralav.plugins.vae.train --run main2 --init-from plugins/vae/weights/vae.npz \\
-        --warmup-steps 300 --export plugins/vae/weights/vae.npz
+    python -m neuralav.plugins.vae.train --run main2 --init-from plugins/vae/weights/q3.npz \\
+        --warmup-steps 300 --lmbdas 0.01 --export plugins/vae/weights/q3.npz
 
 Crop *i* of each batch is trained at level ``i mod L`` with loss ``bpp + λ_l·MSE``
 (MSE of 0–255 RGB; λ_l from ``--lmbdas``, by default :data:`.quality.LMBDAS`).
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     p = argparse.ArgumentParser(prog="python -m neuralav.plugins.vae.train",
                                 description="Train (or resume, fine-tune, export) the VAE.")
-    add_training_arguments(p, DEFAULT_TRAIN_ROOT, weights_hint="plugins/vae/weights/vae.npz")
+    add_training_arguments(p, DEFAULT_TRAIN_ROOT, weights_hint="plugins/vae/weights/q3.npz")
     defaults = ArchConfig()
     p.add_argument("--lmbdas", type=float, nargs="+", default=list(LMBDAS),
                    help="λ of each level, ascending (default: %(default)s)")
