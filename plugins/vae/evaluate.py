@@ -89,13 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     levels = []
     number = 0
     for path in args.weights:
-        model = load_model(path)
+        model, digest = load_model(path), sha256_of(path)
         for row in range(model.num_levels):
             number += 1
             if args.levels and number not in args.levels:
                 continue
             result = evaluate_level(model, row, images)
-            result.update(level=number, weights=str(path), sha256=sha256_of(path))
+            result.update(level=number, weights=str(path), sha256=digest)
             levels.append(result)
     print(f"{len(images)} images from {args.data}; weights {' '.join(map(str, args.weights))}")
     print("| level | λ | bpp | PSNR dB | MS-SSIM | JPEG PSNR at equal bpp (dB) | Δ PSNR (dB) "

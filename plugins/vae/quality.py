@@ -1,9 +1,10 @@
 """The one table of `vae` quality levels: option value -> λ, gain row, architecture, weights, hash.
 
-Each shipped level is its own one-level model (``q{N}.npz``, gain row 0),
-trained from the matching ``cae`` level's transforms at that level's λ: on this
-2-core CPU, four short fine-tunings of trained transforms beat one variable-rate
-model trained from far less. The model code still supports several levels per
+Each level is its own one-level model (``q{N}.npz``, gain row 0), trained
+from the matching ``cae`` level's transforms at that level's λ, so that every
+level starts from transforms already trained for its rate (the choice of this
+2-core CPU's short sessions, not a measured win over one variable-rate model;
+see ``weights/MODEL_CARD.md``). The model code still supports several levels per
 file through gain units (:mod:`.model`); a level names its file and its gain
 row. Importing this module is cheap (no TensorFlow). Measured rates go to
 ``weights/MODEL_CARD.md``.

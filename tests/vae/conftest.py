@@ -34,8 +34,14 @@ def spread_indexes(model, scale: float = 40.0, center: float = 32.0, log_gain: f
 
 
 @functools.lru_cache(maxsize=None)
-def make_tiny_model(seed: int = 3):
-    """A tiny 4-level VAE (N=M=8) with spread scale indices, coding-ready (built once per seed)."""
+def make_tiny_model(seed: int = 3, lmbdas: tuple[float, ...] | None = None, log_gain: float = 4.0):
+    """A tiny VAE (N=M=8) with spread scale indices, coding-ready (built once per argument set).
+
+    Args:
+        seed: TensorFlow seed of the initial weights.
+        lmbdas: λ of its levels (gain rows); default :data:`quality.LMBDAS` (four levels).
+        log_gain: Added to the log gains by :func:`spread_indexes`.
+    """
     import tensorflow as tf
 
     from neuralav.plugins.vae.config import ArchConfig
@@ -43,30 +49,21 @@ def make_tiny_model(seed: int = 3):
     from neuralav.plugins.vae.quality import LMBDAS
 
     tf.keras.utils.set_random_seed(seed)
-    model = VAEModel(ArchConfig.tiny(), LMBDAS)
-    spread_indexes(model)
+    model = VAEModel(ArchConfig.tiny(), LMBDAS if lmbdas is None else lmbdas)
+    spread_indexes(model, log_gain=log_gain)
     model.make_coder()
     return model
 
 
-@functools.lru_cache(maxsize=None)
 def make_tiny_level_model(quality: int, seed: int = 3):
     """The tiny one-level model of `quality` (1..4), shaped like a shipped ``q{N}.npz``.
 
     Higher levels get larger gains, so their rates and PSNRs rise as a trained
     model's do.
     """
-    import tensorflow as tf
-
-    from neuralav.plugins.vae.config import ArchConfig
-    from neuralav.plugins.vae.model import VAEModel
     from neuralav.plugins.vae.quality import LEVELS
 
-    tf.keras.utils.set_random_seed(seed)
-    model = VAEModel(ArchConfig.tiny(), (LEVELS[quality].lmbda,))
-    spread_indexes(model, log_gain=3.0 + 0.5 * quality)
-    model.make_coder()
-    return model
+    return make_tiny_model(seed, (LEVELS[quality].lmbda,), log_gain=3.0 + 0.5 * quality)
 
 
 def export_tiny_levels(folder: Path, seed: int = 3) -> Path:

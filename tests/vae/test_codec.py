@@ -154,8 +154,6 @@ def test_a_packet_of_another_quality_level_is_refused(vae_registry):
 
 
 def test_a_packet_of_other_weights_is_refused(vae_registry, tmp_path, monkeypatch):
-    from neuralav.plugins.vae.weights import export_weights
-
     from .conftest import export_tiny_levels
 
     encoder, _ = codec_pair(vae_registry)
