@@ -57,6 +57,9 @@ class Trainable:
         metric_names: Names of the values the model's call returns, loss first.
         describe: Optional ``(args, {name: mean value}) -> str``: the metrics part of a
             progress line (default: every metric, plus PSNR (dB) when ``mse`` is one).
+        frozen_by_freeze_steps: Optional ``model -> variables`` held fixed for the
+            first ``--freeze-steps`` steps (e.g. transforms taken from another model
+            while freshly initialised parts learn); None: the codec has no such split.
     """
 
     name: str
@@ -66,6 +69,7 @@ class Trainable:
     load_weights_into: Callable[[Any, Path], None]
     metric_names: tuple[str, ...] = ("loss", "bpp", "mse")
     describe: Callable[[argparse.Namespace, dict], str] | None = None
+    frozen_by_freeze_steps: Callable[[Any], list] | None = None
 
 
 def add_training_arguments(p: argparse.ArgumentParser, default_train_root: Path,
@@ -91,6 +95,10 @@ def add_training_arguments(p: argparse.ArgumentParser, default_train_root: Path,
                    help="raise the learning rate linearly from 0 over this many steps: fresh "
                         "Adam moments take full-size steps that wreck a trained model's "
                         "first updates (use ~300 with --init-from) (default: %(default)s)")
+    p.add_argument("--freeze-steps", type=int, default=0,
+                   help="hold the codec's initialised part (e.g. the vae's main transforms "
+                        "taken from cae with --init-from) fixed for this many steps while "
+                        "the fresh part learns (default: %(default)s)")
     p.add_argument("--final-fraction", type=float, default=0.2,
                    help="fraction of --steps run at --lr-final (default: %(default)s)")
     p.add_argument("--seed", type=int, default=1,
@@ -117,15 +125,22 @@ def common_config(args: argparse.Namespace) -> dict:
     """The shared options recorded in ``run.json`` (the codec adds its model config)."""
     return {
         "batch": args.batch, "crop": args.crop, "lr": args.lr, "lr_final": args.lr_final,
-        "warmup_steps": args.warmup_steps, "final_fraction": args.final_fraction,
+        "warmup_steps": args.warmup_steps, "freeze_steps": args.freeze_steps,
+        "final_fraction": args.final_fraction,
         "seed": args.seed, "data": [str(Path(d).resolve()) for d in args.data],
         "half_scale": not args.no_half_scale,
         "init_from": str(args.init_from) if args.init_from else None,
     }
 
 
-def warmup_schedule(warmup_steps: int, schedule):
-    """`schedule` (a Keras learning-rate schedule) scaled by ``min(1, (step + 1) / warmup_steps)``."""
+def warmup_schedule(warmup_steps: int, schedule, restart_at: int = 0):
+    """`schedule` (a Keras learning-rate schedule) ramped up linearly over `warmup_steps`.
+
+    The factor is ``min(1, (step + 1) / warmup_steps)``; with ``restart_at > 0``
+    the ramp runs again from that step (when ``--freeze-steps`` releases
+    variables whose Adam moments are still zero and would otherwise take
+    several-times-lr first steps).
+    """
     import tensorflow as tf
 
     class WarmupSchedule(tf.keras.optimizers.schedules.LearningRateSchedule):
@@ -133,11 +148,14 @@ def warmup_schedule(warmup_steps: int, schedule):
             lr = schedule(step)
             if warmup_steps <= 0:
                 return lr
-            ramp = tf.minimum(1.0, tf.cast(step + 1, tf.float32) / float(warmup_steps))
+            since = tf.cast(step, tf.float32)
+            if restart_at > 0:
+                since = tf.where(since >= restart_at, since - restart_at, since)
+            ramp = tf.minimum(1.0, (since + 1.0) / float(warmup_steps))
             return lr * tf.cast(ramp, lr.dtype)
 
         def get_config(self):
-            return {"warmup_steps": warmup_steps}
+            return {"warmup_steps": warmup_steps, "restart_at": restart_at}
 
     return WarmupSchedule()
 
@@ -158,6 +176,12 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None, trainable: Trainab
     """
     if args.export_only and not args.export:
         print("error: --export-only needs --export PATH", file=sys.stderr)
+        return 2
+    if args.freeze_steps < 0:
+        print(f"error: --freeze-steps must be >= 0, not {args.freeze_steps}", file=sys.stderr)
+        return 2
+    if args.freeze_steps and trainable.frozen_by_freeze_steps is None:
+        print(f"error: --freeze-steps: {trainable.name} has no part to hold fixed", file=sys.stderr)
         return 2
     run_dir = args.train_root / args.run
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -181,7 +205,7 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None, trainable: Trainab
     model = trainable.build_model(args)
     final_start = int(round(args.steps * (1.0 - args.final_fraction)))
     lr = warmup_schedule(args.warmup_steps, tf.keras.optimizers.schedules.PiecewiseConstantDecay(
-        [final_start], [args.lr, args.lr_final]))
+        [final_start], [args.lr, args.lr_final]), restart_at=args.freeze_steps)
     optimizer = tf.keras.optimizers.Adam(learning_rate=lr)
     wall = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="wall_seconds")
     ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, wall_seconds=wall)
@@ -271,6 +295,10 @@ def train_loop(model, optimizer, manager, wall, sampler, args: argparse.Namespac
     import numpy as np
     import tensorflow as tf
 
+    frozen_ids = set()
+    if args.freeze_steps:
+        frozen_ids = {id(v) for v in trainable.frozen_by_freeze_steps(model)}
+
     @tf.function(input_signature=[tf.TensorSpec((None, None, None, 3), tf.uint8)])
     def train_step(x):
         with tf.GradientTape() as tape:
@@ -283,6 +311,10 @@ def train_loop(model, optimizer, manager, wall, sampler, args: argparse.Namespac
         for g in grads:
             finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(g)))
         grads = [tf.where(finite, g, tf.zeros_like(g)) for g in grads]
+        # Zero gradients keep Adam's moments at 0, so a frozen variable does not move.
+        frozen_now = optimizer.iterations < args.freeze_steps
+        grads = [tf.where(frozen_now, tf.zeros_like(g), g) if id(v) in frozen_ids else g
+                 for g, v in zip(grads, variables)]
         optimizer.apply_gradients(zip(grads, variables))
         return tuple(outputs), finite
 

@@ -77,9 +77,17 @@ def _load(model, path: Path) -> None:
     load_weights_into(model, path)
 
 
+def _main_transforms_and_gains(model) -> list:
+    """What ``--freeze-steps`` holds fixed: all but the hyperprior (taken from cae, or trained)."""
+    return [*model.analysis_transform.trainable_variables,
+            *model.synthesis_transform.trainable_variables,
+            model.log_gain, model.log_inverse_gain]
+
+
 TRAINABLE = Trainable(name="vae", build_model=_build_model, model_config=_model_config,
                       export_weights=_export, load_weights_into=_load,
-                      metric_names=("loss", "bpp", "mse", "side_bpp"))
+                      metric_names=("loss", "bpp", "mse", "side_bpp"),
+                      frozen_by_freeze_steps=_main_transforms_and_gains)
 """The VAE's hooks for the shared trainer."""
 
 

@@ -55,3 +55,23 @@ def test_resuming_with_another_architecture_is_refused(tmp_path, photos, capsys)
     args[args.index("--num-filters") + 1] = "16"
     assert train.main(["--run", "r", "--steps", "2", *args]) == 2
     assert "num_filters" in capsys.readouterr().err
+
+
+def test_freeze_steps_is_refused_for_a_codec_without_a_part_to_hold(tmp_path, capsys):
+    assert train.main(["--run", "f", "--train-root", str(tmp_path), "--freeze-steps", "5"]) == 2
+    assert "--freeze-steps: cae has no part to hold fixed" in capsys.readouterr().err
+    assert train.main(["--run", "f", "--train-root", str(tmp_path), "--freeze-steps", "-1"]) == 2
+    assert "--freeze-steps must be >= 0" in capsys.readouterr().err
+
+
+def test_warmup_ramps_from_the_start_and_again_when_frozen_variables_are_released():
+    import tensorflow as tf
+
+    from neuralav.plugins.imaging.training import warmup_schedule
+
+    constant = tf.keras.optimizers.schedules.PiecewiseConstantDecay([10_000], [1.0, 0.1])
+    plain = warmup_schedule(4, constant)
+    restarted = warmup_schedule(4, constant, restart_at=100)
+    lr = lambda schedule, step: float(schedule(tf.constant(step, tf.int64)))  # noqa: E731
+    assert [lr(plain, s) for s in (0, 1, 3, 50, 100, 101)] == [0.25, 0.5, 1.0, 1.0, 1.0, 1.0]
+    assert [lr(restarted, s) for s in (0, 3, 99, 100, 101, 103, 104)] == [0.25, 1.0, 1.0, 0.25, 0.5, 1.0, 1.0]
