@@ -66,15 +66,23 @@ class HyperSynthesisTransform(tf.keras.Sequential):
     """ẑ (N,zh,zw,C) -> scale indices (N,4zh,4zw,M), float; see :mod:`.integer` for coding."""
 
     STRIDES = (2, 2, 1)
+    INITIAL_SCALE = 4.0
+    """Gaussian scale (latent units) every element of ``y`` starts with."""
 
     def __init__(self, config: ArchConfig) -> None:
         super().__init__(name="hyper_synthesis")
         n = config.hyper_filters
+        # The last bias starts at the index of INITIAL_SCALE: from index 0 (scale
+        # 0.11) a fresh hyperprior would price a trained latent at tens of bpp, and
+        # those first gradients would wreck transforms taken from cae.
+        start = np.log(self.INITIAL_SCALE / config.scale_min) / np.log(
+            config.scale_max / config.scale_min) * (config.num_scales - 1)
         for i, (channels, size, stride) in enumerate(
                 [(n, 5, 2), (n, 5, 2), (config.latent_channels, 3, 1)]):
             self.add(tfc.SignalConv2D(
                 channels, (size, size), name=f"layer_{i}", corr=False, strides_up=stride,
                 padding="same_zeros", use_bias=True, kernel_parameter="variable",
+                bias_initializer=tf.keras.initializers.Constant(start if i == 2 else 0.0),
                 activation=tf.nn.relu if i < 2 else None))
 
     def float_weights(self) -> list[tuple[np.ndarray, np.ndarray, int]]:
@@ -120,20 +128,28 @@ class VAEModel(tf.keras.Model):
         self.side_coder: tfc.ContinuousBatchedEntropyModel | None = None
         self.coder: tfc.LocationScaleIndexedEntropyModel | None = None
         self.integer_hyper: IntegerHyperSynthesis | None = None
-        self.build((None, None, None, 3))
+        # Creates the transforms' variables by running them once, eagerly, on a 64x64
+        # image: Keras's symbolic ``build`` would autograph-convert every layer (seconds).
+        y = self.analysis_transform(tf.zeros((1, 64, 64, 3)))
+        self.hyper_synthesis_transform(self.hyper_analysis_transform(y))
+        self.synthesis_transform(y)
 
     @property
     def num_levels(self) -> int:
         """Number of quality levels (gain rows)."""
         return len(self.lmbdas)
 
-    def _entropy_models(self, compression: bool):
-        main = tfc.LocationScaleIndexedEntropyModel(
+    def _main_entropy_model(self, compression: bool):
+        return tfc.LocationScaleIndexedEntropyModel(
             tfc.NoisyNormal, self.config.num_scales, self._scale_fn, coding_rank=3,
             compression=compression)
+
+    def _entropy_models(self, compression: bool):
+        # With compression=True the side model estimates the learned prior's tails by an
+        # eager search (seconds): done only when no stored tables are given.
         side = tfc.ContinuousBatchedEntropyModel(
             self.hyperprior, coding_rank=3, compression=compression, offset_heuristic=False)
-        return main, side
+        return self._main_entropy_model(compression), side
 
     # ------------------------------------------------------------------ training
 
@@ -180,20 +196,38 @@ class VAEModel(tf.keras.Model):
             integer_hyper: The fixed-point hyper-synthesis; if None it is
                 quantized from the float one.
         """
-        main, side = self._entropy_models(compression=True)
-        if tables is not None:
-            side = tfc.ContinuousBatchedEntropyModel(
-                prior_shape=(self.config.hyper_filters,), coding_rank=3, compression=True,
-                cdf=tf.constant(tables["side_cdf"], tf.int32),
-                cdf_offset=tf.constant(tables["side_cdf_offset"], tf.int32),
-                quantization_offset=tf.zeros((self.config.hyper_filters,), tf.float32))
+        main = self._main_entropy_model(compression=True)
+        if tables is None:
+            side_cdf, side_cdf_offset = self._side_tables()
+        else:
+            side_cdf = tf.constant(tables["side_cdf"], tf.int32)
+            side_cdf_offset = tf.constant(tables["side_cdf_offset"], tf.int32)
             # The indexed model takes no tables as arguments; its (shape-less)
             # table variables are overwritten with the shipped ones.
             main._cdf.assign(tf.constant(tables["cdf"], tf.int32))  # noqa: SLF001
             main._cdf_offset.assign(tf.constant(tables["cdf_offset"], tf.int32))  # noqa: SLF001
+        side = tfc.ContinuousBatchedEntropyModel(
+            prior_shape=(self.config.hyper_filters,), coding_rank=3, compression=True,
+            cdf=side_cdf, cdf_offset=side_cdf_offset,
+            quantization_offset=tf.zeros((self.config.hyper_filters,), tf.float32))
         self.coder, self.side_coder = main, side
         self.integer_hyper = integer_hyper or IntegerHyperSynthesis.from_float(
             self.hyper_synthesis_transform.float_weights(), self.config.num_scales)
+
+    def _side_tables(self) -> tuple[tf.Tensor, tf.Tensor]:
+        """(cdf, cdf_offset) int32 range-coding tables of the hyper-latent's learned prior.
+
+        Built in a graph: tfc estimates the prior's tails by an iterative search that
+        takes seconds when run eagerly.
+        """
+        @tf.function(autograph=False)
+        def build():
+            model = tfc.ContinuousBatchedEntropyModel(
+                self.hyperprior, coding_rank=3, compression=True, stateless=True,
+                offset_heuristic=False)
+            return model.cdf, model.cdf_offset
+
+        return build()
 
     def coder_tables(self) -> dict[str, np.ndarray]:
         """The range-coding tables of :meth:`make_coder` as int32 numpy arrays."""

@@ -1,7 +1,7 @@
 """Fixtures of the `vae` tests: a tiny model whose scale indices really vary, exported for real.
 
-A freshly initialised hyper-synthesis predicts index 0 almost everywhere, which
-would make determinism tests vacuous. The fixture model's last hyper-synthesis
+A freshly initialised hyper-synthesis predicts nearly one index everywhere (that of
+``HyperSynthesisTransform.INITIAL_SCALE``), which would make determinism tests vacuous. The fixture model's last hyper-synthesis
 layer is therefore rescaled so that its indices spread over the whole table
 (tests assert that they do), then exported with the real exporter; the codec is
 pointed at it with ``NEURALAV_VAE_WEIGHTS_DIR``.
