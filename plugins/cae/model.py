@@ -115,7 +115,9 @@ class CAEModel(tf.keras.Model):
         self.synthesis_transform = SynthesisTransform(config)
         self.prior = tfc.NoisyDeepFactorized(batch_shape=(config.latent_channels,))
         self.coder: tfc.ContinuousBatchedEntropyModel | None = None
-        self.build((None, None, None, 3))
+        # Creates the variables by running the transforms once, eagerly, on a 64x64 image:
+        # Keras's symbolic ``build`` would autograph-convert every layer first (seconds).
+        self.synthesis_transform(self.analysis_transform(tf.zeros((1, 64, 64, 3))))
 
     # ------------------------------------------------------------------ training
 

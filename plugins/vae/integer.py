@@ -204,7 +204,7 @@ class IntegerHyperSynthesis:
         arrays = {f"{prefix}/num_layers": np.array(len(self.layers), np.int64),
                   f"{prefix}/num_scales": np.array(self.num_scales, np.int64)}
         for i, layer in enumerate(self.layers):
-            arrays[f"{prefix}/{i}/kernel"] = layer.kernel
+            arrays[f"{prefix}/{i}/kernel"] = layer.kernel.astype(np.int16)  # |k| <= KERNEL_MAX = 2**15 - 1
             arrays[f"{prefix}/{i}/bias"] = layer.bias
             arrays[f"{prefix}/{i}/params"] = np.array(
                 [layer.stride, layer.kernel_bits, layer.input_bits, layer.output_bits, int(layer.relu)],
