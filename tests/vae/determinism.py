@@ -105,9 +105,12 @@ def decode_elsewhere(folder: Path, threads: int, onednn: str, weights_dir: Path 
 
 def assert_identical_everywhere(cases: list[dict], folder: Path, weights_dir: Path | None) -> None:
     """Every configuration decodes the encoder's indices and pictures bit for bit (lists every desync)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     problems = []
-    for threads, onednn in CONFIGS:
-        decoded = decode_elsewhere(folder, threads, onednn, weights_dir)
+    with ThreadPoolExecutor(max_workers=len(CONFIGS)) as pool:  # one process per configuration, at once
+        results = list(pool.map(lambda config: decode_elsewhere(folder, *config, weights_dir), CONFIGS))
+    for (threads, onednn), decoded in zip(CONFIGS, results):
         for i, case in enumerate(cases):
             where = f"{case['name']} q{case['quality']} (intra-op {threads}, oneDNN {onednn})"
             if not np.array_equal(decoded[f"indexes_{i}"], case["indexes"]):

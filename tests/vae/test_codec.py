@@ -154,11 +154,13 @@ def test_a_packet_of_another_quality_level_is_refused(vae_registry):
 
 
 def test_a_packet_of_other_weights_is_refused(vae_registry, tmp_path, monkeypatch):
-    from .conftest import export_tiny_levels
+    from neuralav.plugins.vae.weights import export_weights
 
-    encoder, _ = codec_pair(vae_registry)
+    from .conftest import make_tiny_level_model
+
+    encoder, _ = codec_pair(vae_registry)  # quality 3
     (packet,) = encoder.encode(frame_of(photo()))
-    export_tiny_levels(tmp_path, seed=4)
+    export_weights(make_tiny_level_model(3, seed=4), tmp_path / "q3.npz")
     monkeypatch.setenv("NEURALAV_VAE_WEIGHTS_DIR", str(tmp_path))
     _, other_decoder = codec_pair(vae_registry)
     with pytest.raises(InvalidDataError, match="model"):

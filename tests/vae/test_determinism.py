@@ -23,9 +23,9 @@ def test_tiny_model_decodes_identically_under_every_tensorflow_configuration(
         vae_registry, use_tiny_weights, tmp_path):
     images = [("001", photo(160, 112, (150, 250), "001.png")),
               ("002", photo(77, 45, (300, 100), "002.png"))]
-    # Two of the four files: every file is its own model, loaded and traced in each of the four
-    # decoder processes; all levels x all Kodak is the slow test below.
-    cases = encode_cases(vae_registry, images, qualities=(1, 4), folder=tmp_path)
+    # One of the four files (each is its own model, loaded and traced in each of the four
+    # decoder processes); every level x all Kodak is the shipped-model test below.
+    cases = encode_cases(vae_registry, images, qualities=(3,), folder=tmp_path)
     assert all(len(np.unique(c["indexes"])) >= 5 for c in cases)  # indices really vary
     assert_identical_everywhere(cases, tmp_path, use_tiny_weights)
 
