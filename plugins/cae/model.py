@@ -163,14 +163,27 @@ class CAEModel(tf.keras.Model):
                 :meth:`coder_tables`; if None they are computed from the prior.
         """
         if tables is None:
-            self.coder = tfc.ContinuousBatchedEntropyModel(
-                self.prior, coding_rank=3, compression=True)
-            return
+            tables = self._prior_tables()
         self.coder = tfc.ContinuousBatchedEntropyModel(
             prior_shape=(self.config.latent_channels,), coding_rank=3, compression=True,
             cdf=tf.constant(tables["cdf"], tf.int32),
             cdf_offset=tf.constant(tables["cdf_offset"], tf.int32),
             quantization_offset=tf.constant(tables["quantization_offset"], tf.float32))
+
+    def _prior_tables(self) -> dict[str, tf.Tensor]:
+        """``cdf``, ``cdf_offset``, ``quantization_offset`` of the learned prior.
+
+        Built in a graph: tfc estimates the prior's tails and median by iterative
+        searches that take seconds when run eagerly.
+        """
+        @tf.function(autograph=False)
+        def build():
+            coder = tfc.ContinuousBatchedEntropyModel(self.prior, coding_rank=3, compression=True,
+                                                      stateless=True)
+            return coder.cdf, coder.cdf_offset, coder.quantization_offset
+
+        cdf, cdf_offset, offset = build()
+        return {"cdf": cdf, "cdf_offset": cdf_offset, "quantization_offset": offset}
 
     def coder_tables(self) -> dict[str, np.ndarray]:
         """The range-coding tables of :meth:`make_coder` as numpy arrays."""
