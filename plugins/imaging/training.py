@@ -137,9 +137,8 @@ def warmup_schedule(warmup_steps: int, schedule, restart_at: int = 0):
     """`schedule` (a Keras learning-rate schedule) ramped up linearly over `warmup_steps`.
 
     The factor is ``min(1, (step + 1) / warmup_steps)``; with ``restart_at > 0``
-    the ramp runs again from that step (when ``--freeze-steps`` releases
-    variables whose Adam moments are still zero and would otherwise take
-    several-times-lr first steps).
+    the ramp runs again from that step (when ``--freeze-steps`` releases the held
+    variables, so that their first moves are small).
     """
     import tensorflow as tf
 
@@ -311,11 +310,16 @@ def train_loop(model, optimizer, manager, wall, sampler, args: argparse.Namespac
         for g in grads:
             finite = tf.logical_and(finite, tf.reduce_all(tf.math.is_finite(g)))
         grads = [tf.where(finite, g, tf.zeros_like(g)) for g in grads]
-        # Zero gradients keep Adam's moments at 0, so a frozen variable does not move.
-        frozen_now = optimizer.iterations < args.freeze_steps
-        grads = [tf.where(frozen_now, tf.zeros_like(g), g) if id(v) in frozen_ids else g
-                 for g, v in zip(grads, variables)]
+        # Held variables still feed Adam's moments and are put back after the update. With
+        # zero moments instead, their first steps after release would be several times lr
+        # (Keras's bias correction counts the optimizer's steps, not theirs).
+        frozen = [v for v in variables if id(v) in frozen_ids]
+        held = optimizer.iterations < args.freeze_steps
+        saved = [tf.identity(v) for v in frozen]
         optimizer.apply_gradients(zip(grads, variables))
+        if frozen:
+            tf.cond(held, lambda: tf.group([v.assign(value) for v, value in zip(frozen, saved)]),
+                    tf.no_op)
         return tuple(outputs), finite
 
     def weights_finite() -> bool:

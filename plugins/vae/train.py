@@ -9,6 +9,9 @@ Example (from scratch, then continue shipped weights on another machine)::
 
 Crop *i* of each batch is trained at level ``i mod L`` with loss ``bpp + λ_l·MSE``
 (MSE of 0–255 RGB; λ_l from ``--lmbdas``, by default :data:`.quality.LMBDAS`).
+Default crops are 256×256, batch 2 (see ``weights/MODEL_CARD.md`` for why not 128);
+``--freeze-steps`` holds the main transforms and gains fixed while a fresh
+hyperprior learns (after ``--init-from`` a ``cae`` file).
 The loop, run state, resuming, ``--init-from`` and export are shared with
 ``cae``: see :mod:`neuralav.plugins.imaging.training`. Run state lives in
 ``<train-root>/<run>/`` (default ``~/.cache/neuralav/train/vae/``).
@@ -44,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="channels of the hyper transforms and of z (default: %(default)s)")
     p.add_argument("--num-scales", type=int, default=defaults.num_scales,
                    help="number of Gaussian scales (default: %(default)s)")
-    p.set_defaults(steps=60000, lr=5e-4, lr_final=5e-5)
+    # 256-pixel crops: with 128 the hyper-latent is 2x2, all border, and the model does not
+    # carry over to whole images (weights/MODEL_CARD.md).
+    p.set_defaults(steps=60000, lr=5e-4, lr_final=5e-5, crop=256, batch=2)
     return p
 
 
