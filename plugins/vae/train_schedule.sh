@@ -7,7 +7,7 @@
 #           cae transforms and the gains are held fixed for the first 1000 steps while the fresh
 #           hyperprior learns; stopped by STAGE1_MINUTES.
 #   stage 2 (all four levels at once, 1 thread each): 256x256 crops, batch 2, from the stage-1
-#           run (or, for a level without one, from the cae file with 600 frozen steps). 128-pixel
+#           run (or, for a level without one, from the cae file, transforms held fixed). 128-pixel
 #           crops give a hyper-latent of 2x2, all border: a model trained only on them spends
 #           ~3x the bits on a whole 768x512 image that it spends on its 128-pixel tiles.
 #
@@ -22,7 +22,7 @@ ROOT="${TRAIN_ROOT:-$HOME/.cache/neuralav/train/vae}"
 EXTRA="${EXTRA:-$HOME/.cache/neuralav/train/cae/data/debian_wallpapers_x0.5}"  # made by cae.data, see cae's MODEL_CARD.md
 DATA="/work/shared/data/photos"
 [ -d "$EXTRA" ] && DATA="$DATA $EXTRA"
-STAGE1_LEVELS="${STAGE1_LEVELS:-1 2 3}"
+STAGE1_LEVELS="${STAGE1_LEVELS:-1 2 3}"   # the shipped q3 had only 1209 stage-1 steps, q4 none
 STAGE1_MINUTES="${STAGE1_MINUTES:-24}"
 STAGE2_STEPS="${STAGE2_STEPS:-3400}"
 STAGE2_MINUTES="${STAGE2_MINUTES:-62}"
@@ -44,7 +44,9 @@ for q in 1 2 3 4; do
   if [ -d "$ROOT/q$q" ]; then
     init=(--init-from "$ROOT/q$q" --lr 3e-4 --lr-final 3e-5 --warmup-steps 100)
   else
-    init=(--init-from "plugins/cae/weights/q$q.npz" --lr 5e-4 --lr-final 5e-5 --warmup-steps 200 --freeze-steps 600)
+    # no stage 1: only the hyperprior trains, the transforms stay cae's (see the model card)
+    init=(--init-from "plugins/cae/weights/q$q.npz" --lr 5e-4 --lr-final 5e-5 --warmup-steps 100
+          --freeze-steps "$STAGE2_STEPS")
   fi
   echo "$(date -u +%FT%TZ) stage 2 q$q ${init[*]}"
   # shellcheck disable=SC2086
