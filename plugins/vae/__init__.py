@@ -7,8 +7,8 @@ with a factorized prior. The scale indices are computed by a fixed-point
 network (:mod:`.integer`), so decoders never desynchronize. Every frame is
 coded on its own (intra only).
 
-Not yet registered through the ``neuralav`` entry points (no shipped weights);
-register it explicitly, e.g. ``build_registry(plugins=[neuralav.plugins.vae])``.
+Registered through the ``neuralav`` entry point group (``pyproject.toml``);
+the shipped weights are ``weights/q1..q4.npz`` (see ``weights/MODEL_CARD.md``).
 This module imports neither TensorFlow nor the codec. Modules: :mod:`.quality`
 (the level table), :mod:`.codec` (encoder/decoder, payload layout),
 :mod:`.model`, :mod:`.integer`, :mod:`.weights`, :mod:`.train`, :mod:`.evaluate`.

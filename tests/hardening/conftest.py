@@ -208,7 +208,7 @@ def tiny_env(tiny_weights):
 
 @pytest.fixture(scope="session")
 def fuzz_registry():
-    """The installed codecs (cae, wavenet, the example zlib plugin) plus `vae` (no entry point yet)."""
+    """The installed codecs (cae, vae, wavenet, the example zlib plugin); `vae` also passed explicitly."""
     import neuralav.plugins.vae
     from neuralav.registry import build_registry
 

@@ -105,7 +105,8 @@ def use_tiny_weights(tiny_weights_dir, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def vae_registry():
-    """A registry with the `vae` plugin registered explicitly (it has no entry point yet)."""
+    """The installed codecs, with the `vae` plugin also passed explicitly (so that the
+    vae tests run from a source tree whose entry points are not installed)."""
     import neuralav.plugins.vae
     from neuralav.registry import build_registry
 

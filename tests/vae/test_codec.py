@@ -1,7 +1,7 @@
 """The `vae` codec through the registry, with a tiny model: real range-coded bitstreams.
 
-The plugin is registered explicitly (``build_registry(plugins=[...])``): it has
-no entry point until trained weights ship.
+The plugin is also passed explicitly (``build_registry(plugins=[...])``), so the
+tests do not depend on its installed entry point (``test_shipped_model.py`` does).
 """
 
 from __future__ import annotations
