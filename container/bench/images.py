@@ -33,7 +33,7 @@ __all__ = ["IMAGE_SCHEMA", "IMAGE_SUFFIXES", "ANCHORS", "ImageBenchConfig", "loa
 
 IMAGE_SCHEMA = "neuralav-bench-images/1"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".ppm", ".bmp", ".tif", ".tiff", ".webp")
-ANCHORS = ("jpeg", "webp")
+ANCHORS = ("jpeg", "webp", "avif")
 """Codecs every other codec's BD-rate is computed against, when they are in the run."""
 
 QUICK_IMAGES = 3

@@ -55,13 +55,15 @@ def test_installed_script_lists_the_example_plugin(fresh_venv):
     by_name = {c["name"]: c for c in codecs}
     assert by_name["zlibv"]["distribution"] == "neuralav-zlib"
     assert by_name["zliba"]["type"] == "audio"
+    assert {by_name[name]["distribution"] for name in ("cae", "vae", "wavenet")} == {"neuralav"}
 
 
 def test_non_editable_install_ships_the_weights_and_runs_the_demo(fresh_venv, tmp_path):
     """The README's first command, from a non-editable install (weights are package data)."""
     root, site = fresh_venv
-    assert sorted(p.name for p in (site / "neuralav" / "plugins" / "cae" / "weights").glob("q*.npz")) == \
-        ["q1.npz", "q2.npz", "q3.npz", "q4.npz"]
+    for codec in ("cae", "vae"):
+        assert sorted(p.name for p in (site / "neuralav" / "plugins" / codec / "weights").glob("q*.npz")) == \
+            ["q1.npz", "q2.npz", "q3.npz", "q4.npz"], codec
     assert (site / "neuralav" / "plugins" / "wavenet" / "weights" / "wavenet.npz").is_file()
     out = tmp_path / "demo-out"
     printed = run(root / "bin" / "neuralav", "demo", "-y", "--output", out, cwd=tmp_path)
