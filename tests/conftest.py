@@ -57,3 +57,20 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared media not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def camera_frame():
+    """Frame 10 of the bundled sample clip (foreman, 352x288 camera footage), HxWx3 uint8.
+
+    Bundled with the package, so these tests never skip for want of shared media.
+    """
+    import av
+
+    from neuralav.container.samples import SAMPLE
+
+    with av.open(str(SAMPLE)) as source:
+        for index, frame in enumerate(source.decode(video=0)):
+            if index == 10:
+                return frame.to_ndarray(format="rgb24")
+    raise AssertionError("the sample clip has fewer than 11 frames")

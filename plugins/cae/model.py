@@ -23,7 +23,7 @@ import tensorflow_compression as tfc
 
 from .config import ArchConfig
 
-__all__ = ["ArchConfig", "CAEModel", "PAD_MULTIPLE", "WEIGHTS_FORMAT"]
+__all__ = ["ArchConfig", "CAEModel", "PAD_MULTIPLE", "WEIGHTS_FORMAT", "prior_tables"]
 
 PAD_MULTIPLE = 16
 """Images are edge-padded to a multiple of this many pixels (4 stride-2 layers)."""
@@ -85,6 +85,23 @@ def pad_to_multiple(x: tf.Tensor, multiple: int = PAD_MULTIPLE) -> tf.Tensor:
     cols = tf.minimum(tf.range(padded_w), width - 1)
     x = tf.gather(x, rows, axis=1)
     return tf.gather(x, cols, axis=2)
+
+
+def prior_tables(prior, offset_heuristic: bool = True) -> dict[str, tf.Tensor]:
+    """``cdf``, ``cdf_offset`` (int32) and ``quantization_offset`` (float32, None without
+    the offset heuristic) of a learned factorized prior, for range coding.
+
+    Built in a graph: tfc estimates the prior's tails (and median) by iterative
+    searches that take seconds when run eagerly.
+    """
+    @tf.function(autograph=False)
+    def build():
+        coder = tfc.ContinuousBatchedEntropyModel(prior, coding_rank=3, compression=True,
+                                                  stateless=True, offset_heuristic=offset_heuristic)
+        return coder.cdf, coder.cdf_offset, coder.quantization_offset
+
+    cdf, cdf_offset, offset = build()
+    return {"cdf": cdf, "cdf_offset": cdf_offset, "quantization_offset": offset}
 
 
 class CAEModel(tf.keras.Model):
@@ -163,27 +180,12 @@ class CAEModel(tf.keras.Model):
                 :meth:`coder_tables`; if None they are computed from the prior.
         """
         if tables is None:
-            tables = self._prior_tables()
+            tables = prior_tables(self.prior)
         self.coder = tfc.ContinuousBatchedEntropyModel(
             prior_shape=(self.config.latent_channels,), coding_rank=3, compression=True,
             cdf=tf.constant(tables["cdf"], tf.int32),
             cdf_offset=tf.constant(tables["cdf_offset"], tf.int32),
             quantization_offset=tf.constant(tables["quantization_offset"], tf.float32))
-
-    def _prior_tables(self) -> dict[str, tf.Tensor]:
-        """``cdf``, ``cdf_offset``, ``quantization_offset`` of the learned prior.
-
-        Built in a graph: tfc estimates the prior's tails and median by iterative
-        searches that take seconds when run eagerly.
-        """
-        @tf.function(autograph=False)
-        def build():
-            coder = tfc.ContinuousBatchedEntropyModel(self.prior, coding_rank=3, compression=True,
-                                                      stateless=True)
-            return coder.cdf, coder.cdf_offset, coder.quantization_offset
-
-        cdf, cdf_offset, offset = build()
-        return {"cdf": cdf, "cdf_offset": cdf_offset, "quantization_offset": offset}
 
     def coder_tables(self) -> dict[str, np.ndarray]:
         """The range-coding tables of :meth:`make_coder` as numpy arrays."""

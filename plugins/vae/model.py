@@ -28,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_compression as tfc
 
-from neuralav.plugins.cae.model import AnalysisTransform, SynthesisTransform, pad_to_multiple
+from neuralav.plugins.cae.model import AnalysisTransform, SynthesisTransform, pad_to_multiple, prior_tables
 
 from .config import ArchConfig
 from .integer import IntegerHyperSynthesis
@@ -144,13 +144,6 @@ class VAEModel(tf.keras.Model):
             tfc.NoisyNormal, self.config.num_scales, self._scale_fn, coding_rank=3,
             compression=compression)
 
-    def _entropy_models(self, compression: bool):
-        # With compression=True the side model estimates the learned prior's tails by an
-        # eager search (seconds): done only when no stored tables are given.
-        side = tfc.ContinuousBatchedEntropyModel(
-            self.hyperprior, coding_rank=3, compression=compression, offset_heuristic=False)
-        return self._main_entropy_model(compression), side
-
     # ------------------------------------------------------------------ training
 
     def call(self, x: tf.Tensor, training: bool = True):
@@ -165,7 +158,8 @@ class VAEModel(tf.keras.Model):
             the estimated total rate (bits per pixel, ``y`` and ``z``), side_bpp
             the part of it spent on ``z``, mse on the 0–255 scale.
         """
-        main, side = self._entropy_models(compression=False)
+        main = self._main_entropy_model(compression=False)
+        side = tfc.ContinuousBatchedEntropyModel(self.hyperprior, coding_rank=3, offset_heuristic=False)
         x = tf.cast(x, tf.float32)
         levels = tf.range(tf.shape(x)[0]) % self.num_levels
         gain = tf.exp(tf.gather(self.log_gain, levels))[:, None, None, :]
@@ -198,7 +192,8 @@ class VAEModel(tf.keras.Model):
         """
         main = self._main_entropy_model(compression=True)
         if tables is None:
-            side_cdf, side_cdf_offset = self._side_tables()
+            side = prior_tables(self.hyperprior, offset_heuristic=False)  # ẑ stays integer
+            side_cdf, side_cdf_offset = side["cdf"], side["cdf_offset"]
         else:
             side_cdf = tf.constant(tables["side_cdf"], tf.int32)
             side_cdf_offset = tf.constant(tables["side_cdf_offset"], tf.int32)
@@ -213,21 +208,6 @@ class VAEModel(tf.keras.Model):
         self.coder, self.side_coder = main, side
         self.integer_hyper = integer_hyper or IntegerHyperSynthesis.from_float(
             self.hyper_synthesis_transform.float_weights(), self.config.num_scales)
-
-    def _side_tables(self) -> tuple[tf.Tensor, tf.Tensor]:
-        """(cdf, cdf_offset) int32 range-coding tables of the hyper-latent's learned prior.
-
-        Built in a graph: tfc estimates the prior's tails by an iterative search that
-        takes seconds when run eagerly.
-        """
-        @tf.function(autograph=False)
-        def build():
-            model = tfc.ContinuousBatchedEntropyModel(
-                self.hyperprior, coding_rank=3, compression=True, stateless=True,
-                offset_heuristic=False)
-            return model.cdf, model.cdf_offset
-
-        return build()
 
     def coder_tables(self) -> dict[str, np.ndarray]:
         """The range-coding tables of :meth:`make_coder` as int32 numpy arrays."""
