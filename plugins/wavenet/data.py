@@ -9,7 +9,9 @@ recorded voice acting and music of the game *Fish Fillets NG* (GPL-2, see
   (100.9 min) and 192 English lines (6.3 min), 1974 files, 107.3 min.
 - ``music``: ``/usr/share/games/fillets-ng/music/*.ogg``: 15 tracks, 24.5 min (general audio).
 
-Never add ``shared/data/speech``: it is the held-out evaluation set.
+Never add ``shared/data/speech``: it is the held-out evaluation set. Runs are compared on a
+separate validation set, :func:`build_validation` (Debian ``ktuberling-data``'s spoken words,
+six languages; ``python -m neuralav.plugins.wavenet.data [DIR]`` writes it).
 
 The cache (``~/.cache/neuralav/data/wavenet``) is one float16 array per kind
 (``<kind>.npy``, clips concatenated with 0.1 s of silence between them) plus
@@ -76,3 +78,60 @@ def prepare(cache: Path = DEFAULT_CACHE) -> dict[str, np.ndarray]:
         manifest_path.write_text(json.dumps(manifest, indent=1))
     manifest = json.loads(manifest_path.read_text())
     return {kind: np.load(cache / f"{kind}.npy").astype(np.float32) for kind in manifest}
+
+
+VALIDATION_SOURCE = "/usr/share/ktuberling/sounds"
+VALIDATION_LANGUAGES = ("en", "de", "ca", "da", "el", "uk")
+DEFAULT_VALIDATION = Path(os.path.expanduser("~/.cache/neuralav/data/wavenet_validation"))
+
+
+def build_validation(out: Path = DEFAULT_VALIDATION, seconds: float = 15.0) -> list[Path]:
+    """Write the validation set, used to compare training runs (the held-out set
+    ``shared/data/speech`` only measures the one that ships).
+
+    Source: Debian bookworm ``ktuberling-data`` (``apt-get install ktuberling-data``, GPL-2),
+    the words a child's game speaks, recorded by one speaker per language; never used in
+    training. One clip per language in :data:`VALIDATION_LANGUAGES`: its words in file-name
+    order, 0.2 s of silence between them, up to ``seconds``; 16 kHz mono FLAC
+    ``<out>/<language>.flac``.
+
+    Raises:
+        FileNotFoundError: the package is not installed.
+    """
+    import av
+
+    out.mkdir(parents=True, exist_ok=True)
+    gap = np.zeros(SAMPLE_RATE // 5, np.float32)
+    paths = []
+    for language in VALIDATION_LANGUAGES:
+        files = sorted(glob.glob(f"{VALIDATION_SOURCE}/{language}/*.ogg"))
+        if not files:
+            raise FileNotFoundError(f"no words in {VALIDATION_SOURCE}/{language}: apt-get install ktuberling-data")
+        pieces, total = [], 0
+        for path in files:
+            if total >= seconds * SAMPLE_RATE:
+                break
+            word = decode_file(path)
+            pieces += [word, gap]
+            total += len(word) + len(gap)
+        clip = np.concatenate(pieces)[: int(seconds * SAMPLE_RATE)]
+        target = out / f"{language}.flac"
+        with av.open(str(target), "w") as container:
+            stream = container.add_stream("flac", rate=SAMPLE_RATE, layout="mono")
+            frame = av.AudioFrame.from_ndarray(np.round(clip * 32767).clip(-32768, 32767).astype(np.int16)[None],
+                                               format="s16", layout="mono")
+            frame.sample_rate = SAMPLE_RATE
+            for packet in stream.encode(frame):
+                container.mux(packet)
+            for packet in stream.encode(None):
+                container.mux(packet)
+        paths.append(target)
+    return paths
+
+
+if __name__ == "__main__":
+    import sys
+
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_VALIDATION
+    prepare()
+    print("\n".join(str(p) for p in build_validation(folder)))

@@ -38,6 +38,7 @@ import numpy as np
 
 HELD_OUT = Path(__file__).resolve().parents[3] / "shared" / "data" / "speech"
 RATE = 16000
+AUDIO_EXTENSIONS = ("ogg", "flac", "wav")
 
 
 def load(path: str) -> np.ndarray:
@@ -175,7 +176,7 @@ def metrics(x: np.ndarray, y: np.ndarray, perceptual: bool = True) -> dict[str, 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=HELD_OUT, help="folder of held-out clips (*.ogg)")
+    parser.add_argument("--data", type=Path, default=HELD_OUT, help="folder of held-out clips (*.ogg, *.flac, *.wav)")
     parser.add_argument("--weights", type=Path, default=None, help="wavenet.npz (default: the shipped one)")
     parser.add_argument("--qualities", default="1,2,3")
     parser.add_argument("--opus", default="3000,6000,8000,12000", help="Opus bitrates (bit/s)")
@@ -194,9 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     from neuralav.plugins import wavenet
 
     reg = registry.build_registry([wavenet], autoload=False)
-    clips = sorted(glob.glob(str(args.data / "*.ogg")))
+    clips = sorted(c for ext in AUDIO_EXTENSIONS for c in glob.glob(str(args.data / f"*.{ext}")))
     if not clips:
-        raise SystemExit(f"no *.ogg clips in {args.data}")
+        raise SystemExit(f"no audio clips ({', '.join(AUDIO_EXTENSIONS)}) in {args.data}")
     signals = {Path(c).name: load(c) for c in clips}
     rows = []
     # Warm-up (tracing) so that timings measure coding, not graph building.

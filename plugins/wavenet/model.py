@@ -275,10 +275,6 @@ class WavenetModel(tf.Module):
                                                stateless=True, offset_heuristic=False)
         return {"cdf": em.cdf.numpy(), "cdf_offset": em.cdf_offset.numpy()}
 
-    def level_variables(self, level: int) -> list[tf.Variable]:
-        """What a training step of ``level`` updates: transforms, gains and that level's prior."""
-        return list(self.params.values()) + list(self.priors[level].trainable_variables)
-
     # ------------------------------------------------------------------ weights
 
     def weights(self) -> dict[str, np.ndarray]:

@@ -50,3 +50,63 @@ def test_training_resumes_and_exports_weights_the_codec_loads(tmp_path, cache, c
     assert bundle.meta["step"] == 2 and bundle.config.channels == (4, 4, 8, 8)
     with np.load(path, allow_pickle=False) as archive:
         assert {"level0/cdf", "level2/cdf_offset", "w/enc/in_w"} <= set(archive.files)
+
+
+def _checkpoint_values(run_dir) -> dict[str, np.ndarray]:
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(str(run_dir / "ckpt"))
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+            if name.startswith("model/") and "OPTIMIZER_SLOT" not in name}
+
+
+def test_rate_targets_steer_the_transforms_and_never_the_prior(tmp_path, cache):
+    """The prior trains on the rate alone: a huge below-target weight changes the
+    transforms' update and leaves the prior's update exactly as it was."""
+    from neuralav.plugins.wavenet import train
+
+    common = ["--root", str(tmp_path / "runs"), "--config", "tiny", "--batch", "2", "--seconds", "0.1",
+              "--data-cache", str(cache), "--steps", "1", "--targets", "100,100,100", "--seed", "3"]
+    assert train.main(common + ["--run", "plain", "--rate-below-weight", "0"]) == 0
+    assert train.main(common + ["--run", "pushed", "--rate-below-weight", "100"]) == 0
+    plain = _checkpoint_values(tmp_path / "runs" / "plain")
+    pushed = _checkpoint_values(tmp_path / "runs" / "pushed")
+    prior = [name for name in plain if "priors/0" in name]
+    transforms = [name for name in plain if "params" in name]
+    assert prior and transforms
+    for name in prior:
+        np.testing.assert_array_equal(plain[name], pushed[name], err_msg=name)
+    assert any(not np.array_equal(plain[name], pushed[name]) for name in transforms)
+
+
+def test_a_run_started_from_weights_fits_new_priors_first(tmp_path, cache, capsys):
+    from neuralav.plugins.wavenet import train
+
+    common = ["--root", str(tmp_path / "runs"), "--config", "tiny", "--batch", "2", "--seconds", "0.1",
+              "--data-cache", str(cache)]
+    assert train.main(common + ["--run", "a", "--steps", "1"]) == 0
+    assert train.main(common + ["--run", "a", "--export", str(tmp_path / "export")]) == 0
+    capsys.readouterr()
+    assert train.main(common + ["--run", "b", "--steps", "1", "--init-weights", str(tmp_path / "export" / "wavenet.npz"),
+                                "--prior-crops", "4", "--prior-fit-steps", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "started from the weights of" in out
+    fits = [line.split(": ")[1].split(" kbps")[0].split(" -> ") for line in out.splitlines() if "fitted to 4 crops" in line]
+    assert len(fits) == 3 and all(float(after) < float(before) for before, after in fits)
+    exported = np.load(tmp_path / "export" / "wavenet.npz")
+    started = _checkpoint_values(tmp_path / "runs" / "b")
+    # The transforms moved one small step from the exported ones (a fresh start would be far).
+    # Checkpoint keys spell the weight "enc/in_w" as "enc.Sin_w".
+    moved = started["model/params/enc.Sin_w/.ATTRIBUTES/VARIABLE_VALUE"] - exported["w/enc/in_w"]
+    assert 0 < np.abs(moved).max() < 0.05
+
+
+def test_a_run_refuses_weights_of_another_architecture(tmp_path, cache):
+    from neuralav.plugins.wavenet import train
+
+    common = ["--root", str(tmp_path / "runs"), "--batch", "2", "--seconds", "0.1", "--data-cache", str(cache)]
+    assert train.main(common + ["--run", "a", "--config", "tiny", "--steps", "1"]) == 0
+    assert train.main(common + ["--run", "a", "--export", str(tmp_path / "export")]) == 0
+    with pytest.raises(SystemExit, match="holds a"):
+        train.main(common + ["--run", "b", "--config", "base", "--steps", "1",
+                             "--init-weights", str(tmp_path / "export" / "wavenet.npz")])
