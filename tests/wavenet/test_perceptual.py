@@ -1,11 +1,11 @@
 """The PESQ and STOI stand-ins that ``wavenet`` trains on, against the real measures.
 
 The references are the ``pesq`` (ITU-T P.862 C code) and ``pystoi`` packages on real speech
-(a held-out LibriSpeech clip) under real degradations: white noise, a low-pass, Opus.
+(a held-out LibriSpeech clip) under real degradations: white noise, Opus, a band cut.
 Measured on the first 4 s of 198-209-0000 (stand-in / real): PESQ-WB 3.23/3.30 and STOI
-0.960/0.971 with noise at 30 dB SNR, 1.17/1.16 and 0.851/0.864 at 10 dB, 3.36/3.03 and
-0.985/0.986 low-passed at 2 kHz (the stand-in does not time-align, PESQ does), 1.92/1.86
-and 0.887/0.897 through Opus at 6 kbps.
+0.960/0.971 with noise at 30 dB SNR, 1.17/1.16 and 0.851/0.864 at 10 dB; through Opus at
+6 kbps (narrowband, nothing above 4 kHz) 1.19/1.86 and 0.887/0.897: the PESQ stand-in does
+not forgive filtering (see the last test).
 """
 
 from __future__ import annotations
@@ -38,8 +38,6 @@ def speech(shared_data) -> np.ndarray:
 
 
 def _degraded(x: np.ndarray) -> dict[str, np.ndarray]:
-    from scipy.signal import butter, sosfilt
-
     from neuralav.plugins.wavenet.evaluate import run_opus
 
     rng = np.random.default_rng(0)
@@ -47,7 +45,6 @@ def _degraded(x: np.ndarray) -> dict[str, np.ndarray]:
     return {
         "noise 30 dB": x + noise * 10 ** (-30 / 20),
         "noise 10 dB": x + noise * 10 ** (-10 / 20),
-        "low-pass 2 kHz": sosfilt(butter(8, 2000, fs=RATE, output="sos"), x).astype(np.float32),
         "opus 6 kbps": run_opus(x, 6000)[0],
     }
 
@@ -71,9 +68,11 @@ def test_stand_ins_track_pesq_wb_and_stoi_on_real_degradations(speech):
         real_pesq = pesq.pesq(RATE, speech.astype(np.float64), y.astype(np.float64), "wb")
         real_stoi = pystoi.stoi(speech, y, RATE)
         results[name] = (_mos(disturbance), real_pesq, correlation, real_stoi)
-        assert abs(_mos(disturbance) - real_pesq) < 0.4, (name, results[name])
         assert abs(correlation - real_stoi) < 0.05, (name, results[name])
-    # The ranking is what training relies on.
+        if name.startswith("noise"):  # unfiltered: the stand-in is PESQ
+            assert abs(_mos(disturbance) - real_pesq) < 0.15, (name, results[name])
+        else:  # Opus at 6 kbps is narrowband: filtered, so the stand-in is stricter
+            assert _mos(disturbance) < real_pesq, (name, results[name])
     assert results["noise 30 dB"][0] > results["noise 10 dB"][0]
     assert results["noise 30 dB"][2] > results["noise 10 dB"][2]
 
@@ -95,3 +94,18 @@ def test_short_inputs_still_give_one_value_per_example():
     assert perceptual.pesq_disturbance(x, y).shape == (3,)
     correlation = perceptual.stoi_correlation(x, y).numpy()
     assert correlation.shape == (3,) and np.all(np.isfinite(correlation))
+
+
+def test_colouring_the_signal_costs_what_pesq_would_forgive(speech):
+    """P.862 compensates a filter of up to ±20 dB per band; the stand-in does not, so that a
+    codec cannot buy a lower loss by cutting the bands where its errors are (one did)."""
+    spectrum = np.fft.rfft(speech)
+    freqs = np.fft.rfftfreq(len(speech), 1.0 / RATE)
+    band = (freqs >= 1000) & (freqs < 2000)
+    disturbances, real = [], []
+    for cut_db in (0, 6, 15):
+        y = np.fft.irfft(np.where(band, spectrum * 10 ** (-cut_db / 20), spectrum), len(speech)).astype(np.float32)
+        disturbances.append(_both(speech, y)[0])
+        real.append(pesq.pesq(RATE, speech.astype(np.float64), y.astype(np.float64), "wb"))
+    assert disturbances[0] < disturbances[1] < disturbances[2]
+    assert _mos(disturbances[2]) < real[2] - 0.5  # far stricter than PESQ
