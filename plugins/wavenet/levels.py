@@ -16,8 +16,9 @@ CODED_RATE = 16000
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
-SHIPPED_SHA256 = "2c731ee6900590546769ebfba647895bacf4a8fa2aceca6ff04b07e0dd28142f"
-"""SHA-256 of ``weights/wavenet.npz`` (step 18,090 of run ``base``, see weights/MODEL_CARD.md)."""
+SHIPPED_SHA256 = "c3c1b36235b85f53e04e74f122b7e2eea0913e98ee5b07e6e09e4914898c5f39"
+"""SHA-256 of ``weights/wavenet.npz`` (run ``ps40`` at step 6,363, fine-tuned from run ``base``'s
+step 18,090; see weights/MODEL_CARD.md)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,9 +39,9 @@ class Level:
 
 
 LEVELS: dict[int, Level] = {
-    1: Level(0, 2.8),
+    1: Level(0, 3.1),
     2: Level(1, 5.8),
-    3: Level(2, 11.9),
+    3: Level(2, 11.1),
 }
 """``quality`` option value -> level. Rates: mean over the held-out LibriSpeech clips
 (weights/MODEL_CARD.md); they vary with the signal (the levels are variable-rate)."""
