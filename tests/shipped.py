@@ -59,3 +59,14 @@ def assert_another_process_decodes_the_same(codec: str, folder: Path, qualities=
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
                             timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def check_levels_code_a_photo(codec: str, image: np.ndarray, folder: Path) -> None:
+    """Every shipped level of an image codec loads with its recorded hash and codes ``image``:
+    more bits and a better picture at each level up, a usable photo at the lowest, and the
+    same pixels decoded in another process with other thread settings."""
+    rates, qualities = code_levels(codec, image, folder)
+    assert rates == sorted(rates) and qualities == sorted(qualities), (rates, qualities)
+    assert 0.05 < rates[0] and rates[-1] < 2.0
+    assert qualities[0] > 24.0
+    assert_another_process_decodes_the_same(codec, folder)

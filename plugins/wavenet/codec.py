@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import struct
 import threading
@@ -100,12 +99,10 @@ class Bundle:
         import tensorflow as tf
         import tensorflow_compression as tfc
 
-        from .model import ModelConfig, WavenetModel
+        from .model import ModelConfig, WavenetModel, read_weights
 
         try:
-            with np.load(path, allow_pickle=False) as archive:
-                arrays = {key: archive[key] for key in archive.files}
-            meta = json.loads(str(arrays["meta_json"]))
+            meta, weights, arrays = read_weights(path)
             config = ModelConfig.from_dict(meta["config"])
         except (OSError, KeyError, ValueError) as error:
             raise PluginError(f"cannot read `wavenet` weights {path}: {error}") from error
@@ -113,7 +110,7 @@ class Bundle:
         self.hop = config.hop
         self.digest = _sha256(path)
         model = WavenetModel(config)
-        model.load_weights({key[2:]: value for key, value in arrays.items() if key.startswith("w/")})
+        model.load_weights(weights)
         self.model = model
         m = config.latent_channels
         self.analysis = tf.function(

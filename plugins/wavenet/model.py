@@ -32,13 +32,14 @@ which makes ``.npz`` export and import a name-for-name copy.
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Sequence
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_compression as tfc
 
-__all__ = ["ModelConfig", "WavenetModel", "CONFIGS", "GAIN_SCALE"]
+__all__ = ["ModelConfig", "WavenetModel", "CONFIGS", "GAIN_SCALE", "read_weights"]
 
 GAIN_SCALE = 8.0
 """Gains are ``exp(GAIN_SCALE * variable)``: Adam's steps then move them fast enough."""
@@ -294,3 +295,17 @@ class WavenetModel(tf.Module):
             if tuple(value.shape) != tuple(var.shape):
                 raise ValueError(f"weight `{name}` has shape {value.shape}, the model needs {tuple(var.shape)}")
             var.assign(value)
+
+
+def read_weights(path) -> tuple[dict, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Read a ``wavenet.npz`` (``train.write_weights``'s format): ``(meta, weights, arrays)``
+    with ``meta`` the decoded ``meta_json`` (``meta["config"]`` is a ``ModelConfig`` dict),
+    ``weights`` the ``w/`` arrays by parameter name, ``arrays`` every array by key.
+
+    Raises:
+        OSError, KeyError, ValueError: not such a file.
+    """
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    meta = json.loads(str(arrays["meta_json"]))
+    return meta, {key[2:]: value for key, value in arrays.items() if key.startswith("w/")}, arrays

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["pesq_disturbance", "stoi_correlation"]
+__all__ = ["pesq_disturbance", "pesq_mos", "stoi_correlation"]
 
 RATE = 16000
 
@@ -173,6 +173,11 @@ def pesq_disturbance(reference: tf.Tensor, degraded: tf.Tensor) -> tf.Tensor:
     d_sym = tf.minimum(_weighted_norm(disturbance, 2) / weight, 45.0)
     d_asym = tf.minimum(_weighted_norm(disturbance * asymmetry, 1) / weight, 45.0)
     return 0.1 * _l6_l2(d_sym) + 0.0309 * _l6_l2(d_asym)
+
+
+def pesq_mos(disturbance):
+    """PESQ-WB's MOS-LQO of a disturbance (raw score ``4.5 - disturbance``); numpy or TF."""
+    return 0.999 + 4.0 / (1.0 + np.e ** (-1.3669 * (4.5 - disturbance) + 3.8224))
 
 
 _STOI_FRAME, _STOI_HOP, _STOI_SEGMENT = 400, 200, 30

@@ -13,9 +13,9 @@ where ``kbps`` is the differentiable rate bound of the latent (noisy quantizatio
 last two terms are the differentiable stand-ins of :mod:`.perceptual`. The loss trains the
 transforms and gains; each level's prior trains on ``kbps`` alone, so it stays the best
 density model of the latents. (Before 2026-12-02 the whole loss reached the priors too, and
-the below-target term made a prior worse to raise its rate: refitting the shipped priors to
-their own latents cut the rate bound from 5.5 to 4.9 kbps at level 1 and from 11.4 to
-7.7 kbps at level 2, with the same transforms.)
+the below-target term made a prior worse to raise its rate: new priors fitted to the
+latents of the first release's transforms gave rate bounds of 4.9 and 7.7 kbps at levels 1
+and 2, where that run's last logged bounds were 5.5 and 11.4 kbps.)
 
 A run can start from a weights file (``--init-weights``, e.g. the shipped one): it takes the
 transforms and gains from it, and its priors (not stored in the file, only their coding
@@ -148,7 +148,7 @@ def _setup_tf(threads: int):
 def build(args):
     """Create (model, optimizer, step, checkpoint manager) and restore the newest checkpoint."""
     tf = _setup_tf(args.threads)
-    from .model import CONFIGS, ModelConfig, WavenetModel
+    from .model import CONFIGS, ModelConfig, WavenetModel, read_weights
 
     run_dir = args.root / args.run
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -168,12 +168,12 @@ def build(args):
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint)
         print(f"resumed from {manager.latest_checkpoint} at step {int(step.numpy())}", flush=True)
-    elif getattr(args, "init_weights", None) is not None:
-        with np.load(args.init_weights, allow_pickle=False) as arrays:
-            stored = ModelConfig.from_dict(json.loads(str(arrays["meta_json"]))["config"])
-            if stored != config:
-                raise SystemExit(f"{args.init_weights} holds a {stored} model, the run needs {config}")
-            model.load_weights({k[2:]: arrays[k] for k in arrays.files if k.startswith("w/")})
+    elif args.init_weights is not None:
+        meta, weights, _ = read_weights(args.init_weights)
+        stored = ModelConfig.from_dict(meta["config"])
+        if stored != config:
+            raise SystemExit(f"{args.init_weights} holds a {stored} model, the run needs {config}")
+        model.load_weights(weights)
         print(f"started from the weights of {args.init_weights} (priors trained anew)", flush=True)
     return tf, model, optimizer, step, manager, config
 
@@ -250,7 +250,7 @@ def train(args) -> None:
         log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC step {int(step.numpy())}: "
                   f"{' '.join(sys.argv)}\n")
 
-    from .perceptual import pesq_disturbance, stoi_correlation
+    from .perceptual import pesq_disturbance, pesq_mos, stoi_correlation
 
     def make_step(level: int):
         transforms = list(model.params.values())
@@ -277,9 +277,7 @@ def train(args) -> None:
             noise = tf.reduce_sum((xs - xhs) ** 2, axis=1)
             snr = tf.reduce_mean(10.0 * tf.math.log(tf.reduce_sum(xs ** 2, axis=1) / (noise + 1e-9))
                                  / tf.math.log(10.0))
-            raw = 4.5 - pesq_d
-            mos = 0.999 + 4.0 / (1.0 + tf.exp(-1.3669 * raw + 3.8224))
-            return loss, dist, kbps, snr, mos, stoi_c
+            return loss, dist, kbps, snr, pesq_mos(pesq_d), stoi_c
         return train_step
 
     steps = [make_step(level) for level in range(config.levels)]

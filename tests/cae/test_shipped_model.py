@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ..shipped import assert_another_process_decodes_the_same, code_levels
+from ..shipped import check_levels_code_a_photo
 
 pytest.importorskip("tensorflow_compression")
 
@@ -15,10 +15,4 @@ def shipped_weights(monkeypatch):
 
 
 def test_every_level_loads_with_its_recorded_hash_and_codes_a_photo(camera_frame, tmp_path):
-    rates, qualities = code_levels("cae", camera_frame, tmp_path)
-    # Higher levels spend more bits and give a better picture; all are usable photos.
-    assert rates == sorted(rates) and qualities == sorted(qualities), (rates, qualities)
-    assert 0.05 < rates[0] and rates[-1] < 2.0
-    assert qualities[0] > 24.0
-    # Another process, another thread configuration, the same pixels for every level.
-    assert_another_process_decodes_the_same("cae", tmp_path)
+    check_levels_code_a_photo("cae", camera_frame, tmp_path)

@@ -24,9 +24,7 @@ from neuralav.plugins.wavenet import perceptual  # noqa: E402
 RATE = 16000
 
 
-def _mos(disturbance: float) -> float:
-    """PESQ-WB's mapping of a raw score ``4.5 - disturbance`` to MOS-LQO."""
-    return 0.999 + 4.0 / (1.0 + np.exp(-1.3669 * (4.5 - disturbance) + 3.8224))
+_mos = perceptual.pesq_mos
 
 
 @pytest.fixture
