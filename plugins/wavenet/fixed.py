@@ -11,16 +11,16 @@ bits of most samples. This module runs the same network on integers instead, the
   ``2**WEIGHT_BITS`` in magnitude), every bias an integer at the accumulator's scale; the
   first layer's kernel absorbs the level's inverse gain, so it reads the range-decoded
   integers ``y_hat`` directly (one kernel per level);
-* a convolution is one float64 matrix product of those integers. Worst-case bounds are
+* a convolution is one float64 matrix product of those integers per tap. Worst-case bounds are
   carried forward from the clips through every layer when the network is built, and every
   accumulator is checked to stay below ``2**53`` for any input, where float64 is exact: the
   result does not depend on summation order, BLAS blocking, thread count or the CPU. It is
   brought to the grid by a power-of-two scale and round-half-to-even (both exact);
 * residual and skip sums add integers (exact); the depth-to-time reshape moves them;
-* the nonlinearities (gated ``tanh(a) sigmoid(b)``, ELU) are computed in float32 from
-  :func:`exp_nonpositive`, which uses only correctly rounded ``+ - * /``, ``rint`` and
-  ``ldexp``, then rounded to the grid. So they too give the same bits on any IEEE-754
-  machine, whatever the array layout.
+* the nonlinearities (gated ``tanh(a) sigmoid(b)``, ELU) are computed in float32 by the
+  compiled kernels of :mod:`.fixed_kernels`, from the steps of :func:`exp_nonpositive`, which
+  uses only correctly rounded ``+ - * /``, ``rint`` and ``ldexp``, then rounded to the grid.
+  So they too give the same bits on any IEEE-754 machine, whatever the array layout.
 
 So the output is a function of ``y_hat`` and the weights file alone, by construction (the
 one load-time ``exp`` of the gains uses :func:`exp_nonpositive` too). Streaming: each
@@ -28,23 +28,30 @@ convolution keeps its last ``context`` integer inputs as state, so running a str
 pieces gives exactly the samples of running it whole, whatever the pieces.
 
 Status: the decoder (:mod:`.codec`) uses it. Measured 85.6 dB SNR from the float synthesis
-on held-out speech (codec quality unchanged at print precision); encode + decode about 24x
-real time (wall and CPU) with one BLAS thread (``evaluate.py --threads 1``; the codec holds
-BLAS to one thread while it synthesizes). Design and guarantee: ``plugins/wavenet/README.md``.
+on held-out speech (codec quality unchanged at print precision). Speed: one product per
+tap on views (no im2col copy), the nonlinearities compiled (:mod:`.fixed_kernels`), and the
+network split in two halves pipelined on two threads over chunks of ``CHUNK_FRAMES``: the
+synthesis alone runs at 25-38x real time on this 2-core machine (was 18-20x; the machine's
+speed varies by that much from run to run). BLAS is held to one thread per product.
+Design and guarantee: ``plugins/wavenet/README.md``.
 
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import os
+import threading
 from typing import Sequence
 
 import numpy as np
 
+from . import fixed_kernels
+from .fixed_kernels import FLOAT32_POLY, FRACTION_BITS, LN2
+
 __all__ = ["FixedSynthesis", "exp_nonpositive", "FRACTION_BITS", "WEIGHT_BITS", "STAGE_LIMIT",
            "LATENT_LIMIT", "CHUNK_FRAMES", "EXACT_LIMIT"]
 
-FRACTION_BITS = 18
-"""Fractional bits of every activation between layers (grid 2**-18, about 3.8e-6)."""
 STAGE_LIMIT = 2048.0
 """The input of every synthesis stage and of the last layer is clipped to +-this (real units;
 the held-out speech peaks near 22 there). With the latent clip it bounds every accumulator."""
@@ -58,20 +65,14 @@ CHUNK_FRAMES = 25
 """Latent frames per pass through the network (keeps the arrays in cache; any value gives
 the same samples)."""
 
-_LN2 = 0.6931471805599453
 _TAYLOR = (1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1.0)
-_FLOAT32_POLY = (np.float32(2.0 ** -9 / 6), np.float32(2.0 ** -7 * (1.0 + (_LN2 / 16) ** 2 / 12)),
-                 np.float32(0.125), np.float32(1.0))
-"""float32 ``exp(r / 8)`` for ``|r| <= ln 2 / 2``, in powers of ``r``: the cubic Taylor polynomial
-with the quartic term economized (Chebyshev, ``s**4 ~ h**2 s**2`` on ``|s| <= h = ln 2 / 16``),
-relative error 2e-8, under half a float32 ulp."""
 
 
 def exp_nonpositive(u: np.ndarray) -> np.ndarray:
     """``exp(u)`` for ``u <= 0`` from IEEE-754 basic operations only, in ``u``'s float dtype.
 
     ``u = k ln 2 + r``, ``exp(r) = p(r)**8`` with ``p(r)`` a polynomial for ``exp(r / 8)``
-    (float64: degree-5 Taylor; float32: economized cubic, :data:`_FLOAT32_POLY`), then
+    (float64: degree-5 Taylor; float32: economized cubic, :data:`FLOAT32_POLY`), then
     ``ldexp(., k)``. Every step is a correctly rounded ``+ - *``, ``rint`` or ``ldexp``, so the
     result is the same bits on every IEEE-754 machine, in any array layout and any split
     across threads (unlike a libm or SIMD ``exp``). Relative error: below 1e-10 in float64; in
@@ -86,14 +87,14 @@ def _exp_minus(m: np.ndarray) -> np.ndarray:
     """``exp(-m)`` for ``m >= 0`` (:func:`exp_nonpositive` without the negation); may reuse ``m``."""
     dtype = m.dtype.type
     m = np.minimum(m, dtype(60.0), out=m)
-    k = m * dtype(-1.0 / _LN2)
+    k = m * dtype(-1.0 / LN2)
     np.rint(k, out=k)
-    r = k * dtype(-_LN2)
+    r = k * dtype(-LN2)
     r -= m  # -m - k ln 2, |r| <= ln 2 / 2
     if dtype is np.float32:
-        p = r * _FLOAT32_POLY[0]
-        p += _FLOAT32_POLY[1]
-        for c in _FLOAT32_POLY[2:]:
+        p = r * FLOAT32_POLY[0]
+        p += FLOAT32_POLY[1]
+        for c in FLOAT32_POLY[2:]:
             p *= r
             p += c
     else:
@@ -175,66 +176,29 @@ class _FixedConv:
 
     def __call__(self, x: np.ndarray, state: np.ndarray | None):
         """x (B, T, cin) integers -> (B, T, cout), and the new state (B, context, cin)."""
-        batch, steps, cin = x.shape
-        context, d = self.context, self.dilation
-        if self.kernel == 1:
+        steps, cin, d = x.shape[1], self.cin, self.dilation
+        if not self.context:
             acc = x @ self.weights
+            new_state = None
         else:
-            # The im2col matrix straight from state and x: tap j reads rows j d .. j d + T of
-            # [state, x], i.e. state[j d:] and then x[:T - (context - j d)].
-            columns = np.empty((batch, steps, self.kernel * cin))
-            for j in range(self.kernel):
-                head = min(context - j * d, steps)
-                block = columns[:, :, j * cin:(j + 1) * cin]
-                block[:, :head] = state[:, j * d:j * d + head]
-                block[:, head:] = x[:, :steps - head]
-            acc = columns @ self.weights
-        new_state = None
-        if context:
-            new_state = x[:, steps - context:].copy() if steps >= context else np.concatenate(
-                [state[:, steps:], x], axis=1)
-        acc += self.bias  # every partial sum is a multiple of the scale below 2**53 of it: exact in any order
+            # Tap j reads rows j d .. j d + T of [state, x]: one product per tap on a view
+            # (no im2col copy). Every partial sum is a multiple of the output scale below
+            # 2**53 of it, so adding the taps' products is exact in any order.
+            padded = np.concatenate([state, x], axis=1)
+            if self.cout == 1:  # a matrix-vector product per tap would be memory-bound
+                per_tap = padded @ self.weights[:, 0].reshape(self.kernel, cin).T
+                acc = per_tap[:, :steps, :1].copy()
+                for j in range(1, self.kernel):
+                    acc += per_tap[:, j * d:j * d + steps, j:j + 1]
+            else:
+                acc = padded[:, :steps] @ self.weights[:cin]
+                for j in range(1, self.kernel):
+                    acc += padded[:, j * d:j * d + steps] @ self.weights[j * cin:(j + 1) * cin]
+            new_state = padded[:, steps:].copy()
+        acc += self.bias
         if self.round:
             np.rint(acc, out=acc)
         return acc, new_state
-
-
-_GRID = np.float32(2.0 ** FRACTION_BITS)
-
-
-def _elu(x: np.ndarray) -> np.ndarray:
-    """ELU of grid integers (float64), on the grid: ``x`` above 0, ``round((exp(x) - 1) 2**F)`` below.
-
-    The curve is computed in float32 (its error, about 1e-7, is far under the grid step 3.8e-6);
-    the float64 -> float32 conversion of ``x / 2**F`` is correctly rounded.
-    """
-    magnitude = x * -2.0 ** -FRACTION_BITS  # exact: a power of two
-    curve = _exp_minus(np.maximum(magnitude, 0.0, out=magnitude).astype(np.float32))
-    curve -= np.float32(1.0)
-    curve *= _GRID
-    np.rint(curve, out=curve)  # |curve| <= 2**18: exact in float32
-    return np.where(x > 0, x, curve)
-
-
-def _gate(v: np.ndarray) -> np.ndarray:
-    """``tanh(a) sigmoid(b)`` on the grid (float32 integers), as the float model's gated activation.
-
-    ``v`` (B, T, 2C) float64 holds ``2a`` in its first half and ``b`` in its second (exact
-    values); in float32, ``tanh(a) = sign(a) (1 - e) / (1 + e)`` with ``e = exp(-2|a|)``, and
-    ``sigmoid(b)`` is ``1 / (1 + e)`` for ``b >= 0`` and ``e / (1 + e)`` below, with
-    ``e = exp(-|b|)``.
-    """
-    v = v.astype(np.float32)
-    half = v.shape[-1] // 2
-    e = _exp_minus(np.abs(v))
-    denominator = e + np.float32(1.0)
-    ea, eb = e[..., :half], e[..., half:]
-    z = np.where(v[..., half:] >= 0, _GRID, eb * _GRID)  # 2**F sigmoid(b) (1 + e_b), exact
-    z *= np.float32(1.0) - ea
-    np.copysign(z, v[..., :half], out=z)
-    denominator[..., :half] *= denominator[..., half:]
-    z /= denominator[..., :half]
-    return np.rint(z, out=z)  # |z| <= 2**18: exact in float32
 
 
 class FixedSynthesis:
@@ -277,8 +241,15 @@ class FixedSynthesis:
             self._stages.append((blocks, up, config.strides[i], config.channels[i]))
         self._out = _FixedConv(weights["dec/out_w"], weights["dec/out_b"], 1, FRACTION_BITS, STAGE_LIMIT, "dec/out",
                                np.ones(1))
-        self._convs = [self._inputs[0]] + [c for blocks, up, _, _ in self._stages
-                                            for c in [g for g, _ in blocks] + [up]] + [self._out]
+        stage_convs = [[g for g, _ in blocks] + [up] for blocks, up, _, _ in self._stages]
+        self._convs = [self._inputs[0]] + [c for convs in stage_convs for c in convs] + [self._out]
+        self._front_blocks = min(FRONT_BLOCKS, len(config.dilations))
+        """Blocks of the last stage run in the first half (fixed when built: the state split
+        depends on it)."""
+        front = ([self._inputs[0]] + [c for convs in stage_convs[:-1] for c in convs]
+                 + [gate for gate, _ in self._stages[-1][0][:self._front_blocks]])
+        self._front_states = sum(1 for c in front if c.context)
+        """How many of the state arrays belong to the first half (input layer, all stages but the last)."""
 
     def zero_state(self, channels: int) -> list[np.ndarray]:
         """The state at the start of a stream: zeros, as at the left edge of a signal."""
@@ -286,39 +257,114 @@ class FixedSynthesis:
 
     def __call__(self, y_hat: np.ndarray, level: int, state: Sequence[np.ndarray]):
         """Range-decoded latent (channels, frames, M) integers of model ``level`` -> float32
-        samples (channels, frames * hop), about [-1, 1], and the new state."""
+        samples (channels, frames * hop), about [-1, 1], and the new state.
+
+        The network runs over chunks of ``CHUNK_FRAMES`` latent frames in two halves, the
+        second (last stage and output layer, about half the work) on a worker thread while
+        the first runs on the next chunk. Each half carries its own layers' state, so the
+        samples are those of running the chunks one after another.
+        """
         y_hat = np.clip(np.asarray(y_hat, np.float64), -LATENT_LIMIT, LATENT_LIMIT)
+        chunks = [y_hat[:, start:start + CHUNK_FRAMES] for start in range(0, max(y_hat.shape[1], 1), CHUNK_FRAMES)]
+        front_state, back_state = list(state[:self._front_states]), list(state[self._front_states:])
         pieces = []
-        for start in range(0, max(y_hat.shape[1], 1), CHUNK_FRAMES):
-            x, state = self._run(y_hat[:, start:start + CHUNK_FRAMES], level, state)
+        if len(chunks) == 1 or not PIPELINE:
+            for chunk in chunks:
+                h, front_state = self._front(chunk, level, front_state)
+                x, back_state = self._back(h, back_state)
+                pieces.append(x)
+        else:
+            worker = _worker()
+            pending = None
+            for chunk in chunks:
+                h, front_state = self._front(chunk, level, front_state)
+                if pending is not None:
+                    x, back_state = pending.result()
+                    pieces.append(x)
+                pending = worker.submit(self._back, h, back_state)
+            x, back_state = pending.result()
             pieces.append(x)
-        return np.concatenate(pieces, axis=1), state
+        return np.concatenate(pieces, axis=1), front_state + back_state
 
-    def _run(self, y_hat: np.ndarray, level: int, state: Sequence[np.ndarray]):
-        states = iter(state)
-        out: list[np.ndarray] = []
-
-        def run(layer: _FixedConv, h: np.ndarray) -> np.ndarray:
-            r, s = layer(h, next(states) if layer.context else None)
-            if layer.context:
-                out.append(s)
-            return r
-
-        limit = STAGE_LIMIT * 2.0 ** FRACTION_BITS
+    def _front(self, y_hat: np.ndarray, level: int, state: Sequence[np.ndarray]):
+        """Latent chunk -> ``(h, skip)`` after the first ``FRONT_BLOCKS`` blocks of the last
+        stage (grid integers), and the new state."""
+        run = _Runner(state)
         h = run(self._inputs[level], y_hat)
-        for blocks, up, stride, cout in self._stages:
-            np.clip(h, -limit, limit, out=h)
-            skip = None
-            for gate, mix in blocks:
-                r = run(mix, _gate(run(gate, h)))
-                half = r.shape[-1] // 2
-                h = h + r[..., :half]
-                if skip is None:
-                    skip = r[..., half:]
-                else:
-                    skip += r[..., half:]
-            skip += h
-            h = run(up, _elu(skip))
-            h = h.reshape(h.shape[0], h.shape[1] * stride, cout)
-        x = run(self._out, _elu(np.clip(h, -limit, limit, out=h)))
-        return x[..., 0].astype(np.float32), out
+        for blocks, up, stride, cout in self._stages[:-1]:
+            h, skip = self._blocks(h, None, blocks, run)
+            h = self._upsample(h + skip, up, stride, cout, run)
+        return self._blocks(h, None, self._stages[-1][0][:self._front_blocks], run), run.new_state
+
+    def _back(self, carried: tuple[np.ndarray, np.ndarray | None], state: Sequence[np.ndarray]):
+        """``(h, skip)`` from :meth:`_front` -> float32 samples (channels, T), and the new state."""
+        run = _Runner(state)
+        blocks, up, stride, cout = self._stages[-1]
+        h, skip = self._blocks(*carried, blocks[self._front_blocks:], run)
+        h = self._upsample(h + skip, up, stride, cout, run)
+        x = run(self._out, fixed_kernels.elu(np.clip(h, -_GRID_LIMIT, _GRID_LIMIT, out=h)))
+        return x[..., 0].astype(np.float32), run.new_state
+
+    @staticmethod
+    def _blocks(h: np.ndarray, skip: np.ndarray | None, blocks, run) -> tuple[np.ndarray, np.ndarray | None]:
+        """Gated residual blocks: ``h`` (its stage's input when ``skip`` is ``None``, clipped
+        to ``STAGE_LIMIT``) and the skip sum so far -> both after ``blocks``."""
+        if skip is None:
+            h = np.clip(h, -_GRID_LIMIT, _GRID_LIMIT, out=h)
+        for gate, mix in blocks:
+            r = run(mix, fixed_kernels.gate(run(gate, h)))
+            half = r.shape[-1] // 2
+            h = h + r[..., :half]
+            skip = r[..., half:] if skip is None else skip + r[..., half:]
+        return h, skip
+
+    @staticmethod
+    def _upsample(v: np.ndarray, up: _FixedConv, stride: int, cout: int, run) -> np.ndarray:
+        """ELU, the up-projection, and depth to time: (B, T, C) -> (B, T stride, cout)."""
+        h = run(up, fixed_kernels.elu(v))
+        return h.reshape(h.shape[0], h.shape[1] * stride, cout)
+
+
+_GRID_LIMIT = STAGE_LIMIT * 2.0 ** FRACTION_BITS
+"""``STAGE_LIMIT`` in grid integers."""
+
+
+class _Runner:
+    """Runs layers in order, feeding each stateful one its state and collecting the new ones."""
+
+    def __init__(self, state: Sequence[np.ndarray]) -> None:
+        self._state = iter(state)
+        self.new_state: list[np.ndarray] = []
+
+    def __call__(self, layer: _FixedConv, h: np.ndarray) -> np.ndarray:
+        if not layer.context:
+            return layer(h, None)[0]
+        r, s = layer(h, next(self._state))
+        self.new_state.append(s)
+        return r
+
+
+FRONT_BLOCKS = 1
+"""Blocks of the last stage run in the first half (so the halves take about equal time)."""
+PIPELINE = (os.cpu_count() or 1) > 1
+"""Run the two halves of the network on two threads (only where there are two cores)."""
+_WORKER: list[concurrent.futures.ThreadPoolExecutor] = []
+_WORKER_LOCK = threading.Lock()
+
+
+def _worker() -> concurrent.futures.ThreadPoolExecutor:
+    """The one thread (per process) that runs the second half of the network."""
+    with _WORKER_LOCK:
+        if not _WORKER:
+            _WORKER.append(concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="wavenet-synthesis"))
+        return _WORKER[0]
+
+
+def _forget_worker_in_child() -> None:
+    """A forked child has none of its parent's threads: start its own worker when needed."""
+    global _WORKER_LOCK
+    _WORKER.clear()
+    _WORKER_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_worker_in_child)

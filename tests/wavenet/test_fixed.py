@@ -79,3 +79,50 @@ def test_float32_exp_is_accurate_and_independent_of_array_layout():
         assert np.array_equal(fixed.exp_nonpositive(u[offset:offset + length].copy()), got[offset:offset + length])
     assert np.array_equal(fixed.exp_nonpositive(u[::3]), got[::3])
     assert np.array_equal(fixed.exp_nonpositive(u[:40000].reshape(4, -1, 8)).ravel(), got[:40000])
+
+
+def _stream(synthesis, y, piece):
+    state, parts = synthesis.zero_state(y.shape[0]), []
+    for start in range(0, y.shape[1], piece):
+        x, state = synthesis(y[:, start:start + piece], 1, state)
+        parts.append(x)
+    return np.concatenate(parts, axis=1)
+
+
+@pytest.mark.parametrize("front_blocks", [0, 1, 3])
+def test_the_two_thread_pipeline_gives_the_bits_of_one_thread(model, monkeypatch, front_blocks):
+    monkeypatch.setattr(fixed, "CHUNK_FRAMES", 4)  # several chunks per call: the pipeline runs
+    monkeypatch.setattr(fixed, "FRONT_BLOCKS", front_blocks)
+    synthesis = fixed.FixedSynthesis(model.weights(), model.config)
+    y = _latent(41)
+    monkeypatch.setattr(fixed, "PIPELINE", False)
+    serial = _stream(synthesis, y, 13)
+    monkeypatch.setattr(fixed, "PIPELINE", True)
+    assert np.array_equal(_stream(synthesis, y, 13), serial)
+    assert np.array_equal(_stream(synthesis, y, 41), serial)
+
+
+def _decode_in_child(queue, weights, config, y):
+    synthesis = fixed.FixedSynthesis(weights, config)
+    queue.put(_stream(synthesis, y, 41))
+
+
+def test_a_forked_child_decodes_with_its_own_worker_thread(model, monkeypatch):
+    import multiprocessing
+
+    monkeypatch.setattr(fixed, "CHUNK_FRAMES", 4)
+    monkeypatch.setattr(fixed, "PIPELINE", True)
+    synthesis = fixed.FixedSynthesis(model.weights(), model.config)
+    y = _latent(41)
+    expected = _stream(synthesis, y, 41)  # the parent's worker thread now exists
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_decode_in_child, args=(queue, model.weights(), model.config, y))
+    child.start()
+    try:
+        got = queue.get(timeout=30)  # a child waiting on its parent's (absent) thread never answers
+    finally:
+        child.join(timeout=10)
+        if child.is_alive():
+            child.kill()
+    assert np.array_equal(got, expected)

@@ -1,0 +1,132 @@
+"""Compiled (numba) nonlinearities of the fixed-point synthesis: the gate and the ELU, one pass each.
+
+Each function reads the exact float64 accumulators of a convolution and writes grid integers
+(``n`` for ``n / 2**FRACTION_BITS``), computing its curve in float32 from IEEE-754 basic
+operations only, in the same order as the vectorized formulas they replace (see
+``tests/wavenet/test_fixed_kernels.py``, which holds those formulas as the reference and checks
+the bits agree). numba compiles them without ``fastmath``: LLVM then may neither contract a
+product and a sum into a fused multiply-add nor reassociate, so every operation is correctly
+rounded, and the result is the same bits on any IEEE-754 machine, vectorized or not, whatever
+the array layout or thread. Doing it in one pass over the data instead of some twenty numpy
+passes makes the gate about 3.5x faster (2.2 ms against 7.6 ms for 3,000 x 64 gates).
+
+Compiled on first use (about a second; cached next to this file when that is writable).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["gate", "elu", "exp_minus", "FRACTION_BITS", "FLOAT32_POLY", "LN2"]
+
+FRACTION_BITS = 18
+"""Fractional bits of every activation between layers (grid 2**-18, about 3.8e-6)."""
+LN2 = 0.6931471805599453
+FLOAT32_POLY = (np.float32(2.0 ** -9 / 6), np.float32(2.0 ** -7 * (1.0 + (LN2 / 16) ** 2 / 12)),
+                np.float32(0.125), np.float32(1.0))
+"""float32 ``exp(r / 8)`` for ``|r| <= ln 2 / 2``, in powers of ``r``: the cubic Taylor polynomial
+with the quartic term economized (Chebyshev, ``s**4 ~ h**2 s**2`` on ``|s| <= h = ln 2 / 16``),
+relative error 2e-8, under half a float32 ulp."""
+
+_F32 = np.float32
+_EXP_FLOOR = _F32(60.0)
+_MINUS_INV_LN2 = _F32(-1.0 / LN2)
+_MINUS_LN2 = _F32(-LN2)
+_P0, _P1, _P2, _P3 = (_F32(c) for c in FLOAT32_POLY)
+_ONE = _F32(1.0)
+_ZERO = _F32(0.0)
+_GRID = _F32(2.0 ** FRACTION_BITS)
+_MINUS_STEP = -(2.0 ** -FRACTION_BITS)
+_POW2 = np.ldexp(_F32(1.0), np.arange(-126, 1)).astype(np.float32)
+"""``2**k`` for ``k = -126 .. 0`` (all normal float32): scaling by it is exact."""
+
+
+@numba.njit(inline="always")
+def _exp_minus(m, pow2):
+    """float32 ``exp(-m)``, ``m >= 0``: ``fixed.exp_nonpositive``'s float32 steps, one number."""
+    if m > _EXP_FLOOR:
+        m = _EXP_FLOOR
+    k = np.rint(m * _MINUS_INV_LN2)
+    r = k * _MINUS_LN2
+    r = r - m
+    p = r * _P0
+    p = p + _P1
+    p = p * r
+    p = p + _P2
+    p = p * r
+    p = p + _P3
+    p = p * p
+    p = p * p
+    p = p * p
+    return p * pow2[int(k) + 126]
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _exp_minus_array(m, out, pow2):
+    for i in range(m.shape[0]):
+        out[i] = _exp_minus(m[i], pow2)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _gate(v, out, pow2):
+    rows, width = v.shape
+    half = width // 2
+    for i in range(rows):
+        for c in range(half):
+            a = np.float32(v[i, c])
+            b = np.float32(v[i, half + c])
+            ea = _exp_minus(abs(a), pow2)
+            eb = _exp_minus(abs(b), pow2)
+            z = _GRID if b >= _ZERO else eb * _GRID  # 2**F sigmoid(b) (1 + e_b), exact
+            z = z * (_ONE - ea)
+            z = np.copysign(z, a)
+            out[i, c] = np.rint(z / ((ea + _ONE) * (eb + _ONE)))
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _elu(x, out, pow2):
+    for b in range(x.shape[0]):
+        for t in range(x.shape[1]):
+            for c in range(x.shape[2]):
+                v = x[b, t, c]
+                if v > 0.0:
+                    out[b, t, c] = v
+                else:
+                    magnitude = max(v * _MINUS_STEP, 0.0)  # exact: a power of two
+                    out[b, t, c] = np.rint((_exp_minus(np.float32(magnitude), pow2) - _ONE) * _GRID)
+
+
+def exp_minus(m: np.ndarray) -> np.ndarray:
+    """float32 ``exp(-m)`` of a 1-D float32 array ``m >= 0``, as the kernels compute it."""
+    m = np.ascontiguousarray(m, np.float32)
+    out = np.empty_like(m)
+    _exp_minus_array(m, out, _POW2)
+    return out
+
+
+def gate(v: np.ndarray) -> np.ndarray:
+    """``tanh(a) sigmoid(b)`` on the grid, as float32 integers.
+
+    Args:
+        v: (B, T, 2C) float64 accumulators holding ``2a`` in the first half of the last axis
+            and ``b`` in the second (exact values).
+
+    Returns:
+        (B, T, C) float32 integers ``round(2**F tanh(a) sigmoid(b))``, with ``tanh(a) =
+        sign(a) (1 - e) / (1 + e)``, ``e = exp(-2|a|)``, and ``sigmoid(b)`` ``1 / (1 + e)`` for
+        ``b >= 0``, ``e / (1 + e)`` below, ``e = exp(-|b|)``.
+    """
+    batch, steps, width = v.shape
+    out = np.empty((batch, steps, width // 2), np.float32)
+    _gate(np.ascontiguousarray(v).reshape(batch * steps, width), out.reshape(batch * steps, width // 2), _POW2)
+    return out
+
+
+def elu(x: np.ndarray) -> np.ndarray:
+    """ELU of (B, T, C) float64 grid integers, on the grid: ``x`` above 0,
+    ``round((exp(x / 2**F) - 1) 2**F)`` below (the curve in float32, error about 1e-7, far
+    under the grid step 3.8e-6)."""
+    out = np.empty(x.shape, np.float64)
+    _elu(x, out, _POW2)
+    return out
