@@ -16,8 +16,8 @@ CODED_RATE = 16000
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
-SHIPPED_SHA256 = "c3c1b36235b85f53e04e74f122b7e2eea0913e98ee5b07e6e09e4914898c5f39"
-"""SHA-256 of ``weights/wavenet.npz`` (run ``ps40`` at step 6,363, fine-tuned from run ``base``'s
+SHIPPED_SHA256 = "145c581969802af5e0b1ab3e2276da9dad96f30001b9a87bb5a3871203699c32"
+"""SHA-256 of ``weights/wavenet.npz`` (run ``ps40`` at step 20,096, fine-tuned from run ``base``'s
 step 18,090; see weights/MODEL_CARD.md)."""
 
 
@@ -40,8 +40,8 @@ class Level:
 
 LEVELS: dict[int, Level] = {
     1: Level(0, 3.1),
-    2: Level(1, 5.8),
-    3: Level(2, 11.1),
+    2: Level(1, 6.0),
+    3: Level(2, 11.2),
 }
 """``quality`` option value -> level. Rates: mean over the held-out LibriSpeech clips
 (weights/MODEL_CARD.md); they vary with the signal (the levels are variable-rate)."""
