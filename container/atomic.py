@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from . import interrupts
 from .errors import OutputExistsError, OutputPathError
 
 __all__ = ["STALE_AFTER", "check_target", "temporary_path", "claim", "release", "remove_stale", "commit",
@@ -139,7 +140,10 @@ def commit(temporary: Path, target: Path, overwrite: bool) -> None:
 
     Raises:
         OutputExistsError: ``target`` exists and ``overwrite`` is false.
+        KeyboardInterrupt: the command was interrupted, even if Python lost the
+            ``KeyboardInterrupt`` on the way (:func:`.interrupts.check`).
     """
+    interrupts.check()
     if overwrite:
         os.replace(temporary, target)
         return

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.metadata
 import importlib.util
 import os
 import sys
 from typing import Sequence
 
-from neuralav.registry.errors import NeuralavError
+from . import interrupts
 
 __all__ = ["COMMANDS", "main"]
 
@@ -33,6 +32,8 @@ COMMANDS: dict[str, str] = {
 
 
 def _version() -> str:
+    import importlib.metadata
+
     try:
         return importlib.metadata.version("neuralav")
     except importlib.metadata.PackageNotFoundError:
@@ -63,6 +64,15 @@ def build_parser(commands: dict[str, str] | None = None) -> argparse.ArgumentPar
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    # Before any heavy import: a Ctrl-C from here on is recorded, so a run interrupted
+    # while Python was in a finalizer still stops before its output is moved into place.
+    with interrupts.recorded():
+        return _main(argv)
+
+
+def _main(argv: list[str]) -> int:
+    from neuralav.registry.errors import NeuralavError
+
     # Codecs may import TensorFlow: keep its C++ start-up chatter off the terminal.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     # Import only the module of the command being run: listing codecs must not

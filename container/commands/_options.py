@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import signal
-import threading
 from typing import Iterator
 
+from .. import interrupts
 from ..pipeline import StreamChoice
 
 __all__ = ["add_stream_options", "FAMILIES", "parse_time", "sigterm_interrupts"]
@@ -69,24 +69,15 @@ def parse_time(text: str) -> float:
     return seconds
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 @contextlib.contextmanager
 def sigterm_interrupts() -> Iterator[None]:
     """Within the block, SIGTERM (``kill``, a stopping service) interrupts like Ctrl-C.
 
     Python's default for SIGTERM ends the process at once, leaving the output's
     temporary file behind; as a ``KeyboardInterrupt`` it unwinds the pipeline, which
-    deletes it (the command then exits with status 130). Outside the main thread
+    deletes it (the command then exits with status 130). It is recorded too, so it
+    cannot be lost (:mod:`neuralav.container.interrupts`). Outside the main thread
     (commands called from a worker thread) nothing changes.
     """
-    if threading.current_thread() is not threading.main_thread():
+    with interrupts.recorded(signal.SIGTERM):
         yield
-        return
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
