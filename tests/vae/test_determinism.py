@@ -24,7 +24,7 @@ def test_tiny_model_decodes_identically_under_every_tensorflow_configuration(
     images = [("001", photo(160, 112, (150, 250), "001.png")),
               ("002", photo(77, 45, (300, 100), "002.png"))]
     # One of the four files (each is its own model, loaded and traced in each of the four
-    # decoder processes); every level x all Kodak is the shipped-model test below.
+    # decoder processes); every level x a quarter of Kodak is the shipped-model test below.
     cases = encode_cases(vae_registry, images, qualities=(3,), folder=tmp_path)
     assert all(len(np.unique(c["indexes"])) >= 5 for c in cases)  # indices really vary
     assert_identical_everywhere(cases, tmp_path, use_tiny_weights)
@@ -43,12 +43,15 @@ def _weights_dir() -> Path | None:
                     reason="no vae weights shipped yet (plugins/vae/weights/q1..q4.npz); "
                            "set NEURALAV_VAE_WEIGHTS_DIR to test a candidate model")
 @pytest.mark.skipif(not KODAK.is_dir(), reason=f"Kodak images not found at {KODAK}")
-def test_shipped_model_decodes_all_of_kodak_identically_at_every_level(vae_registry, tmp_path):
+def test_shipped_model_decodes_kodak_identically_at_every_level(vae_registry, tmp_path):
+    """Every 4th Kodak image (6 of 24: the suite's time budget; the other 18 add scenes,
+    not code paths) at every level, decoded under every TensorFlow configuration."""
     from PIL import Image
 
     from neuralav.plugins.vae.quality import LEVELS
 
-    images = [(p.stem, np.asarray(Image.open(p).convert("RGB"))) for p in sorted(KODAK.glob("*.png"))]
-    assert len(images) == 24
+    paths = sorted(KODAK.glob("*.png"))
+    assert len(paths) == 24
+    images = [(p.stem, np.asarray(Image.open(p).convert("RGB"))) for p in paths[::4]]
     cases = encode_cases(vae_registry, images, qualities=tuple(LEVELS), folder=tmp_path)
     assert_identical_everywhere(cases, tmp_path, _weights_dir())
