@@ -67,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lr-decay-step", type=int, default=150000, help="step from which lr is divided by 10")
     p.add_argument("--targets", default=",".join(map(str, DEFAULT_TARGETS)),
                    help="latent kbps target of each level, comma-separated")
+    p.add_argument("--level-weights", default=None,
+                   help="relative share of the steps each level trains, e.g. 1,3,1 (default: equal)")
     p.add_argument("--rate-weight", type=float, default=0.2, help="loss per kbps above the target")
     p.add_argument("--rate-below-weight", type=float, default=0.0,
                    help="loss per kbps below the target (pulls each level up to its nominal rate)")
@@ -205,6 +207,30 @@ def write_weights(model, path: Path, meta: dict | None = None) -> Path:
     return path
 
 
+def level_schedule(weights: str | None, levels: int) -> list[int]:
+    """The cycle of levels the steps train: ``"1,3,1"`` -> ``[1, 0, 1, 2, 1]``, spread as
+    evenly as the weights allow (``[0, 1, 2]`` by default, one step each).
+
+    Raises:
+        SystemExit: not one positive integer per level.
+    """
+    if weights is None:
+        return list(range(levels))
+    try:
+        counts = [int(w) for w in weights.split(",")]
+    except ValueError:
+        counts = []
+    if len(counts) != levels or min(counts) < 0 or sum(counts) == 0:
+        raise SystemExit(f"--level-weights needs {levels} non-negative integers (not all 0), got {weights!r}")
+    # Largest remainder: at each slot, the level furthest behind its share goes next.
+    total, done, cycle = sum(counts), [0] * levels, []
+    for slot in range(1, total + 1):
+        level = max(range(levels), key=lambda lv: counts[lv] * slot / total - done[lv])
+        done[level] += 1
+        cycle.append(level)
+    return cycle
+
+
 def fit_priors(model, crops: np.ndarray, steps: int, seconds: float, lr: float = 1e-2) -> None:
     """Fit every level's prior to the (gained) latents of ``crops`` (N, T, 1), the
     transforms fixed: Adam on the noisy-quantization rate. Prints the rate (kbps per crop
@@ -289,9 +315,10 @@ def train(args) -> None:
     last = time.time()
     print(f"training {args.run}: {sum(int(np.prod(v.shape)) for v in model.trainable_variables)} parameters, "
           f"targets {targets} kbps, crops {args.batch}x{seconds:.2f} s", flush=True)
+    schedule = level_schedule(args.level_weights, config.levels)
     while int(step.numpy()) < args.steps and not stop["now"]:
         current = int(step.numpy())
-        level = current % config.levels
+        level = schedule[current % len(schedule)]
         ramp = min(1.0, (current + 1) / args.lr_warmup) if args.lr_warmup else 1.0
         optimizer.learning_rate.assign(args.lr * ramp * (0.1 if current >= args.lr_decay_step else 1.0))
         values = steps[level](tf.constant(sampler.batch(args.batch)))

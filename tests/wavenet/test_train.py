@@ -6,6 +6,8 @@ data cache in ``data.prepare``'s format (no Debian packages needed).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 
 import numpy as np
@@ -14,9 +16,10 @@ import pytest
 pytest.importorskip("tensorflow_compression")
 
 
-@pytest.fixture
-def cache(tmp_path):
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
     """A ``data.prepare`` cache of 3 s of noisy tones as `speech` and 2 s as `music`."""
+    tmp_path = tmp_path_factory.mktemp("cache")
     rng = np.random.default_rng(0)
     manifest = {}
     for kind, seconds in (("speech", 3), ("music", 2)):
@@ -28,24 +31,35 @@ def cache(tmp_path):
     return tmp_path
 
 
-def test_training_resumes_and_exports_weights_the_codec_loads(tmp_path, cache, capsys):
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, cache):
+    """Run ``t`` of the tiny model: one step, resumed for a second, then exported.
+    Returns (root folder, printed output of each of the three calls, exported weights path).
+    Module-scoped: each call traces a training step, the slow part (the suite's time budget)."""
     from neuralav.plugins.wavenet import train
+
+    root = tmp_path_factory.mktemp("runs")
+    common = ["--run", "t", "--root", str(root), "--config", "tiny", "--batch", "2",
+              "--seconds", "0.1", "--data-cache", str(cache), "--log-every", "1", "--save-every", "100"]
+    outputs = []
+    for extra in (["--steps", "1"], ["--steps", "2"], ["--export", str(root / "export")]):
+        capture = io.StringIO()
+        with contextlib.redirect_stdout(capture):
+            assert train.main(common + extra) == 0
+        outputs.append(capture.getvalue())
+    return root, outputs, root / "export" / "wavenet.npz"
+
+
+def test_training_resumes_and_exports_weights_the_codec_loads(trained):
     from neuralav.plugins.wavenet.codec import Bundle
 
-    common = ["--run", "t", "--root", str(tmp_path / "runs"), "--config", "tiny", "--batch", "2",
-              "--seconds", "0.1", "--data-cache", str(cache), "--log-every", "1", "--save-every", "100"]
+    root, (first, second, exported), path = trained
     # One step per run: each run traces only the level it trains (tracing is the slow part).
-    assert train.main(common + ["--steps", "1"]) == 0
-    first = capsys.readouterr().out
     assert "step 1 level 0 loss" in first and "saved step 1" in first
-    assert train.main(common + ["--steps", "2"]) == 0
-    second = capsys.readouterr().out
     assert "at step 1" in second and "step 2 level 1 loss" in second and "saved step 2" in second
-    log = (tmp_path / "runs" / "t" / "commands.log").read_text().splitlines()
+    log = (root / "t" / "commands.log").read_text().splitlines()
     assert len(log) == 2 and "step 1:" in log[1]
-
-    assert train.main(common + ["--export", str(tmp_path / "export")]) == 0
-    path = tmp_path / "export" / "wavenet.npz"
+    assert f"exported step 2 to {path}" in exported
     bundle = Bundle(path)
     assert bundle.meta["step"] == 2 and bundle.config.channels == (4, 4, 8, 8)
     with np.load(path, allow_pickle=False) as archive:
@@ -79,21 +93,20 @@ def test_rate_targets_steer_the_transforms_and_never_the_prior(tmp_path, cache):
     assert any(not np.array_equal(plain[name], pushed[name]) for name in transforms)
 
 
-def test_a_run_started_from_weights_fits_new_priors_first(tmp_path, cache, capsys):
+def test_a_run_started_from_weights_fits_new_priors_first(tmp_path, cache, trained, capsys):
     from neuralav.plugins.wavenet import train
 
+    weights = trained[2]
     common = ["--root", str(tmp_path / "runs"), "--config", "tiny", "--batch", "2", "--seconds", "0.1",
               "--data-cache", str(cache)]
-    assert train.main(common + ["--run", "a", "--steps", "1"]) == 0
-    assert train.main(common + ["--run", "a", "--export", str(tmp_path / "export")]) == 0
     capsys.readouterr()
-    assert train.main(common + ["--run", "b", "--steps", "1", "--init-weights", str(tmp_path / "export" / "wavenet.npz"),
+    assert train.main(common + ["--run", "b", "--steps", "1", "--init-weights", str(weights),
                                 "--prior-crops", "4", "--prior-fit-steps", "30"]) == 0
     out = capsys.readouterr().out
     assert "started from the weights of" in out
     fits = [line.split(": ")[1].split(" kbps")[0].split(" -> ") for line in out.splitlines() if "fitted to 4 crops" in line]
     assert len(fits) == 3 and all(float(after) < float(before) for before, after in fits)
-    exported = np.load(tmp_path / "export" / "wavenet.npz")
+    exported = np.load(weights)
     started = _checkpoint_values(tmp_path / "runs" / "b")
     # The transforms moved one small step from the exported ones (a fresh start would be far).
     # Checkpoint keys spell the weight "enc/in_w" as "enc.Sin_w".
@@ -101,12 +114,22 @@ def test_a_run_started_from_weights_fits_new_priors_first(tmp_path, cache, capsy
     assert 0 < np.abs(moved).max() < 0.05
 
 
-def test_a_run_refuses_weights_of_another_architecture(tmp_path, cache):
+def test_a_run_refuses_weights_of_another_architecture(tmp_path, cache, trained):
     from neuralav.plugins.wavenet import train
 
     common = ["--root", str(tmp_path / "runs"), "--batch", "2", "--seconds", "0.1", "--data-cache", str(cache)]
-    assert train.main(common + ["--run", "a", "--config", "tiny", "--steps", "1"]) == 0
-    assert train.main(common + ["--run", "a", "--export", str(tmp_path / "export")]) == 0
     with pytest.raises(SystemExit, match="holds a"):
-        train.main(common + ["--run", "b", "--config", "base", "--steps", "1",
-                             "--init-weights", str(tmp_path / "export" / "wavenet.npz")])
+        train.main(common + ["--run", "b", "--config", "base", "--steps", "1", "--init-weights", str(trained[2])])
+
+
+def test_level_weights_set_each_levels_share_of_the_steps():
+    from neuralav.plugins.wavenet.train import level_schedule
+
+    assert level_schedule(None, 3) == [0, 1, 2]  # the default: what runs resumed from before it did
+    assert level_schedule("1,1,1", 3) == [0, 1, 2]
+    cycle = level_schedule("1,3,1", 3)
+    assert sorted(cycle) == [0, 1, 1, 1, 2] and cycle[0] == cycle[2] == cycle[4] == 1  # spread out
+    assert level_schedule("0,1,0", 3) == [1]
+    for bad in ("1,2", "a,b,c", "0,0,0", "-1,2,2"):
+        with pytest.raises(SystemExit, match="--level-weights needs 3"):
+            level_schedule(bad, 3)
