@@ -14,14 +14,19 @@ count, TensorFlow kernels or CPU: decoded audio is a function of the packets and
 
 Packet payload (integers big-endian)::
 
-    byte 0      high nibble: payload format (1); low nibble: model level index
+    byte 0      high nibble: payload format (2); low nibble: model level index
     byte 1      bits 7-5: channels - 1; bit 4: final packet; bits 3-0: latent frames (0..10)
     [final]     2 bytes: valid samples at 16 kHz (0..frames*hop)
                 4 bytes: samples this packet stands for at the input rate (the stream's last;
                 at most (frames + 1) * hop resampled to the input rate)
     2 bytes per channel but the last: length of that channel's range-coded string
     strings     one per channel (tfc ``ContinuousBatchedEntropyModel.compress`` output)
-    4 bytes     CRC-32 (zlib) of everything before it
+    2 bytes     CRC-16 of everything before it: ``binascii.crc_hqx(data, 0xFFFF) ^ 0xFFFF``
+                (CRC-16/GENIBUS; the final XOR makes appended zero bytes fail the check)
+
+Format 1 (the first releases) ended in a 4-byte CRC-32. The CRC-16 still catches every
+error burst of up to 16 bits and all but 1 in 65,536 others, for half the bytes: 4 bytes of
+framing per mono 100 ms packet (0.32 kbps) instead of 6 (0.48 kbps), 3% of the 6 kbps level.
 
 A non-final packet stands for ``frames * hop`` samples at 16 kHz; its duration at the input
 rate is the difference of the rounded cumulative positions, so pts add up exactly, and
@@ -38,7 +43,7 @@ import hashlib
 import os
 import struct
 import threading
-import zlib
+from binascii import crc_hqx
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -55,7 +60,7 @@ from .levels import CODED_RATE, LEVELS, WEIGHTS_DIR
 __all__ = ["WavenetEncoder", "WavenetDecoder", "Bundle", "load_bundle", "FRAMES_PER_PACKET",
            "SEGMENT_PACKETS", "DECODE_GROUP", "WEIGHTS_ENV"]
 
-PAYLOAD_FORMAT = 1
+PAYLOAD_FORMAT = 2
 FRAMES_PER_PACKET = 10
 """Latent frames per packet (10 x 10 ms = 100 ms with the shipped hop of 160 samples)."""
 SEGMENT_PACKETS = 10
@@ -65,7 +70,7 @@ DECODE_GROUP = SEGMENT_PACKETS
 WEIGHTS_ENV = "NEURALAV_WAVENET_WEIGHTS"
 MAX_CHANNELS = 8
 """Most channels a stream may have (3 bits in the packet)."""
-_CRC = struct.Struct(">I")
+_CRC = struct.Struct(">H")
 
 
 def _sha256(path: Path) -> str:
@@ -217,6 +222,11 @@ def load_bundle(quality: int) -> Bundle:
 # ---------------------------------------------------------------------------- payloads
 
 
+def _crc16(data: bytes) -> int:
+    """CRC-16/GENIBUS (polynomial 0x1021, initial value and final XOR 0xFFFF) of ``data``."""
+    return crc_hqx(data, 0xFFFF) ^ 0xFFFF
+
+
 def pack_payload(level: int, frames: int, strings: list[bytes], final: tuple[int, int] | None) -> bytes:
     """Serialize one packet (layout in the module docstring)."""
     channels = len(strings)
@@ -228,7 +238,7 @@ def pack_payload(level: int, frames: int, strings: list[bytes], final: tuple[int
         out += struct.pack(">H", len(string))
     for string in strings:
         out += string
-    out += _CRC.pack(zlib.crc32(out))
+    out += _CRC.pack(_crc16(out))
     return bytes(out)
 
 
@@ -238,12 +248,14 @@ def unpack_payload(payload: bytes, *, level: int, channels: int, hop: int):
     Raises:
         InvalidDataError: wrong CRC, truncated, another level or format, wrong channel count.
     """
-    if len(payload) < 6:
-        raise InvalidDataError(f"`wavenet` packet of {len(payload)} bytes is truncated (at least 6 needed)")
-    body, (crc,) = payload[:-4], _CRC.unpack(payload[-4:])
-    if zlib.crc32(body) != crc:
-        raise InvalidDataError("`wavenet` packet fails its CRC-32 check (corrupt or truncated)")
+    if len(payload) < 4:
+        raise InvalidDataError(f"`wavenet` packet of {len(payload)} bytes is truncated (at least 4 needed)")
+    body, (crc,) = payload[:-2], _CRC.unpack(payload[-2:])
     fmt, packet_level = body[0] >> 4, body[0] & 15
+    if _crc16(body) != crc:
+        if fmt != PAYLOAD_FORMAT:
+            raise InvalidDataError(f"`wavenet` packet has payload format {fmt}; this decoder reads {PAYLOAD_FORMAT}")
+        raise InvalidDataError("`wavenet` packet fails its CRC-16 check (corrupt or truncated)")
     if fmt != PAYLOAD_FORMAT:
         raise InvalidDataError(f"`wavenet` packet has payload format {fmt}; this decoder reads {PAYLOAD_FORMAT}")
     if packet_level != level:

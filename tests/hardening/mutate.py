@@ -3,12 +3,13 @@
 Each strategy draws a new ``bytes`` from a real one: bit flips, truncation,
 extension, overwritten / inserted / deleted runs, whole random bytes, and
 splices with other real data (another codec's packet, another file's tail).
-:func:`fix_crc` re-seals a mutated neural payload with a valid CRC-32, so that
+:func:`fix_crc` re-seals a mutated neural payload with a valid CRC, so that
 a mutation reaches the parser behind the checksum instead of stopping at it.
 """
 
 from __future__ import annotations
 
+import binascii
 import collections
 import contextlib
 import faulthandler
@@ -99,8 +100,13 @@ def video_prefix_length(packet: bytes) -> int | None:
 
 
 def fix_crc(packet: bytes, video: bool) -> bytes:
-    """Recompute the trailing CRC-32 of a ``cae``/``vae`` (after the video prefix) or ``wavenet`` payload."""
-    start = video_prefix_length(packet) if video else 0
+    """Recompute the trailing CRC of a ``cae``/``vae`` payload (CRC-32, after the video prefix)
+    or a ``wavenet`` one (CRC-16/GENIBUS, payload format 2)."""
+    if not video:
+        if len(packet) < 3:
+            return packet
+        return packet[:-2] + struct.pack(">H", binascii.crc_hqx(packet[:-2], 0xFFFF) ^ 0xFFFF)
+    start = video_prefix_length(packet)
     if start is None or len(packet) < start + 5:
         return packet
     body = packet[start:-4]

@@ -2,7 +2,7 @@
 
 The packets are real (tiny models, real range coder, see ``conftest.py``): damaged
 with :mod:`.mutate` (bit flips, truncation, extension, overwrites, splices),
-re-sealed with a valid CRC-32 so the damage reaches the payload parser, replaced
+re-sealed with a valid CRC so the damage reaches the payload parser, replaced
 by a packet of another codec or quality, or crafted to claim huge sizes. A
 :class:`~neuralav.registry.PluginError` is a failure here: it means an exception
 the codec did not raise on purpose.

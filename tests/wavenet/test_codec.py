@@ -197,6 +197,36 @@ def test_corrupt_packets_raise_invalid_data(reg, damage):
         decoder.decode(bad)
 
 
+def test_packets_carry_four_bytes_of_framing_and_a_crc16_over_all_of_them():
+    import binascii
+
+    from neuralav.plugins.wavenet.codec import PAYLOAD_FORMAT, pack_payload, unpack_payload
+
+    payload = pack_payload(1, 10, [b"range-coded"], None)
+    assert len(payload) == len(b"range-coded") + 4  # 2 header bytes + 2 CRC bytes (0.32 kbps at 100 ms)
+    assert payload[0] == (PAYLOAD_FORMAT << 4) | 1 == 0x21
+    assert payload[-2:] == (binascii.crc_hqx(payload[:-2], 0xFFFF) ^ 0xFFFF).to_bytes(2, "big")  # CRC-16/GENIBUS
+    assert binascii.crc_hqx(b"123456789", 0xFFFF) ^ 0xFFFF == 0xD64E  # GENIBUS's published check value
+    assert unpack_payload(payload, level=1, channels=1, hop=160) == (10, [b"range-coded"], None)
+    for position in range(len(payload)):  # every single-byte error is caught
+        damaged = bytearray(payload)
+        damaged[position] ^= 0x5A
+        with pytest.raises(InvalidDataError):
+            unpack_payload(bytes(damaged), level=1, channels=1, hop=160)
+
+
+def test_a_packet_of_payload_format_1_names_its_format():
+    import struct
+    import zlib
+
+    from neuralav.plugins.wavenet.codec import unpack_payload
+
+    body = bytes([(1 << 4) | 1, 10]) + b"range-coded"
+    old = body + struct.pack(">I", zlib.crc32(body))  # the first releases' layout
+    with pytest.raises(InvalidDataError, match="payload format 1; this decoder reads 2"):
+        unpack_payload(old, level=1, channels=1, hop=160)
+
+
 def test_packet_of_another_level_is_refused(reg):
     rate = 16000
     _, packets = encode_all(reg, speech_like(rate // 2, rate, 1), rate, "mono", quality=1)
