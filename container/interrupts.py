@@ -51,8 +51,6 @@ def recorded(*signals: int) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    if not _depth[0]:  # a new command: forget the previous one's interrupts
-        _received.clear()
     previous = {s: signal.signal(s, _handler) for s in signals}
     _depth[0] += 1
     try:
@@ -61,3 +59,5 @@ def recorded(*signals: int) -> Iterator[None]:
         _depth[0] -= 1
         for s, handler in previous.items():
             signal.signal(s, handler)
+        if not _depth[0]:  # the command is over: what it received must not stop later outputs
+            _received.clear()
