@@ -77,11 +77,17 @@ def run_wavenet(x: np.ndarray, quality: int, registry_obj) -> tuple[np.ndarray, 
 
 
 def run_opus(x: np.ndarray, bitrate: int) -> tuple[np.ndarray, int]:
-    """Code ``x`` with libopus (VBR, 20 ms frames) at ``bitrate`` bit/s; returns (decoded, bytes)."""
+    """Code ``x`` with libopus (VBR, 20 ms frames) at ``bitrate`` bit/s; returns (decoded, bytes).
+
+    The encoder is fed float samples (``flt``), as ``neuralav bench audio`` does: with the
+    stream's default ``s16`` input, libopus scored 0.02 lower on PESQ-WB at 6 kbps on the
+    held-out clips (per clip up to 0.09), at the same rate.
+    """
     buffer = io.BytesIO()
     with av.open(buffer, "w", format="ogg") as container:
         stream = container.add_stream("libopus", rate=RATE)
         stream.layout = "mono"
+        stream.format = "flt"
         stream.bit_rate = bitrate
         for frame in _frames(x.astype(np.float32)):
             frame.pts = None
