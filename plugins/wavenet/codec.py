@@ -252,11 +252,9 @@ def unpack_payload(payload: bytes, *, level: int, channels: int, hop: int):
         raise InvalidDataError(f"`wavenet` packet of {len(payload)} bytes is truncated (at least 4 needed)")
     body, (crc,) = payload[:-2], _CRC.unpack(payload[-2:])
     fmt, packet_level = body[0] >> 4, body[0] & 15
-    if _crc16(body) != crc:
-        if fmt != PAYLOAD_FORMAT:
-            raise InvalidDataError(f"`wavenet` packet has payload format {fmt}; this decoder reads {PAYLOAD_FORMAT}")
+    if fmt == PAYLOAD_FORMAT and _crc16(body) != crc:
         raise InvalidDataError("`wavenet` packet fails its CRC-16 check (corrupt or truncated)")
-    if fmt != PAYLOAD_FORMAT:
+    if fmt != PAYLOAD_FORMAT:  # also a format-1 packet (CRC-32 trailer): name its format
         raise InvalidDataError(f"`wavenet` packet has payload format {fmt}; this decoder reads {PAYLOAD_FORMAT}")
     if packet_level != level:
         raise InvalidDataError(f"`wavenet` packet is of model level {packet_level}, but this decoder "

@@ -9,7 +9,6 @@ a mutation reaches the parser behind the checksum instead of stopping at it.
 
 from __future__ import annotations
 
-import binascii
 import collections
 import contextlib
 import faulthandler
@@ -105,7 +104,9 @@ def fix_crc(packet: bytes, video: bool) -> bytes:
     if not video:
         if len(packet) < 3:
             return packet
-        return packet[:-2] + struct.pack(">H", binascii.crc_hqx(packet[:-2], 0xFFFF) ^ 0xFFFF)
+        from neuralav.plugins.wavenet.codec import _crc16
+
+        return packet[:-2] + struct.pack(">H", _crc16(packet[:-2]))
     start = video_prefix_length(packet)
     if start is None or len(packet) < start + 5:
         return packet
