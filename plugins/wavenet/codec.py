@@ -54,7 +54,7 @@ import numpy as np
 from neuralav.registry import (AudioChunk, AudioDecoder, AudioEncoder, FormatNotSupportedError, InvalidDataError,
                                PluginError)
 
-from .fixed import FixedSynthesis
+from .fixed import DCBlocker, FixedSynthesis
 from .levels import CODED_RATE, LEVELS, WEIGHTS_DIR
 
 __all__ = ["WavenetEncoder", "WavenetDecoder", "Bundle", "load_bundle", "FRAMES_PER_PACKET",
@@ -123,6 +123,8 @@ class Bundle:
             input_signature=[tf.TensorSpec([None, None, 1], tf.float32), model.state_specs("analysis")])
         self.fixed_synthesis = FixedSynthesis(model.weights(), config)
         """The decoder's synthesis: fixed point, the same bits everywhere (see :mod:`.fixed`)."""
+        self.dc_blocker = DCBlocker()
+        """Run on the synthesis's output: takes out the DC offset it leaves (integer, exact)."""
         self.compress, self.decompress, self.encode_packets = [], [], []
         x_spec = tf.TensorSpec([None, None, 1], tf.float32)
         analysis_state = model.state_specs("analysis")
@@ -160,15 +162,18 @@ class Bundle:
         """Streaming state at the start of a stream: TF tensors for ``analysis``, numpy arrays
         (the fixed-point synthesis's) for ``synthesis``."""
         if which == "synthesis":
-            return self.fixed_synthesis.zero_state(channels)
+            return self.fixed_synthesis.zero_state(channels) + [self.dc_blocker.zero_state(channels)]
         return self.model.zero_state(which, channels)
 
     def synthesize(self, y_hat: np.ndarray, level: int, state: list) -> tuple[np.ndarray, list]:
         """Range-decoded integers (channels, frames, M) of ``level`` -> float32 samples
         (channels, frames * hop) and the new state, with BLAS held to one thread meanwhile
-        (the products are exact on any thread count; one thread is faster on small matrices)."""
+        (the products are exact on any thread count; one thread is faster on small matrices).
+        The fixed-point synthesis, then the DC blocker; the state is theirs, in that order."""
         with _one_blas_thread():
-            return self.fixed_synthesis(y_hat, level, state)
+            x, synthesis_state = self.fixed_synthesis(y_hat, level, state[:-1])
+        x, dc_state = self.dc_blocker(x, state[-1])
+        return x, synthesis_state + [dc_state]
 
     def errors(self) -> tuple[type[BaseException], ...]:
         """TensorFlow's errors that mean bad input data."""

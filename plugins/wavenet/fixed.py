@@ -49,7 +49,7 @@ import numpy as np
 from . import fixed_kernels
 from .fixed_kernels import FLOAT32_POLY, FRACTION_BITS, LN2
 
-__all__ = ["FixedSynthesis", "exp_nonpositive", "FRACTION_BITS", "WEIGHT_BITS", "STAGE_LIMIT",
+__all__ = ["FixedSynthesis", "DCBlocker", "DC_SHIFT", "OUTPUT_BITS", "exp_nonpositive", "FRACTION_BITS", "WEIGHT_BITS", "STAGE_LIMIT",
            "LATENT_LIMIT", "CHUNK_FRAMES", "EXACT_LIMIT"]
 
 STAGE_LIMIT = 2048.0
@@ -342,6 +342,35 @@ class _Runner:
         r, s = layer(h, next(self._state))
         self.new_state.append(s)
         return r
+
+
+DC_SHIFT = 9
+"""The DC blocker's pole is ``1 - 2**-DC_SHIFT``: -3 dB at 16000 / 2**9 / 2 pi = 5 Hz, time
+constant 32 ms; phase shift 2.8 degrees at 100 Hz, 0.1 dB of loss at 50 Hz."""
+OUTPUT_BITS = 24
+"""The DC blocker works on the synthesis's float32 samples rounded to a 2**-24 grid (one
+float32 ulp at full scale, -144 dBFS)."""
+
+
+class DCBlocker:
+    """The decoder's last step: a one-pole high-pass that takes out the slowly varying DC
+    offset the synthesis leaves (measured 0.001-0.011 per second on held-out speech, 0.00275
+    in digital silence, with the weights of 2026-12-02).
+
+    Integer arithmetic on the ``2**-OUTPUT_BITS`` grid (:func:`.fixed_kernels.dc_block`), so,
+    like :class:`FixedSynthesis`, the same bits on every machine and for any split of a stream.
+    Samples: (channels, T) float32 at 16 kHz; state: (channels, 2) int64.
+    """
+
+    def zero_state(self, channels: int) -> np.ndarray:
+        """The state at the start of a stream (as if silence came before)."""
+        return np.zeros((channels, 2), np.int64)
+
+    def __call__(self, samples: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(channels, T) float32 -> the same shape high-passed, and the new state."""
+        grid = np.rint(np.ldexp(np.asarray(samples, np.float64), OUTPUT_BITS)).astype(np.int64)
+        filtered, state = fixed_kernels.dc_block(grid, state, DC_SHIFT)
+        return np.ldexp(filtered.astype(np.float64), -OUTPUT_BITS).astype(np.float32), state
 
 
 FRONT_BLOCKS = 1

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["gate", "elu", "exp_minus", "FRACTION_BITS", "FLOAT32_POLY", "LN2"]
+__all__ = ["gate", "elu", "exp_minus", "dc_block", "FRACTION_BITS", "FLOAT32_POLY", "LN2"]
 
 FRACTION_BITS = 18
 """Fractional bits of every activation between layers (grid 2**-18, about 3.8e-6)."""
@@ -130,3 +130,36 @@ def elu(x: np.ndarray) -> np.ndarray:
     out = np.empty(x.shape, np.float64)
     _elu(x, out, _POW2)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _dc_block(n, state, shift, out):
+    half = np.int64(1) << (shift - 1)
+    for c in range(n.shape[0]):
+        previous_in, previous_out = state[c, 0], state[c, 1]
+        for t in range(n.shape[1]):
+            value = n[c, t]
+            previous_out = value - previous_in + previous_out - ((previous_out + half) >> shift)
+            previous_in = value
+            out[c, t] = previous_out
+        state[c, 0], state[c, 1] = previous_in, previous_out
+
+
+def dc_block(n: np.ndarray, state: np.ndarray, shift: int) -> tuple[np.ndarray, np.ndarray]:
+    """One-pole DC-blocking high-pass on integers, ``y[t] = n[t] - n[t-1] + y[t-1] -
+    round(y[t-1] / 2**shift)`` (pole ``1 - 2**-shift``; the rounding is half up, by shifts).
+
+    Args:
+        n: (C, T) int64 samples.
+        state: (C, 2) int64, the last input and output per channel (zeros at a stream's start).
+        shift: pole position (``2**-shift`` from 1), at least 1.
+
+    Returns:
+        (C, T) int64 filtered samples and the new (C, 2) state. Integer arithmetic only, so
+        the same numbers everywhere, and running a stream in pieces equals running it whole.
+    """
+    n = np.ascontiguousarray(n, np.int64)
+    state = np.array(state, np.int64, copy=True)
+    out = np.empty_like(n)
+    _dc_block(n, state, np.int64(shift), out)
+    return out, state
