@@ -16,8 +16,8 @@ CODED_RATE = 16000
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
-SHIPPED_SHA256 = "4a443e1f5ee070897264a531fdfe5f5629b11d10cf23cab447418387d4ccce14"
-"""SHA-256 of ``weights/wavenet.npz`` (run ``ps40`` at step 24,966, fine-tuned from run ``base``'s
+SHIPPED_SHA256 = "8308c34fd6c1cd746ba2a75cf75d8e778c20e59463de27d420a249c7eced000e"
+"""SHA-256 of ``weights/wavenet.npz`` (run ``ps40`` at step 29,064, fine-tuned from run ``base``'s
 step 18,090; see weights/MODEL_CARD.md)."""
 
 
@@ -39,9 +39,9 @@ class Level:
 
 
 LEVELS: dict[int, Level] = {
-    1: Level(0, 2.8),
-    2: Level(1, 5.75),
-    3: Level(2, 10.9),
+    1: Level(0, 2.9),
+    2: Level(1, 5.76),
+    3: Level(2, 11.1),
 }
 """``quality`` option value -> level. Rates: mean over the held-out LibriSpeech clips
 (weights/MODEL_CARD.md); they vary with the signal (the levels are variable-rate)."""
