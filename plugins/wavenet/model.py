@@ -39,7 +39,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_compression as tfc
 
-__all__ = ["ModelConfig", "WavenetModel", "CONFIGS", "GAIN_SCALE", "read_weights"]
+__all__ = ["ModelConfig", "WavenetModel", "CONFIGS", "GAIN_SCALE", "read_weights", "weights_for_config"]
 
 GAIN_SCALE = 8.0
 """Gains are ``exp(GAIN_SCALE * variable)``: Adam's steps then move them fast enough."""
@@ -93,8 +93,12 @@ class ModelConfig:
 CONFIGS = {
     "base": ModelConfig(),
     "tiny": ModelConfig(strides=(4, 5, 8), channels=(4, 4, 8, 8), dilations=(1, 2), latent_channels=4),
+    "lean": ModelConfig(dilations=(3, 9)),
 }
-"""Named architectures: ``base`` is the shipped one, ``tiny`` is for tests."""
+"""Named architectures: ``base`` is the shipped one, ``tiny`` is for tests, ``lean`` is
+``base`` with two WaveNet blocks per stage instead of three (about 2/3 of the multiply-adds;
+a candidate for the 20x real-time target, started from ``base`` weights by
+:func:`weights_for_config`)."""
 
 
 class _Conv:
@@ -295,6 +299,36 @@ class WavenetModel(tf.Module):
             if tuple(value.shape) != tuple(var.shape):
                 raise ValueError(f"weight `{name}` has shape {value.shape}, the model needs {tuple(var.shape)}")
             var.assign(value)
+
+
+def weights_for_config(arrays: dict[str, np.ndarray], stored: ModelConfig,
+                       config: ModelConfig) -> dict[str, np.ndarray]:
+    """``weights()`` arrays of a ``stored`` model, renamed for a ``config`` model that keeps a
+    subset of its WaveNet blocks: block ``k`` of every stage takes the stored block of the same
+    dilation (their other parameters are shared as they are).
+
+    Raises:
+        ValueError: the configs differ in anything but dropped dilations.
+    """
+    if config == stored:
+        return arrays
+    kept = [d for d in stored.dilations if d in config.dilations]
+    same_otherwise = dataclasses.replace(stored, dilations=config.dilations) == config
+    if not same_otherwise or tuple(kept) != tuple(config.dilations):
+        raise ValueError(f"weights of a {stored} model cannot start a {config} model "
+                         "(only dropping dilations is supported)")
+    renamed = {}
+    for name, value in arrays.items():
+        parts = name.split("/")
+        block = next((i for i, part in enumerate(parts) if part[:1] == "b" and part[1:].isdigit()), None)
+        if block is None:
+            renamed[name] = value
+            continue
+        dilation = stored.dilations[int(parts[block][1:])]
+        if dilation in config.dilations:
+            parts[block] = f"b{config.dilations.index(dilation)}"
+            renamed["/".join(parts)] = value
+    return renamed
 
 
 def read_weights(path) -> tuple[dict, dict[str, np.ndarray], dict[str, np.ndarray]]:

@@ -88,8 +88,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1, help="TF intra-op threads (inter-op is 1)")
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--save-every", type=int, default=500)
+    p.add_argument("--keep", type=int, default=3, help="checkpoints kept (the newest ones)")
     p.add_argument("--export", type=Path, default=None,
                    help="write the newest checkpoint's weights to DIR/wavenet.npz and exit")
+    p.add_argument("--export-step", type=int, default=None,
+                   help="with --export: the checkpoint of this step instead of the newest")
     return p
 
 
@@ -150,7 +153,7 @@ def _setup_tf(threads: int):
 def build(args):
     """Create (model, optimizer, step, checkpoint manager) and restore the newest checkpoint."""
     tf = _setup_tf(args.threads)
-    from .model import CONFIGS, ModelConfig, WavenetModel, read_weights
+    from .model import CONFIGS, ModelConfig, WavenetModel, read_weights, weights_for_config
 
     run_dir = args.root / args.run
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -166,27 +169,41 @@ def build(args):
     optimizer.build(model.trainable_variables)  # steps of one level update a subset
     step = tf.Variable(0, dtype=tf.int64, name="step")
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
-    manager = tf.train.CheckpointManager(checkpoint, str(run_dir / "ckpt"), max_to_keep=3)
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint)
-        print(f"resumed from {manager.latest_checkpoint} at step {int(step.numpy())}", flush=True)
+    manager = tf.train.CheckpointManager(checkpoint, str(run_dir / "ckpt"), max_to_keep=args.keep)
+    chosen = _chosen_checkpoint(manager, getattr(args, "export_step", None))
+    if chosen:
+        checkpoint.restore(chosen).expect_partial()
+        print(f"resumed from {chosen} at step {int(step.numpy())}", flush=True)
     elif args.init_weights is not None:
         meta, weights, _ = read_weights(args.init_weights)
         stored = ModelConfig.from_dict(meta["config"])
-        if stored != config:
-            raise SystemExit(f"{args.init_weights} holds a {stored} model, the run needs {config}")
+        try:
+            weights = weights_for_config(weights, stored, config)
+        except ValueError as e:
+            raise SystemExit(f"{args.init_weights}: {e}") from None
         model.load_weights(weights)
         print(f"started from the weights of {args.init_weights} (priors trained anew)", flush=True)
     return tf, model, optimizer, step, manager, config
 
 
+def _chosen_checkpoint(manager, export_step: int | None) -> str | None:
+    """The newest checkpoint, or the one saved at ``export_step`` (``SystemExit`` if none is)."""
+    if export_step is None:
+        return manager.latest_checkpoint
+    for path in manager.checkpoints:
+        if path.endswith(f"ckpt-{export_step}"):
+            return path
+    kept = ", ".join(p.rsplit("-", 1)[-1] for p in manager.checkpoints) or "none"
+    raise SystemExit(f"no checkpoint of step {export_step} (kept: {kept})")
+
+
 def export(args) -> Path:
     """Write ``wavenet.npz``: transform/gain weights, per-level coding tables, config, provenance."""
     tf, model, _, step, manager, config = build(args)
-    if not manager.latest_checkpoint:
+    chosen = _chosen_checkpoint(manager, args.export_step)
+    if not chosen:
         raise SystemExit(f"no checkpoint in {args.root / args.run}")
-    meta = {"step": int(step.numpy()), "run": args.run,
-            "checkpoint": os.path.basename(manager.latest_checkpoint)}
+    meta = {"step": int(step.numpy()), "run": args.run, "checkpoint": os.path.basename(chosen)}
     path = write_weights(model, args.export / "wavenet.npz", meta)
     print(f"exported step {meta['step']} to {path}", flush=True)
     return path
