@@ -1,19 +1,29 @@
 """Training audio for ``wavenet``: offline speech/music decoded to 16 kHz mono.
 
-Sources (Debian bookworm packages ``fillets-ng-data-cs`` and ``fillets-ng-data``, version
-1.0.1-1.1, installed with ``apt-get install fillets-ng-data-cs fillets-ng-data``): the
-recorded voice acting and music of the game *Fish Fillets NG* (GPL-2, see
-``/usr/share/doc/fillets-ng-data/copyright``), Ogg Vorbis.
+Data sets (:data:`DATASETS`; the shipped weights were trained on ``fillets``):
 
-- ``speech``: ``/usr/share/games/fillets-ng/sound/*/{cs,en}/*.ogg``: 1782 Czech lines
-  (100.9 min) and 192 English lines (6.3 min), 1974 files, 107.3 min.
-- ``music``: ``/usr/share/games/fillets-ng/music/*.ogg``: 15 tracks, 24.5 min (general audio).
+- ``fillets``: Debian bookworm packages ``fillets-ng-data-cs`` and ``fillets-ng-data``, version
+  1.0.1-1.1 (``apt-get install fillets-ng-data-cs fillets-ng-data``): the recorded voice acting
+  and music of the game *Fish Fillets NG* (GPL-2, see ``/usr/share/doc/fillets-ng-data/copyright``),
+  Ogg Vorbis.
+
+  - ``speech``: ``/usr/share/games/fillets-ng/sound/*/{cs,en}/*.ogg``: 1782 Czech lines
+    (100.9 min) and 192 English lines (6.3 min), 1974 files, 107.3 min.
+  - ``music``: ``/usr/share/games/fillets-ng/music/*.ogg``: 15 tracks, 24.5 min (general audio).
+
+- ``fillets+klettres``: the same, plus as ``speech`` the spoken letters and syllables of KDE's
+  *KLettres* (Debian ``klettres-data`` 4:22.12.3-1, GPL-2, ``/usr/share/klettres/<lang>/*/*.ogg``,
+  44.1 kHz Ogg Vorbis; 1836 files, 51.4 min in 22 languages, one or a few speakers each), in
+  the :data:`KLETTRES_LANGUAGES` only: the languages of the validation set are left out, in
+  case a KDE translator recorded both games. That is 1527 files, of which FFmpeg reads 1509
+  (40.7 min; the cache's ``skipped.txt`` lists the other 18): speech 153.8 min in all.
 
 Never add ``shared/data/speech``: it is the held-out evaluation set. Runs are compared on a
 separate validation set, :func:`build_validation` (Debian ``ktuberling-data``'s spoken words,
 six languages; ``python -m neuralav.plugins.wavenet.data [DIR]`` writes it).
 
-The cache (``~/.cache/neuralav/data/wavenet``) is one float16 array per kind
+The cache (``~/.cache/neuralav/data/wavenet`` for ``fillets``, ``wavenet-<name>`` for another
+data set) is one float16 array per kind
 (``<kind>.npy``, clips concatenated with 0.1 s of silence between them) plus
 ``sources.json`` listing every file and its length in samples.
 """
@@ -31,11 +41,29 @@ SAMPLE_RATE = 16000
 """Rate (Hz) of the cached training audio, the codec's coded rate."""
 
 DEFAULT_CACHE = Path(os.path.expanduser("~/.cache/neuralav/data/wavenet"))
+"""Cache of the ``fillets`` data set."""
 FILLETS = "/usr/share/games/fillets-ng"
-SOURCES = {
-    "speech": [f"{FILLETS}/sound/*/cs/*.ogg", f"{FILLETS}/sound/*/en/*.ogg"],
-    "music": [f"{FILLETS}/music/*.ogg"],
+KLETTRES = "/usr/share/klettres"
+VALIDATION_LANGUAGES = ("en", "de", "ca", "da", "el", "uk")
+KLETTRES_LANGUAGES = ("ar", "cs", "es", "fr", "he", "hu", "id", "it", "lt", "ml", "nb", "nds", "nl",
+                      "nn", "pt_BR", "ru", "tn")
+"""KLettres' languages but those of the validation set (and ``en_GB``, next to its ``en``)."""
+_FILLETS_SPEECH = [f"{FILLETS}/sound/*/cs/*.ogg", f"{FILLETS}/sound/*/en/*.ogg"]
+_FILLETS_MUSIC = [f"{FILLETS}/music/*.ogg"]
+DATASETS = {
+    "fillets": {"speech": _FILLETS_SPEECH, "music": _FILLETS_MUSIC},
+    "fillets+klettres": {"speech": _FILLETS_SPEECH + [f"{KLETTRES}/{lang}/*/*.ogg" for lang in KLETTRES_LANGUAGES],
+                         "music": _FILLETS_MUSIC},
 }
+"""Training data sets: ``{name: {kind: glob patterns}}``."""
+PACKAGES = {"fillets": "fillets-ng-data-cs fillets-ng-data",
+            "fillets+klettres": "fillets-ng-data-cs fillets-ng-data klettres-data"}
+"""Debian packages each data set needs."""
+
+
+def default_cache(dataset: str = "fillets") -> Path:
+    """Where :func:`prepare` caches ``dataset`` by default."""
+    return DEFAULT_CACHE if dataset == "fillets" else DEFAULT_CACHE.with_name(f"wavenet-{dataset}")
 
 
 def decode_file(path: str, rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -52,36 +80,48 @@ def decode_file(path: str, rate: int = SAMPLE_RATE) -> np.ndarray:
     return np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
 
 
-def prepare(cache: Path = DEFAULT_CACHE) -> dict[str, np.ndarray]:
-    """Build the cache if missing and return ``{kind: float32 array}``.
+def prepare(cache: Path | None = None, dataset: str = "fillets") -> dict[str, np.ndarray]:
+    """Build the cache of ``dataset`` if missing and return ``{kind: float32 array}``. Files
+    FFmpeg cannot read are left out and listed in the cache's ``skipped.txt``.
 
     Raises:
-        FileNotFoundError: no source file exists (install the Debian packages).
+        FileNotFoundError: no source file of a kind exists (install the Debian packages).
+        ValueError: ``dataset`` is not one of :data:`DATASETS`.
     """
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown data set `{dataset}` (known: {', '.join(DATASETS)})")
+    cache = default_cache(dataset) if cache is None else cache
     cache.mkdir(parents=True, exist_ok=True)
     manifest_path = cache / "sources.json"
     if not manifest_path.exists():
+        import av
+
         manifest: dict[str, list] = {}
-        for kind, patterns in SOURCES.items():
+        skipped: list[str] = []
+        for kind, patterns in DATASETS[dataset].items():
             files = sorted(f for p in patterns for f in glob.glob(p))
             if not files:
                 raise FileNotFoundError(f"no `{kind}` audio matches {patterns}: "
-                                        "apt-get install fillets-ng-data-cs fillets-ng-data")
+                                        f"apt-get install {PACKAGES[dataset]}")
             gap = np.zeros(SAMPLE_RATE // 10, np.float32)
             arrays, entries = [], []
             for path in files:
-                audio = decode_file(path)
+                try:
+                    audio = decode_file(path)
+                except av.FFmpegError as error:  # 18 of KLettres' files: FFmpeg cannot demux them
+                    skipped.append(f"{path}: {error}")
+                    continue
                 entries.append([path, len(audio)])
                 arrays += [audio, gap]
             np.save(cache / f"{kind}.npy", np.concatenate(arrays).astype(np.float16))
             manifest[kind] = entries
+        (cache / "skipped.txt").write_text("".join(line + "\n" for line in skipped))
         manifest_path.write_text(json.dumps(manifest, indent=1))
     manifest = json.loads(manifest_path.read_text())
     return {kind: np.load(cache / f"{kind}.npy").astype(np.float32) for kind in manifest}
 
 
 VALIDATION_SOURCE = "/usr/share/ktuberling/sounds"
-VALIDATION_LANGUAGES = ("en", "de", "ca", "da", "el", "uk")
 DEFAULT_VALIDATION = Path(os.path.expanduser("~/.cache/neuralav/data/wavenet_validation"))
 
 

@@ -75,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rate-floor", type=float, default=0.002, help="loss per kbps at any rate")
     p.add_argument("--music", type=float, default=0.1, help="fraction of crops taken from music")
     p.add_argument("--data-cache", type=Path, default=None,
-                   help="decoded training audio (data.prepare's cache; default ~/.cache/neuralav/data/wavenet)")
+                   help="decoded training audio (data.prepare's cache; default: data.default_cache(DATASET))")
+    p.add_argument("--dataset", default="fillets", help="training data set (data.DATASETS; the shipped weights: fillets)")
     p.add_argument("--pesq-weight", type=float, default=0.0, help="weight of the PESQ disturbance stand-in")
     p.add_argument("--stoi-weight", type=float, default=0.0, help="weight of 1 - the STOI stand-in")
     p.add_argument("--init-weights", type=Path, default=None,
@@ -287,7 +288,10 @@ def train(args) -> None:
     length = int(args.seconds * config.sample_rate) // config.hop * config.hop
     seconds = length / config.sample_rate
     # Seed the sampler with the step too, so a resumed run does not replay the same crops.
-    arrays = data.prepare(args.data_cache) if args.data_cache else data.prepare()
+    try:
+        arrays = data.prepare(args.data_cache, args.dataset)
+    except (FileNotFoundError, ValueError) as e:
+        raise SystemExit(str(e)) from None
     sampler = Sampler(arrays, length, args.music, args.seed * 1000003 + int(step.numpy()))
     with open(args.root / args.run / "commands.log", "a") as log:  # provenance for the model card
         log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC step {int(step.numpy())}: "

@@ -1,0 +1,61 @@
+"""``wavenet`` training data: data sets, their caches, and the validation set kept apart."""
+
+from __future__ import annotations
+
+import json
+
+import av
+import numpy as np
+import pytest
+
+from neuralav.plugins.wavenet import data
+
+
+def _write_flac(path, seconds: float, rate: int = 44100) -> None:
+    """A mono 44.1 kHz file of a 300 Hz tone (the packages' rate; their Vorbis needs libvorbis)."""
+    t = np.arange(int(seconds * rate)) / rate
+    samples = np.round(0.3 * 32767 * np.sin(2 * np.pi * 300 * t)).astype(np.int16)[None]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("flac", rate=rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+        frame.sample_rate = rate
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+
+
+def test_klettres_speech_leaves_out_the_languages_of_the_validation_set():
+    assert not set(data.KLETTRES_LANGUAGES) & set(data.VALIDATION_LANGUAGES)
+    patterns = data.DATASETS["fillets+klettres"]["speech"]
+    for language in data.VALIDATION_LANGUAGES + ("en_GB",):
+        assert f"{data.KLETTRES}/{language}/*/*.ogg" not in patterns
+    assert set(data.DATASETS["fillets"]["speech"]) < set(patterns)
+
+
+def test_each_data_set_has_its_own_cache():
+    assert data.default_cache("fillets") == data.DEFAULT_CACHE
+    assert data.default_cache("fillets+klettres") == data.DEFAULT_CACHE.parent / "wavenet-fillets+klettres"
+
+
+def test_prepare_decodes_every_file_to_16_khz_lists_it_and_skips_unreadable_ones(tmp_path, monkeypatch):
+    for name, seconds in (("a.flac", 0.5), ("b.flac", 0.25), ("m.flac", 0.4)):
+        _write_flac(tmp_path / name, seconds)
+    (tmp_path / "broken.flac").write_bytes(b"fLaC" + bytes(100))  # a file FFmpeg cannot read
+    monkeypatch.setitem(data.DATASETS, "test", {"speech": [str(tmp_path / "[ab].flac"), str(tmp_path / "broken.flac")],
+                                                "music": [str(tmp_path / "m.flac")]})
+    arrays = data.prepare(tmp_path / "cache", "test")
+    manifest = json.loads((tmp_path / "cache" / "sources.json").read_text())
+    assert [path.rsplit("/", 1)[1] for path, _ in manifest["speech"]] == ["a.flac", "b.flac"]
+    lengths = [n for _, n in manifest["speech"]]
+    assert lengths == pytest.approx([8000, 4000], abs=64)
+    gap = data.SAMPLE_RATE // 10
+    assert len(arrays["speech"]) == sum(lengths) + 2 * gap
+    assert arrays["speech"].dtype == np.float32 and 0.25 < np.abs(arrays["speech"]).max() < 0.35
+    assert (tmp_path / "cache" / "skipped.txt").read_text().startswith(f"{tmp_path / 'broken.flac'}: ")
+
+
+def test_prepare_names_the_packages_to_install_or_the_unknown_data_set(tmp_path, monkeypatch):
+    monkeypatch.setitem(data.DATASETS, "fillets+klettres", {"speech": [str(tmp_path / "none/*.ogg")]})
+    with pytest.raises(FileNotFoundError, match="apt-get install .*klettres-data"):
+        data.prepare(tmp_path / "cache", "fillets+klettres")
+    with pytest.raises(ValueError, match="unknown data set `nope`"):
+        data.prepare(tmp_path / "cache", "nope")
