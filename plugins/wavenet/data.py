@@ -86,7 +86,7 @@ def prepare(cache: Path | None = None, dataset: str = "fillets") -> dict[str, np
 
     Raises:
         FileNotFoundError: no source file of a kind exists (install the Debian packages).
-        ValueError: ``dataset`` is not one of :data:`DATASETS`.
+        ValueError: ``dataset`` is not one of :data:`DATASETS`, or ``cache`` holds another.
     """
     if dataset not in DATASETS:
         raise ValueError(f"unknown data set `{dataset}` (known: {', '.join(DATASETS)})")
@@ -116,7 +116,11 @@ def prepare(cache: Path | None = None, dataset: str = "fillets") -> dict[str, np
             np.save(cache / f"{kind}.npy", np.concatenate(arrays).astype(np.float16))
             manifest[kind] = entries
         (cache / "skipped.txt").write_text("".join(line + "\n" for line in skipped))
+        (cache / "dataset.txt").write_text(dataset + "\n")
         manifest_path.write_text(json.dumps(manifest, indent=1))
+    built = (cache / "dataset.txt").read_text().strip() if (cache / "dataset.txt").exists() else "fillets"
+    if built != dataset:  # caches from before dataset.txt hold `fillets`
+        raise ValueError(f"the cache {cache} holds the data set `{built}`, not `{dataset}`")
     manifest = json.loads(manifest_path.read_text())
     return {kind: np.load(cache / f"{kind}.npy").astype(np.float32) for kind in manifest}
 

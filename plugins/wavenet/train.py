@@ -151,8 +151,10 @@ def _setup_tf(threads: int):
     return tf
 
 
-def build(args):
-    """Create (model, optimizer, step, checkpoint manager) and restore the newest checkpoint."""
+def build(args, export_step: int | None = None):
+    """Create (model, optimizer, step, checkpoint manager, config, restored checkpoint path or
+    ``None``) and restore the newest checkpoint, or the kept one of ``export_step`` (for export:
+    its optimizer slots are not read)."""
     tf = _setup_tf(args.threads)
     from .model import CONFIGS, ModelConfig, WavenetModel, read_weights, weights_for_config
 
@@ -171,9 +173,11 @@ def build(args):
     step = tf.Variable(0, dtype=tf.int64, name="step")
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
     manager = tf.train.CheckpointManager(checkpoint, str(run_dir / "ckpt"), max_to_keep=args.keep)
-    chosen = _chosen_checkpoint(manager, getattr(args, "export_step", None))
+    chosen = _chosen_checkpoint(manager, export_step)
     if chosen:
-        checkpoint.restore(chosen).expect_partial()
+        status = checkpoint.restore(chosen)
+        if export_step is not None:
+            status.expect_partial()
         print(f"resumed from {chosen} at step {int(step.numpy())}", flush=True)
     elif args.init_weights is not None:
         meta, weights, _ = read_weights(args.init_weights)
@@ -184,7 +188,7 @@ def build(args):
             raise SystemExit(f"{args.init_weights}: {e}") from None
         model.load_weights(weights)
         print(f"started from the weights of {args.init_weights} (priors trained anew)", flush=True)
-    return tf, model, optimizer, step, manager, config
+    return tf, model, optimizer, step, manager, config, chosen
 
 
 def _chosen_checkpoint(manager, export_step: int | None) -> str | None:
@@ -200,8 +204,7 @@ def _chosen_checkpoint(manager, export_step: int | None) -> str | None:
 
 def export(args) -> Path:
     """Write ``wavenet.npz``: transform/gain weights, per-level coding tables, config, provenance."""
-    tf, model, _, step, manager, config = build(args)
-    chosen = _chosen_checkpoint(manager, args.export_step)
+    tf, model, _, step, manager, config, chosen = build(args, args.export_step)
     if not chosen:
         raise SystemExit(f"no checkpoint in {args.root / args.run}")
     meta = {"step": int(step.numpy()), "run": args.run, "checkpoint": os.path.basename(chosen)}
@@ -279,7 +282,7 @@ def fit_priors(model, crops: np.ndarray, steps: int, seconds: float, lr: float =
 
 
 def train(args) -> None:
-    tf, model, optimizer, step, manager, config = build(args)
+    tf, model, optimizer, step, manager, config, _ = build(args)
     from . import data
 
     targets = [float(t) for t in args.targets.split(",")]
@@ -364,7 +367,10 @@ def train(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.export_step is not None and args.export is None:
+        parser.error("--export-step needs --export (training always resumes from the newest checkpoint)")
     if args.export is not None:
         export(args)
     else:

@@ -51,6 +51,8 @@ def test_prepare_decodes_every_file_to_16_khz_lists_it_and_skips_unreadable_ones
     assert len(arrays["speech"]) == sum(lengths) + 2 * gap
     assert arrays["speech"].dtype == np.float32 and 0.25 < np.abs(arrays["speech"]).max() < 0.35
     assert (tmp_path / "cache" / "skipped.txt").read_text().startswith(f"{tmp_path / 'broken.flac'}: ")
+    with pytest.raises(ValueError, match="holds the data set `test`, not `fillets`"):
+        data.prepare(tmp_path / "cache", "fillets")
 
 
 def test_prepare_names_the_packages_to_install_or_the_unknown_data_set(tmp_path, monkeypatch):

@@ -24,7 +24,7 @@ def test_a_model_without_a_dilation_takes_the_stored_blocks_of_the_others():
     model = WavenetModel(lean, seed=2)
     model.load_weights(weights_for_config(arrays, stored, lean))
     loaded = model.weights()
-    assert set(loaded) == {name for name in weights_for_config(arrays, stored, lean)}
+    assert set(loaded) == set(weights_for_config(arrays, stored, lean))
     np.testing.assert_array_equal(loaded["dec/s1/b1/gate_w"], arrays["dec/s1/b2/gate_w"])  # dilation 4
     np.testing.assert_array_equal(loaded["enc/s0/b0/mix_w"], arrays["enc/s0/b0/mix_w"])  # dilation 1
     np.testing.assert_array_equal(loaded["dec/s2/up_w"], arrays["dec/s2/up_w"])
@@ -46,3 +46,11 @@ def test_other_differences_are_refused(changes):
     stored = _tiny()
     with pytest.raises(ValueError, match="only dropping dilations"):
         weights_for_config(WavenetModel(stored).weights(), stored, _tiny(**changes))
+
+
+def test_blocks_of_a_model_that_repeats_a_dilation_are_not_matched():
+    from neuralav.plugins.wavenet.model import WavenetModel, weights_for_config
+
+    stored = _tiny(dilations=(1, 1, 2))
+    with pytest.raises(ValueError, match="repeats a dilation"):
+        weights_for_config(WavenetModel(stored).weights(), stored, _tiny(dilations=(1, 2)))

@@ -77,6 +77,22 @@ def test_an_older_kept_checkpoint_can_be_exported(trained):
     assert Bundle(root / "older" / "wavenet.npz").meta["step"] == 1
     with pytest.raises(SystemExit, match=r"no checkpoint of step 7 \(kept: 1, 2\)"):
         train.main(common + ["--export-step", "7"])
+    with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()) as error:
+        train.main(["--run", "t", "--root", str(root), "--export-step", "1"])  # training from it: refused
+    assert "--export-step needs --export" in error.getvalue()
+
+
+def test_keep_sets_how_many_checkpoints_stay(trained, tmp_path, cache):
+    import shutil
+
+    from neuralav.plugins.wavenet import train
+
+    root = tmp_path / "runs"
+    shutil.copytree(trained[0] / "t", root / "t")  # holds the checkpoints of steps 1 and 2
+    with contextlib.redirect_stdout(io.StringIO()):  # already at step 2: no step trains, it saves
+        assert train.main(["--run", "t", "--root", str(root), "--steps", "2", "--keep", "1",
+                           "--batch", "2", "--seconds", "0.1", "--data-cache", str(cache)]) == 0
+    assert sorted(p.name for p in (root / "t" / "ckpt").glob("*.index")) == ["ckpt-2.index"]
 
 
 def _checkpoint_values(run_dir) -> dict[str, np.ndarray]:
