@@ -346,7 +346,7 @@ class _Runner:
 
 DC_SHIFT = 9
 """The DC blocker's pole is ``1 - 2**-DC_SHIFT``: -3 dB at 16000 / 2**9 / 2 pi = 5 Hz, time
-constant 32 ms; phase shift 2.8 degrees at 100 Hz, 0.1 dB of loss at 50 Hz."""
+constant 32 ms; phase shift 2.8 degrees at 100 Hz, 0.03 dB of loss at 50 Hz (0.25 dB at 20 Hz)."""
 OUTPUT_BITS = 24
 """The DC blocker works on the synthesis's float32 samples rounded to a 2**-24 grid (one
 float32 ulp at full scale, -144 dBFS)."""
@@ -354,8 +354,9 @@ float32 ulp at full scale, -144 dBFS)."""
 
 class DCBlocker:
     """The decoder's last step: a one-pole high-pass that takes out the slowly varying DC
-    offset the synthesis leaves (measured 0.001-0.011 per second on held-out speech, 0.00275
-    in digital silence, with the weights of 2026-12-02).
+    offset the synthesis leaves (its mean over each second, held-out and validation speech:
+    0.001-0.011 with the third release's weights; in digital silence after 2 s of held-out
+    speech: 2.7e-4 with the fourth's, 7.6e-3 with the fifth's, 8.4e-6 after the blocker).
 
     Integer arithmetic on the ``2**-OUTPUT_BITS`` grid (:func:`.fixed_kernels.dc_block`), so,
     like :class:`FixedSynthesis`, the same bits on every machine and for any split of a stream.

@@ -1,4 +1,4 @@
-"""Compiled (numba) nonlinearities of the fixed-point synthesis: the gate and the ELU, one pass each.
+"""Compiled (numba) nonlinearities of the fixed-point synthesis: the gate and the ELU.
 
 Each function reads the exact float64 accumulators of a convolution and writes grid integers
 (``n`` for ``n / 2**FRACTION_BITS``), computing its curve in float32 from IEEE-754 basic
@@ -7,12 +7,13 @@ operations only, in the same order as the vectorized formulas they replace (see
 the bits agree). numba compiles them without ``fastmath``: LLVM then may neither contract a
 product and a sum into a fused multiply-add nor reassociate, so every operation is correctly
 rounded, and the result is the same bits on any IEEE-754 machine, vectorized or not, whatever
-the array layout or thread. Doing it in one pass over the data instead of some twenty numpy
-passes made the gate about 3.5x faster (2.2 ms against 7.6 ms for 3,000 x 64 gates); writing
+the array layout or thread. Doing the curve in one compiled loop instead of some twenty numpy
+passes made the gate about 3.5x faster (2.2 ms against 7.6 ms for 3,000 x 64 gates). Writing
 the loops so that LLVM vectorizes them (float32 rows in, ``rint`` and the powers of two in
-plain arithmetic and bit casts) took it from 1.8 ms to 0.34 ms, and the ELU of 3,000 x 64 from
-2.7 ms to 0.66 ms (timed with the machine also training two models), so the
-synthesis as a whole from 0.94 s to 0.78 s per 20 s of audio.
+plain arithmetic and a bit cast) took the gate kernel from 1.8 ms to 0.34 ms and the ELU from
+2.7 ms to 0.66 ms on 3,000 x 64 (with their numpy conversions: the float32 copy of the gate's
+input, the ELU's float32 magnitudes), timed with the machine also training two models; the
+synthesis as a whole went from 0.94 s to 0.78 s per 20 s of audio (best of 3, same load).
 
 Compiled on first use (about a second; cached next to this file when that is writable).
 """
