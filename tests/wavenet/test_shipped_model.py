@@ -22,15 +22,15 @@ from neuralav.plugins.wavenet.levels import LEVELS, WEIGHTS_DIR  # noqa: E402
 
 WEIGHTS = WEIGHTS_DIR / "wavenet.npz"
 CLIP = "198-209-0000.ogg"
-EXPECTED_PACKETS_SHA256 = "580b45d278b56e9208884caa28d80ff4996093a574e6b1df91c084d5cd874244"
+EXPECTED_PACKETS_SHA256 = "9499cc421515631f6c1ee36edef7906a1dbadf580a22281b680d5318c849fb56"
 """SHA-256 of the q2 packets of the first 3 s of the held-out clip (see the test below)."""
-EXPECTED_DECODED_SHA256 = "3421c64d352bbd8d5c9e0317370d5d2f91c3d099dcd5060d31e83ab9a0b2d049"
+EXPECTED_DECODED_SHA256 = "0aaed8362617f3c7fbb055d4edd2ed0c67e611f0cb7d58b3c63d1de66dd12658"
 """SHA-256 of those packets decoded to float32 at 16 kHz (``flt``, 48,000 samples)."""
 LSD_CEILING_DB = {1: 10.5, 2: 10.2, 3: 10.0}
 """Log-spectral distance (dB) each level must stay under on the first 10 s of the clip
-(measured with the shipped weights: 9.72, 9.29, 9.12 dB)."""
+(measured with the shipped weights: 9.67, 9.21, 8.98 dB)."""
 Q2_FLOORS = {"pesq_wb": 1.4, "stoi": 0.88}
-"""Quality 2 on the same 10 s must stay above these (measured: PESQ-WB 1.64, STOI 0.918)."""
+"""Quality 2 on the same 10 s must stay above these (measured: PESQ-WB 1.64, STOI 0.925)."""
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not WEIGHTS.is_file(), reason="no shipped weights (export them)")]
@@ -125,9 +125,9 @@ def test_q2_decoded_samples_of_a_held_out_clip_are_unchanged(reg, shared_data):
 
 
 def test_digital_silence_after_speech_decodes_without_a_dc_offset(reg, shared_data):
-    """The synthesis leaves a DC offset (here 7.6e-3 without the DC blocker with these weights,
-    2.7e-4 with the previous ones); the decoder's high-pass takes it below 3e-5 within half a
-    second."""
+    """The synthesis leaves a DC offset (here 5.0e-4 without the DC blocker with these weights,
+    7.6e-3 and 2.7e-4 with the two before); the decoder's high-pass takes it below 3e-5 within
+    half a second (measured 6e-6)."""
     x = np.concatenate([_speech(shared_data, 2.0), np.zeros(32000, np.float32)])
     header, packets = _packets(reg, x, 2)
     y = _decode(reg, header, packets)
