@@ -89,6 +89,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1, help="TF intra-op threads (inter-op is 1)")
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--save-every", type=int, default=500)
+    p.add_argument("--validate-every", type=int, default=0,
+                   help="every this many steps, print real PESQ-WB/STOI of every level on the "
+                        "validation clips (0: never)")
+    p.add_argument("--validation-data", type=Path, default=None,
+                   help="folder of validation clips (default: data.DEFAULT_VALIDATION, written by "
+                        "python -m neuralav.plugins.wavenet.data)")
     p.add_argument("--keep", type=int, default=3, help="checkpoints kept (the newest ones)")
     p.add_argument("--export", type=Path, default=None,
                    help="write the newest checkpoint's weights to DIR/wavenet.npz and exit")
@@ -228,6 +234,43 @@ def write_weights(model, path: Path, meta: dict | None = None) -> Path:
     return path
 
 
+def load_validation(folder: Path, hop: int) -> dict[str, np.ndarray]:
+    """The validation clips of ``folder`` (16 kHz mono float32, trimmed to whole latent frames).
+
+    Raises:
+        SystemExit: no clip there (write them with ``python -m neuralav.plugins.wavenet.data``).
+    """
+    from .evaluate import AUDIO_EXTENSIONS, load
+
+    paths = sorted(p for ext in AUDIO_EXTENSIONS for p in folder.glob(f"*.{ext}"))
+    if not paths:
+        raise SystemExit(f"no validation clips in {folder}: python -m neuralav.plugins.wavenet.data {folder}")
+    clips = {p.name: load(str(p)) for p in paths}
+    return {name: x[:len(x) // hop * hop] for name, x in clips.items() if len(x) >= hop}
+
+
+def validate(model, clips: dict[str, np.ndarray], sample_rate: int) -> list[dict[str, float]]:
+    """Mean real metrics (``evaluate.metrics``: SNR, LSD, MCD, PESQ-WB and STOI when their
+    packages are installed) of every level on ``clips``, through the float model with rounded
+    latents, and the rate bound (kbps) of its entropy model."""
+    import tensorflow as tf
+
+    from .evaluate import metrics
+
+    rows = []
+    for level in range(model.config.levels):
+        values: dict[str, list[float]] = {}
+        for x in clips.values():
+            x_hat, bits = model.forward(tf.constant(x[None, :, None]), level, training=False)
+            row = metrics(x, x_hat.numpy()[0, :, 0])
+            row["kbps"] = float(bits.numpy()[0]) / (len(x) / sample_rate) / 1000.0
+            for key, value in row.items():
+                if value is not None:
+                    values.setdefault(key, []).append(value)
+        rows.append({key: float(np.mean(v)) for key, v in values.items()})
+    return rows
+
+
 def level_schedule(weights: str | None, levels: int) -> list[int]:
     """The cycle of levels the steps train: ``"1,3,1"`` -> ``[1, 0, 1, 2, 1]``, spread as
     evenly as the weights allow (``[0, 1, 2]`` by default, one step each).
@@ -296,6 +339,8 @@ def train(args) -> None:
     except (FileNotFoundError, ValueError) as e:
         raise SystemExit(str(e)) from None
     sampler = Sampler(arrays, length, args.music, args.seed * 1000003 + int(step.numpy()))
+    if args.validate_every:
+        validation = load_validation(args.validation_data or data.DEFAULT_VALIDATION, config.hop)
     with open(args.root / args.run / "commands.log", "a") as log:  # provenance for the model card
         log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime())} UTC step {int(step.numpy())}: "
                   f"{' '.join(sys.argv)}\n")
@@ -361,6 +406,11 @@ def train(args) -> None:
             stats[:] = 0
         if current % args.save_every == 0:
             manager.save(checkpoint_number=current)
+        if args.validate_every and current % args.validate_every == 0:
+            for lv, row in enumerate(validate(model, validation, config.sample_rate)):
+                print(f"validation step {current} level {lv} " + " ".join(
+                    f"{key} {row[key]:.3f}" for key in ("kbps", "pesq_wb", "stoi", "snr", "lsd") if key in row),
+                    flush=True)
     signal.signal(signal.SIGTERM, previous_handler)
     manager.save(checkpoint_number=int(step.numpy()))
     print(f"saved step {int(step.numpy())} to {manager.latest_checkpoint}", flush=True)

@@ -31,6 +31,23 @@ def cache(tmp_path_factory):
     return tmp_path
 
 
+def _validation_folder(folder):
+    """One 1 s FLAC clip of a noisy, amplitude-modulated tone at 16 kHz."""
+    import av
+
+    t = np.arange(16000) / 16000
+    rng = np.random.default_rng(1)
+    x = (0.3 * np.sin(2 * np.pi * 180 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
+         + 0.01 * rng.standard_normal(len(t)))
+    with av.open(str(folder / "clip.flac"), "w") as container:
+        stream = container.add_stream("flac", rate=16000, layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.round(x * 32767).astype(np.int16)[None], format="s16", layout="mono")
+        frame.sample_rate = 16000
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, cache):
     """Run ``t`` of the tiny model: one step, resumed for a second, then exported.
@@ -39,10 +56,12 @@ def trained(tmp_path_factory, cache):
     from neuralav.plugins.wavenet import train
 
     root = tmp_path_factory.mktemp("runs")
+    validation = _validation_folder(tmp_path_factory.mktemp("validation"))
     common = ["--run", "t", "--root", str(root), "--config", "tiny", "--batch", "2",
               "--seconds", "0.1", "--data-cache", str(cache), "--log-every", "1", "--save-every", "100"]
     outputs = []
-    for extra in (["--steps", "1"], ["--steps", "2"], ["--export", str(root / "export")]):
+    first = ["--steps", "1", "--validate-every", "1", "--validation-data", str(validation)]
+    for extra in (first, ["--steps", "2"], ["--export", str(root / "export")]):
         capture = io.StringIO()
         with contextlib.redirect_stdout(capture):
             assert train.main(common + extra) == 0
@@ -56,6 +75,11 @@ def test_training_resumes_and_exports_weights_the_codec_loads(trained):
     root, (first, second, exported), path = trained
     # One step per run: each run traces only the level it trains (tracing is the slow part).
     assert "step 1 level 0 loss" in first and "saved step 1" in first
+    # --validate-every: real metrics of every level on the validation clips, through the model
+    for level in range(3):
+        line = next(row for row in first.splitlines() if row.startswith(f"validation step 1 level {level} "))
+        assert " kbps " in line and " stoi " in line and " snr " in line
+    assert "validation step" not in second
     assert "at step 1" in second and "step 2 level 1 loss" in second and "saved step 2" in second
     log = (root / "t" / "commands.log").read_text().splitlines()
     assert len(log) == 2 and "step 1:" in log[1]
@@ -64,6 +88,16 @@ def test_training_resumes_and_exports_weights_the_codec_loads(trained):
     assert bundle.meta["step"] == 2 and bundle.config.channels == (4, 4, 8, 8)
     with np.load(path, allow_pickle=False) as archive:
         assert {"level0/cdf", "level2/cdf_offset", "w/enc/in_w"} <= set(archive.files)
+
+
+def test_validation_without_clips_names_the_command_that_writes_them(tmp_path, cache):
+    from neuralav.plugins.wavenet import train
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit, match="no validation clips in .*wavenet.data"):
+        train.main(["--run", "v", "--root", str(tmp_path / "runs"), "--config", "tiny", "--steps", "1",
+                    "--data-cache", str(cache), "--validate-every", "1",
+                    "--validation-data", str(tmp_path / "empty")])
 
 
 def test_an_older_kept_checkpoint_can_be_exported(trained):
