@@ -142,8 +142,6 @@ def build_validation(out: Path = DEFAULT_VALIDATION, seconds: float = 15.0) -> l
     Raises:
         FileNotFoundError: the package is not installed.
     """
-    import av
-
     out.mkdir(parents=True, exist_ok=True)
     gap = np.zeros(SAMPLE_RATE // 5, np.float32)
     paths = []
@@ -159,18 +157,22 @@ def build_validation(out: Path = DEFAULT_VALIDATION, seconds: float = 15.0) -> l
             pieces += [word, gap]
             total += len(word) + len(gap)
         clip = np.concatenate(pieces)[: int(seconds * SAMPLE_RATE)]
-        target = out / f"{language}.flac"
-        with av.open(str(target), "w") as container:
-            stream = container.add_stream("flac", rate=SAMPLE_RATE, layout="mono")
-            frame = av.AudioFrame.from_ndarray(np.round(clip * 32767).clip(-32768, 32767).astype(np.int16)[None],
-                                               format="s16", layout="mono")
-            frame.sample_rate = SAMPLE_RATE
-            for packet in stream.encode(frame):
-                container.mux(packet)
-            for packet in stream.encode(None):
-                container.mux(packet)
-        paths.append(target)
+        paths.append(write_flac(out / f"{language}.flac", clip))
     return paths
+
+
+def write_flac(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE) -> Path:
+    """Write mono float samples (n,), about [-1, 1], as a 16-bit FLAC file at ``rate`` Hz."""
+    import av
+
+    pcm = np.round(np.asarray(samples) * 32767).clip(-32768, 32767).astype(np.int16)[None]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("flac", rate=rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        frame.sample_rate = rate
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    return path
 
 
 if __name__ == "__main__":

@@ -97,9 +97,8 @@ CONFIGS = {
 }
 """Named architectures: ``base`` is the shipped one, ``tiny`` is for tests, ``lean`` is
 ``base`` with two WaveNet blocks per stage instead of three (409 M multiply-adds per second
-of audio against 553 M, analysis and synthesis;
-a candidate for the 20x real-time target, started from ``base`` weights by
-:func:`weights_for_config`)."""
+of audio against 553 M, analysis and synthesis; a candidate for the 20x real-time target,
+started from ``base`` weights by :func:`weights_for_config`)."""
 
 
 class _Conv:

@@ -33,18 +33,13 @@ def cache(tmp_path_factory):
 
 def _validation_folder(folder):
     """One 1 s FLAC clip of a noisy, amplitude-modulated tone at 16 kHz."""
-    import av
+    from neuralav.plugins.wavenet.data import write_flac
 
     t = np.arange(16000) / 16000
     rng = np.random.default_rng(1)
     x = (0.3 * np.sin(2 * np.pi * 180 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
          + 0.01 * rng.standard_normal(len(t)))
-    with av.open(str(folder / "clip.flac"), "w") as container:
-        stream = container.add_stream("flac", rate=16000, layout="mono")
-        frame = av.AudioFrame.from_ndarray(np.round(x * 32767).astype(np.int16)[None], format="s16", layout="mono")
-        frame.sample_rate = 16000
-        for packet in [*stream.encode(frame), *stream.encode(None)]:
-            container.mux(packet)
+    write_flac(folder / "clip.flac", x)
     return folder
 
 
