@@ -16,9 +16,10 @@ CODED_RATE = 16000
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
-SHIPPED_SHA256 = "6e72ebce71a7dd964c9cb866d99187f7a9bfea0d729eff5da6f6353c5d23203b"
-"""SHA-256 of ``weights/wavenet.npz`` (run ``ps40d`` at step 4,000, fine-tuned from run ``ps40``'s
-step 29,064, itself from run ``base``'s step 18,090; see weights/MODEL_CARD.md)."""
+SHIPPED_SHA256 = "619cb44ba237b5e4f4c02cf1eca1bcb6a60e143f8bf4f450da849eb4f6248315"
+"""SHA-256 of ``weights/wavenet.npz`` (run ``kl`` at step 4,500: run ``ps40d``'s step 4,000
+fine-tuned on fillets+klettres; ps40d came from run ``ps40``'s step 29,064, itself from run
+``base``'s step 18,090; see weights/MODEL_CARD.md)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,9 +40,9 @@ class Level:
 
 
 LEVELS: dict[int, Level] = {
-    1: Level(0, 2.87),
-    2: Level(1, 5.79),
-    3: Level(2, 11.2),
+    1: Level(0, 2.90),
+    2: Level(1, 5.81),
+    3: Level(2, 11.1),
 }
 """``quality`` option value -> level. Rates: mean over the held-out LibriSpeech clips
 (weights/MODEL_CARD.md); they vary with the signal (the levels are variable-rate)."""

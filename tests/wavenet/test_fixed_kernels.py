@@ -114,7 +114,8 @@ def test_dc_block_matches_its_integer_formula_and_any_split_of_a_stream():
 
 
 def test_dc_blocker_removes_an_offset_and_passes_speech_frequencies():
-    """A 0.01 offset (-40 dBFS) is gone after 0.5 s; a 100 Hz tone keeps its level within 0.1 dB."""
+    """A 0.01 offset (-40 dBFS) is gone after 0.5 s; a 100 Hz tone keeps its level within 0.2 dB
+    (the blocker is -3 dB at 20 Hz, -0.14 dB at 100 Hz)."""
     t = np.arange(32000) / 16000
     tone = 0.3 * np.sin(2 * np.pi * 100 * t)
     blocker = fixed.DCBlocker()
@@ -122,4 +123,4 @@ def test_dc_blocker_removes_an_offset_and_passes_speech_frequencies():
     settled = y[0, 8000:]
     assert abs(settled.mean()) < 1e-4
     gain_db = 20 * np.log10(settled.std() / tone[8000:].std())
-    assert abs(gain_db) < 0.1, gain_db
+    assert abs(gain_db) < 0.2, gain_db
