@@ -348,9 +348,8 @@ DC_SHIFT = 7
 """The DC blocker's pole is ``1 - 2**-DC_SHIFT``: -3 dB at 16000 / 2**7 / 2 pi = 20 Hz, time
 constant 8 ms; 0.61 dB of loss at 50 Hz, 0.14 dB at 100 Hz (phase shift 11 degrees), 0.01 dB at
 200 Hz. It was 5 Hz (shift 9) up to the sixth release; what the synthesis left between 5 and
-20 Hz made ITU-T P.862.2 (PESQ-WB) fail on whole clips: run kl's step 4,500 scored 1.10 on held-out
-clip 5703-47212-0000 at quality 1, 1.91 with a 20 Hz blocker (1.92 for the sixth release), while
-its 3 s windows, SNR, LSD and STOI were as good as the sixth release's."""
+20 Hz made PESQ-WB fail on a whole held-out clip (weights/MODEL_CARD.md, "The DC blocker and
+PESQ")."""
 OUTPUT_BITS = 24
 """The DC blocker works on the synthesis's float32 samples rounded to a 2**-24 grid (one
 float32 ulp at full scale, -144 dBFS)."""
