@@ -54,6 +54,7 @@ import numpy as np
 from neuralav.registry import (AudioChunk, AudioDecoder, AudioEncoder, FormatNotSupportedError, InvalidDataError,
                                PluginError)
 
+from .analysis import FloatAnalysis
 from .fixed import DCBlocker, FixedSynthesis
 from .levels import CODED_RATE, LEVELS, WEIGHTS_DIR
 
@@ -91,11 +92,12 @@ def weights_path(quality: int) -> tuple[Path, str | None]:
 
 
 class Bundle:
-    """A loaded model: the analysis and range coding as ``tf.function``s with fixed signatures,
-    the fixed-point synthesis (:class:`~.fixed.FixedSynthesis`) for decoding.
+    """A loaded model: the numpy analysis (:class:`~.analysis.FloatAnalysis`) for encoding,
+    the fixed-point synthesis (:class:`~.fixed.FixedSynthesis`) for decoding, and the range
+    coding as ``tf.function``s with fixed signatures.
 
     Shared by every encoder and decoder of the same weights file (see :func:`load_bundle`).
-    The functions take a batch of channels: waveforms (channels, samples, 1), latents
+    The transforms take a batch of channels: waveforms (channels, samples, 1), latents
     (channels, frames, M), and the streaming state of every causal convolution.
     """
 
@@ -118,16 +120,13 @@ class Bundle:
         model.load_weights(weights)
         self.model = model
         m = config.latent_channels
-        self.analysis = tf.function(
-            lambda x, state: model.analysis(x, state),
-            input_signature=[tf.TensorSpec([None, None, 1], tf.float32), model.state_specs("analysis")])
+        self.analysis = FloatAnalysis(model.weights(), config)
+        """The encoder's analysis: numpy float32 on two threads (see :mod:`.analysis`)."""
         self.fixed_synthesis = FixedSynthesis(model.weights(), config)
         """The decoder's synthesis: fixed point, the same bits everywhere (see :mod:`.fixed`)."""
         self.dc_blocker = DCBlocker()
         """Run on the synthesis's output: takes out the DC offset it leaves (integer, exact)."""
-        self.compress, self.decompress, self.encode_packets = [], [], []
-        x_spec = tf.TensorSpec([None, None, 1], tf.float32)
-        analysis_state = model.state_specs("analysis")
+        self.compress, self.decompress = [], []
         for level in range(config.levels):
             em = tfc.ContinuousBatchedEntropyModel(
                 prior_shape=[m], coding_rank=2, compression=True, stateless=True, offset_heuristic=False,
@@ -136,34 +135,30 @@ class Bundle:
             gain = model.gain(level)
 
             def compress(y, em=em, gain=gain):
+                # (P, frames, M) latents -> P strings, one per packet.
                 return em.compress(y * gain)
 
             def decompress(strings, frames, em=em):
                 # The integers y_hat: the fixed-point synthesis applies the inverse gain itself.
                 return em.decompress(strings, [frames])
 
-            def encode_packets(x, state, packet_frames, compress=compress):
-                # (C, T, 1) -> strings (C, P) of packets of `packet_frames` frames each.
-                y, state = model.analysis(x, state)
-                shape = tf.shape(y)
-                packets = shape[1] // packet_frames
-                strings = compress(tf.reshape(y, [shape[0] * packets, packet_frames, m]))
-                return tf.reshape(strings, [shape[0], packets]), state
-
             self.compress.append(tf.function(compress, input_signature=[tf.TensorSpec([None, None, m])]))
             self.decompress.append(tf.function(
                 decompress, input_signature=[tf.TensorSpec([None], tf.string), tf.TensorSpec([], tf.int32)]))
-            self.encode_packets.append(tf.function(encode_packets, input_signature=[
-                x_spec, analysis_state, tf.TensorSpec([], tf.int32)]))
         self._tf = tf
         self.lock = threading.Lock()
 
-    def zero_state(self, which: str, channels: int) -> list:
-        """Streaming state at the start of a stream: TF tensors for ``analysis``, numpy arrays
-        (the fixed-point synthesis's) for ``synthesis``."""
+    def zero_state(self, which: str, channels: int) -> list[np.ndarray]:
+        """Streaming state at the start of a stream, of ``analysis`` or ``synthesis`` (numpy)."""
         if which == "synthesis":
             return self.fixed_synthesis.zero_state(channels) + [self.dc_blocker.zero_state(channels)]
-        return self.model.zero_state(which, channels)
+        return self.analysis.zero_state(channels)
+
+    def analyze(self, x: np.ndarray, state: list) -> tuple[np.ndarray, list]:
+        """Waveform (channels, samples, 1) float32, samples a multiple of the hop -> latent
+        (channels, frames, M) before the gain, and the new state; BLAS on one thread meanwhile."""
+        with _one_blas_thread():
+            return self.analysis(x, state)
 
     def synthesize(self, y_hat: np.ndarray, level: int, state: list) -> tuple[np.ndarray, list]:
         """Range-decoded integers (channels, frames, M) of ``level`` -> float32 samples
@@ -382,16 +377,22 @@ class WavenetEncoder(AudioEncoder):
         padded[:, :n, 0] = np.clip(samples, -1.0, 1.0)
         if self._state is None:
             self._state = bundle.zero_state("analysis", channels)
-        full = frames // FRAMES_PER_PACKET
-        pieces = []  # (frames in the packet, strings (C, P) as numpy)
+        segment = SEGMENT_PACKETS * FRAMES_PER_PACKET * hop  # bounds the memory of one call
+        latents = []
         with bundle.lock:
-            for start, count, packet_frames in ((0, full * FRAMES_PER_PACKET, FRAMES_PER_PACKET),
-                                                 (full * FRAMES_PER_PACKET, frames % FRAMES_PER_PACKET,
-                                                  frames % FRAMES_PER_PACKET)):
-                if count:
-                    strings, self._state = bundle.encode_packets[self.level](
-                        padded[:, start * hop:(start + count) * hop], self._state, packet_frames)
-                    pieces += [(packet_frames, column) for column in strings.numpy().T]
+            for begin in range(0, padded.shape[1], segment):
+                y, self._state = bundle.analyze(padded[:, begin:begin + segment], self._state)
+                latents.append(y)
+            y = np.concatenate(latents, axis=1)
+            full = frames // FRAMES_PER_PACKET
+            pieces = []  # (frames in the packet, strings (C,) as numpy)
+            if full:
+                strings = bundle.compress[self.level](
+                    y[:, :full * FRAMES_PER_PACKET].reshape(channels * full, FRAMES_PER_PACKET, -1))
+                pieces += [(FRAMES_PER_PACKET, column) for column in strings.numpy().reshape(channels, full).T]
+            if frames % FRAMES_PER_PACKET:
+                strings = bundle.compress[self.level](y[:, full * FRAMES_PER_PACKET:])
+                pieces.append((frames % FRAMES_PER_PACKET, strings.numpy()))
         chunks, start = [], 0
         for index, (count, strings) in enumerate(pieces):
             valid = min(count * hop, n - start * hop)

@@ -29,10 +29,10 @@ pieces gives exactly the samples of running it whole, whatever the pieces.
 
 Status: the decoder (:mod:`.codec`) uses it. Measured 85.6 dB SNR from the float synthesis
 on held-out speech (codec quality unchanged at print precision). Speed: one product per
-tap on views (no im2col copy), the nonlinearities compiled (:mod:`.fixed_kernels`), and the
-network split in two halves pipelined on two threads over chunks of ``CHUNK_FRAMES``: the
-synthesis alone runs at 25-38x real time on this 2-core machine (was 18-20x; the machine's
-speed varies by that much from run to run). BLAS is held to one thread per product.
+tap on views (no im2col copy), the nonlinearities compiled (:mod:`.fixed_kernels`), and on
+two cores the tail of the network (four fifths of the work) split in two halves computed at
+once, the second from zero state after a warm-up of its receptive field (exact, see
+:meth:`FixedSynthesis.__call__`). BLAS is held to one thread per product.
 Design and guarantee: ``plugins/wavenet/README.md``.
 
 """
@@ -62,8 +62,8 @@ WEIGHT_BITS = 15
 EXACT_LIMIT = 2.0 ** 53
 """float64 represents every integer of smaller magnitude exactly."""
 CHUNK_FRAMES = 25
-"""Latent frames per pass through the network (keeps the arrays in cache; any value gives
-the same samples)."""
+"""Latent frames per pass through the tail (keeps the arrays in cache; any value gives the
+same samples)."""
 
 _TAYLOR = (1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1.0)
 
@@ -243,13 +243,14 @@ class FixedSynthesis:
                                np.ones(1))
         stage_convs = [[g for g, _ in blocks] + [up] for blocks, up, _, _ in self._stages]
         self._convs = [self._inputs[0]] + [c for convs in stage_convs for c in convs] + [self._out]
-        self._front_blocks = min(FRONT_BLOCKS, len(config.dilations))
-        """Blocks of the last stage run in the first half (fixed when built: the state split
-        depends on it)."""
-        front = ([self._inputs[0]] + [c for convs in stage_convs[:-1] for c in convs]
-                 + [gate for gate, _ in self._stages[-1][0][:self._front_blocks]])
-        self._front_states = sum(1 for c in front if c.context)
-        """How many of the state arrays belong to the first half (input layer, all stages but the last)."""
+        self._head_states = sum(1 for c in [self._inputs[0]] + stage_convs[0] if c.context)
+        """How many of the state arrays belong to the head (input layer and first stage)."""
+        self._tail_convs = [c for convs in stage_convs[1:] for c in convs] + [self._out]
+        self._tail_hop = int(np.prod([stride for _, _, stride, _ in self._stages[1:]]))
+        """Output samples per sample of the tail's input."""
+        self.tail_field = _tail_field(self._stages[1:], self._out)
+        """The tail's receptive field in its input samples: an output sample depends on the
+        tail input at its own time and at most this many samples before (none later)."""
 
     def zero_state(self, channels: int) -> list[np.ndarray]:
         """The state at the start of a stream: zeros, as at the left edge of a signal."""
@@ -259,51 +260,61 @@ class FixedSynthesis:
         """Range-decoded latent (channels, frames, M) integers of model ``level`` -> float32
         samples (channels, frames * hop), about [-1, 1], and the new state.
 
-        The network runs over chunks of ``CHUNK_FRAMES`` latent frames in two halves, the
-        second (last stage and output layer, about half the work) on a worker thread while
-        the first runs on the next chunk. Each half carries its own layers' state, so the
-        samples are those of running the chunks one after another.
+        Runs over groups of at most ``GROUP_FRAMES`` latent frames, one after another. In each,
+        the head (input layer and first stage, a fifth of the work) runs on the whole group;
+        then the tail (the other stages and the output layer) runs on its two halves at once,
+        the second on a worker thread from zero state, started ``tail_field`` samples early.
+        The tail is a stack of causal convolutions and pointwise steps, with no feedback, so
+        every output sample after that warm-up is exactly the one of running the stream in
+        one piece, and so is the state it ends with (see :func:`_tail_field`).
         """
         y_hat = np.clip(np.asarray(y_hat, np.float64), -LATENT_LIMIT, LATENT_LIMIT)
-        chunks = [y_hat[:, start:start + CHUNK_FRAMES] for start in range(0, max(y_hat.shape[1], 1), CHUNK_FRAMES)]
-        front_state, back_state = list(state[:self._front_states]), list(state[self._front_states:])
+        head_state, tail_state = list(state[:self._head_states]), list(state[self._head_states:])
         pieces = []
-        if len(chunks) == 1 or not PIPELINE:
-            for chunk in chunks:
-                h, front_state = self._front(chunk, level, front_state)
-                x, back_state = self._back(h, back_state)
-                pieces.append(x)
-        else:
-            worker = _worker()
-            pending = None
-            for chunk in chunks:
-                h, front_state = self._front(chunk, level, front_state)
-                if pending is not None:
-                    x, back_state = pending.result()
-                    pieces.append(x)
-                pending = worker.submit(self._back, h, back_state)
-            x, back_state = pending.result()
+        for start in range(0, max(y_hat.shape[1], 1), GROUP_FRAMES):
+            h, head_state = self._head(y_hat[:, start:start + GROUP_FRAMES], level, head_state)
+            x, tail_state = self._split_tail(h, tail_state)
             pieces.append(x)
-        return np.concatenate(pieces, axis=1), front_state + back_state
+        return np.concatenate(pieces, axis=1), head_state + tail_state
 
-    def _front(self, y_hat: np.ndarray, level: int, state: Sequence[np.ndarray]):
-        """Latent chunk -> ``(h, skip)`` after the first ``FRONT_BLOCKS`` blocks of the last
-        stage (grid integers), and the new state."""
-        run = _Runner(state)
+    def _head(self, y_hat: np.ndarray, level: int, state: Sequence[np.ndarray]):
+        """Latent frames -> the first stage's upsampled output (grid integers), and the new state."""
+        run = LayerRunner(state)
         h = run(self._inputs[level], y_hat)
-        for blocks, up, stride, cout in self._stages[:-1]:
-            h, skip = self._blocks(h, None, blocks, run)
-            h = self._upsample(h + skip, up, stride, cout, run)
-        return self._blocks(h, None, self._stages[-1][0][:self._front_blocks], run), run.new_state
+        blocks, up, stride, cout = self._stages[0]
+        h, skip = self._blocks(h, None, blocks, run)
+        return self._upsample(h + skip, up, stride, cout, run), run.new_state
 
-    def _back(self, carried: tuple[np.ndarray, np.ndarray | None], state: Sequence[np.ndarray]):
-        """``(h, skip)`` from :meth:`_front` -> float32 samples (channels, T), and the new state."""
-        run = _Runner(state)
-        blocks, up, stride, cout = self._stages[-1]
-        h, skip = self._blocks(*carried, blocks[self._front_blocks:], run)
-        h = self._upsample(h + skip, up, stride, cout, run)
-        x = run(self._out, fixed_kernels.elu(np.clip(h, -_GRID_LIMIT, _GRID_LIMIT, out=h)))
-        return x[..., 0].astype(np.float32), run.new_state
+    def _split_tail(self, h: np.ndarray, state: Sequence[np.ndarray]):
+        """The tail on ``h`` (B, T, C): its two halves on two threads where ``T`` allows it."""
+        steps, field = h.shape[1], self.tail_field
+        if not PIPELINE or steps < SPLIT_FIELDS * field:
+            return self._tail(h, state)
+        split = (steps + field) // 2  # both halves the same length, the second's warm-up included
+        warm_up = self._tail_zero_state(h.shape[0])
+        second = second_thread().submit(self._tail, h[:, split - field:], warm_up)
+        first, _ = self._tail(h[:, :split], state)
+        x, new_state = second.result()
+        return np.concatenate([first, x[:, field * self._tail_hop:]], axis=1), new_state
+
+    def _tail_zero_state(self, channels: int) -> list[np.ndarray]:
+        return [np.zeros((channels, c.context, c.cin)) for c in self._tail_convs if c.context]
+
+    def _tail(self, h: np.ndarray, state: Sequence[np.ndarray]):
+        """The tail on ``h`` in chunks of ``CHUNK_FRAMES`` latent frames (keeps the arrays in
+        cache) -> float32 samples (channels, T * tail hop), and the new state."""
+        chunk = CHUNK_FRAMES * self._stages[0][2]
+        pieces = []
+        for start in range(0, max(h.shape[1], 1), chunk):
+            run = LayerRunner(state)
+            x = h[:, start:start + chunk]
+            for blocks, up, stride, cout in self._stages[1:]:
+                x, skip = self._blocks(x, None, blocks, run)
+                x = self._upsample(x + skip, up, stride, cout, run)
+            x = run(self._out, fixed_kernels.elu(np.clip(x, -_GRID_LIMIT, _GRID_LIMIT, out=x)))
+            pieces.append(x[..., 0].astype(np.float32))
+            state = run.new_state
+        return np.concatenate(pieces, axis=1), list(state)
 
     @staticmethod
     def _blocks(h: np.ndarray, skip: np.ndarray | None, blocks, run) -> tuple[np.ndarray, np.ndarray | None]:
@@ -329,7 +340,7 @@ _GRID_LIMIT = STAGE_LIMIT * 2.0 ** FRACTION_BITS
 """``STAGE_LIMIT`` in grid integers."""
 
 
-class _Runner:
+class LayerRunner:
     """Runs layers in order, feeding each stateful one its state and collecting the new ones."""
 
     def __init__(self, state: Sequence[np.ndarray]) -> None:
@@ -378,19 +389,42 @@ class DCBlocker:
         return np.ldexp(filtered.astype(np.float64), -OUTPUT_BITS).astype(np.float32), state
 
 
-FRONT_BLOCKS = 1
-"""Blocks of the last stage run in the first half (so the halves take about equal time)."""
+def _tail_field(stages, out: _FixedConv) -> int:
+    """Receptive field of the layers after the first stage, in samples of their input.
+
+    Started from any state at input sample 0, a signal at ``u`` samples per input sample is
+    exact from sample ``E u`` on: a convolution with ``context`` samples of state moves that to
+    ``E u + context`` (so ``E`` grows by ``ceil(context / u)``, rounded up to stay safe),
+    depth-to-time upsampling by ``s`` keeps ``E`` (at ``u s`` samples per input sample), and
+    pointwise steps (nonlinearities, clips, residual and skip sums) keep it.
+    """
+    field, rate = 0, 1
+    for blocks, up, stride, _ in stages:
+        for gate, _ in blocks:
+            field += -(-gate.context // rate)
+        field += -(-up.context // rate)
+        rate *= stride
+    return field + -(-out.context // rate)
+
+
+GROUP_FRAMES = 250
+"""Latent frames the head runs on at once (bounds the memory of one call; any value gives the
+same samples)."""
+SPLIT_FIELDS = 4
+"""The tail is split in two when its input is at least this many receptive fields long (the
+second half's warm-up then costs at most a fifth of its work)."""
 PIPELINE = (os.cpu_count() or 1) > 1
-"""Run the two halves of the network on two threads (only where there are two cores)."""
+"""Run the two halves of the tail on two threads (only where there are two cores)."""
 _WORKER: list[concurrent.futures.ThreadPoolExecutor] = []
 _WORKER_LOCK = threading.Lock()
 
 
-def _worker() -> concurrent.futures.ThreadPoolExecutor:
-    """The one thread (per process) that runs the second half of the network."""
+def second_thread() -> concurrent.futures.ThreadPoolExecutor:
+    """The one extra thread (per process) that runs the second half of a call: of the
+    synthesis's tail here, of the analysis's head in :mod:`.analysis`."""
     with _WORKER_LOCK:
         if not _WORKER:
-            _WORKER.append(concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="wavenet-synthesis"))
+            _WORKER.append(concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="wavenet-second-half"))
         return _WORKER[0]
 
 

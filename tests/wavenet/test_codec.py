@@ -294,8 +294,8 @@ def test_packets_carry_the_range_coded_latent_of_the_analysis_transform(reg):
     em = tfc.ContinuousBatchedEntropyModel(
         prior_shape=[bundle.config.latent_channels], coding_rank=2, compression=True, stateless=True,
         offset_heuristic=False, cdf=tf.constant(cdf), cdf_offset=tf.constant(offset))
-    y, _ = bundle.analysis(x[:, :, None], bundle.zero_state("analysis", 1))
-    expected = np.round((y * bundle.model.gain(level)).numpy()[0])
+    y, _ = bundle.analyze(x[:, :, None], bundle.zero_state("analysis", 1))
+    expected = np.round((tf.constant(y) * bundle.model.gain(level)).numpy()[0])
     decoded = []
     for packet in packets:
         frames, (string,), _ = unpack_payload(bytes(packet), level=level, channels=1, hop=bundle.hop)

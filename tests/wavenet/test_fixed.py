@@ -89,17 +89,42 @@ def _stream(synthesis, y, piece):
     return np.concatenate(parts, axis=1)
 
 
-@pytest.mark.parametrize("front_blocks", [0, 1, 3])
-def test_the_two_thread_pipeline_gives_the_bits_of_one_thread(model, monkeypatch, front_blocks):
-    monkeypatch.setattr(fixed, "CHUNK_FRAMES", 4)  # several chunks per call: the pipeline runs
-    monkeypatch.setattr(fixed, "FRONT_BLOCKS", front_blocks)
+@pytest.mark.parametrize("frames", [41, 8, 3])
+def test_the_two_thread_split_gives_the_bits_of_one_thread(model, monkeypatch, frames):
+    monkeypatch.setattr(fixed, "CHUNK_FRAMES", 4)  # several chunks in each half
     synthesis = fixed.FixedSynthesis(model.weights(), model.config)
-    y = _latent(41)
+    y = _latent(frames)
     monkeypatch.setattr(fixed, "PIPELINE", False)
-    serial = _stream(synthesis, y, 13)
+    serial = _stream(synthesis, y, frames)
     monkeypatch.setattr(fixed, "PIPELINE", True)
+    calls = []
+    split = synthesis._split_tail
+    monkeypatch.setattr(synthesis, "_split_tail", lambda h, state: calls.append(h.shape[1]) or split(h, state))
+    assert np.array_equal(_stream(synthesis, y, frames), serial)
     assert np.array_equal(_stream(synthesis, y, 13), serial)
-    assert np.array_equal(_stream(synthesis, y, 41), serial)
+    long_enough = fixed.SPLIT_FIELDS * synthesis.tail_field
+    assert (max(calls) >= long_enough) == (frames * model.config.strides[-1] >= long_enough)
+
+
+def test_the_tail_forgets_any_state_within_its_receptive_field(model):
+    # What the split rests on: from any state at all, the tail's output is exact from
+    # `tail_field` input samples on (the second half starts from zeros).
+    synthesis = fixed.FixedSynthesis(model.weights(), model.config)
+    y = _latent(30)
+    head, _ = synthesis._head(y, 1, synthesis.zero_state(2)[:synthesis._head_states])
+    exact, exact_state = synthesis._tail(head, synthesis._tail_zero_state(2))
+    field, hop = synthesis.tail_field, synthesis._tail_hop
+    start = 37
+    rng = np.random.default_rng(5)
+    for garbage in ([np.zeros_like(s) for s in exact_state],
+                    [np.round(rng.normal(0.0, 2.0 ** 22, s.shape)) for s in exact_state]):
+        x, state = synthesis._tail(head[:, start - field:], garbage)
+        assert np.array_equal(x[:, field * hop:], exact[:, start * hop:])
+        assert all(np.array_equal(a, b) for a, b in zip(state, exact_state))
+    # and the field is needed: a warm-up some samples shorter gives other samples
+    x, _ = synthesis._tail(head[:, start - field + 3:], [np.round(rng.normal(0.0, 2.0 ** 22, s.shape))
+                                                         for s in exact_state])
+    assert not np.array_equal(x[:, (field - 3) * hop:], exact[:, start * hop:])
 
 
 def _decode_in_child(queue, weights, config, y):
@@ -114,6 +139,7 @@ def test_a_forked_child_decodes_with_its_own_worker_thread(model, monkeypatch):
     monkeypatch.setattr(fixed, "PIPELINE", True)
     synthesis = fixed.FixedSynthesis(model.weights(), model.config)
     y = _latent(41)
+    assert 41 * model.config.strides[-1] >= fixed.SPLIT_FIELDS * synthesis.tail_field  # the tail splits
     expected = _stream(synthesis, y, 41)  # the parent's worker thread now exists
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
