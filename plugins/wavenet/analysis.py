@@ -31,7 +31,8 @@ from .fixed import LayerRunner, second_thread
 __all__ = ["FloatAnalysis", "SPLIT_FIELDS"]
 
 SPLIT_FIELDS = 4
-"""The head is split in two when its output is at least this many receptive fields long."""
+"""The head is split in two when its output is at least this many receptive fields long (each
+half, the second's warm-up included, is then at most 5/8 of the whole)."""
 
 
 class _Conv:

@@ -30,7 +30,7 @@ pieces gives exactly the samples of running it whole, whatever the pieces.
 Status: the decoder (:mod:`.codec`) uses it. Measured 85.6 dB SNR from the float synthesis
 on held-out speech (codec quality unchanged at print precision). Speed: one product per
 tap on views (no im2col copy), the nonlinearities compiled (:mod:`.fixed_kernels`), and on
-two cores the tail of the network (four fifths of the work) split in two halves computed at
+two cores the tail of the network (85% of the time on one thread) split in two halves computed at
 once, the second from zero state after a warm-up of its receptive field (exact, see
 :meth:`FixedSynthesis.__call__`). BLAS is held to one thread per product.
 Design and guarantee: ``plugins/wavenet/README.md``.
@@ -261,7 +261,7 @@ class FixedSynthesis:
         samples (channels, frames * hop), about [-1, 1], and the new state.
 
         Runs over groups of at most ``GROUP_FRAMES`` latent frames, one after another. In each,
-        the head (input layer and first stage, a fifth of the work) runs on the whole group;
+        the head (input layer and first stage, 15% of the time) runs on the whole group;
         then the tail (the other stages and the output layer) runs on its two halves at once,
         the second on a worker thread from zero state, started ``tail_field`` samples early.
         The tail is a stack of causal convolutions and pointwise steps, with no feedback, so
@@ -411,8 +411,8 @@ GROUP_FRAMES = 250
 """Latent frames the head runs on at once (bounds the memory of one call; any value gives the
 same samples)."""
 SPLIT_FIELDS = 4
-"""The tail is split in two when its input is at least this many receptive fields long (the
-second half's warm-up then costs at most a fifth of its work)."""
+"""The tail is split in two when its input is at least this many receptive fields long (each
+half, the second's warm-up included, is then at most 5/8 of the whole)."""
 PIPELINE = (os.cpu_count() or 1) > 1
 """Run the two halves of the tail on two threads (only where there are two cores)."""
 _WORKER: list[concurrent.futures.ThreadPoolExecutor] = []
