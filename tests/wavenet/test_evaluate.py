@@ -31,3 +31,10 @@ def test_opus_anchor_codes_at_about_its_bitrate_and_keeps_the_length():
     assert len(y) == len(x)
     assert 6 <= size * 8 / 4.0 / 1000 <= 16
     assert metrics(x, y, perceptual=False)["snr"] > 3.0  # delay removed: the waveforms line up
+
+
+def test_opus_anchor_runs_in_libopus_speech_mode_too():
+    x = _speech_like(2.0)
+    (audio, _), (voip, size) = run_opus(x, 6000, "audio"), run_opus(x, 6000, "voip")
+    assert len(voip) == len(x) and size > 0
+    assert not np.array_equal(audio, voip)  # the option reaches libopus
