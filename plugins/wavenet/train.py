@@ -98,9 +98,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", type=int, default=3, help="checkpoints kept (the newest ones)")
     p.add_argument("--export", type=Path, default=None,
                    help="write the newest checkpoint's weights to DIR/wavenet.npz and exit")
-    p.add_argument("--export-step", type=int, default=None,
-                   help="with --export: the checkpoint of this step instead of the newest")
+    p.add_argument("--export-step", type=_steps, default=None,
+                   help="with --export: the checkpoint of this step instead of the newest, or the "
+                        "mean of the weights of several kept ones (comma-separated steps)")
     return p
+
+
+def _steps(text: str) -> list[int]:
+    """``--export-step``'s value: one step or several, comma-separated, all different."""
+    try:
+        steps = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a step or a comma-separated list of steps") from None
+    if len(set(steps)) != len(steps):
+        raise argparse.ArgumentTypeError(f"`{text}` names a step twice")
+    return steps
 
 
 def stft_loss(x, x_hat):
@@ -209,14 +221,36 @@ def _chosen_checkpoint(manager, export_step: int | None) -> str | None:
 
 
 def export(args) -> Path:
-    """Write ``wavenet.npz``: transform/gain weights, per-level coding tables, config, provenance."""
-    tf, model, _, step, manager, config, chosen = build(args, args.export_step)
+    """Write ``wavenet.npz``: transform/gain weights, per-level coding tables, config, provenance.
+
+    With several ``--export-step``s, every weight (transforms, gains, priors) is the mean of
+    those checkpoints' (checkpoint averaging), and the coding tables are those of the mean prior.
+    """
+    steps = args.export_step or [None]
+    tf, model, _, step, manager, config, chosen = build(args, steps[0])
     if not chosen:
         raise SystemExit(f"no checkpoint in {args.root / args.run}")
     meta = {"step": int(step.numpy()), "run": args.run, "checkpoint": os.path.basename(chosen)}
+    if len(steps) > 1:
+        average_checkpoints(tf, model, [_chosen_checkpoint(manager, s) for s in steps])
+        meta = {"step": max(steps), "run": args.run, "averaged_steps": steps,
+                "checkpoints": [f"ckpt-{s}" for s in steps]}
     path = write_weights(model, args.export / "wavenet.npz", meta)
-    print(f"exported step {meta['step']} to {path}", flush=True)
+    what = f"the mean of steps {', '.join(map(str, steps))}" if len(steps) > 1 else f"step {meta['step']}"
+    print(f"exported {what} to {path}", flush=True)
     return path
+
+
+def average_checkpoints(tf, model, paths: list[str]) -> None:
+    """Set every variable of ``model`` to its mean over the checkpoints ``paths`` (float64 sums)."""
+    reader = tf.train.Checkpoint(model=model)
+    sums = None
+    for path in paths:
+        reader.restore(path).expect_partial()
+        values = [v.numpy().astype(np.float64) for v in model.variables]
+        sums = values if sums is None else [total + value for total, value in zip(sums, values)]
+    for variable, total in zip(model.variables, sums):
+        variable.assign((total / len(paths)).astype(variable.dtype.as_numpy_dtype))
 
 
 def write_weights(model, path: Path, meta: dict | None = None) -> Path:

@@ -111,6 +111,29 @@ def test_an_older_kept_checkpoint_can_be_exported(trained):
     assert "--export-step needs --export" in error.getvalue()
 
 
+def test_several_kept_checkpoints_export_as_the_mean_of_their_weights(trained):
+    from neuralav.plugins.wavenet import train
+    from neuralav.plugins.wavenet.codec import Bundle
+
+    root = trained[0]
+    common = ["--run", "t", "--root", str(root)]
+    paths = {}
+    for steps in ("1", "2", "1,2"):
+        paths[steps] = root / f"steps-{steps}" / "wavenet.npz"
+        with contextlib.redirect_stdout(io.StringIO()) as printed:
+            assert train.main(common + ["--export", str(paths[steps].parent), "--export-step", steps]) == 0
+    assert "exported the mean of steps 1, 2 to" in printed.getvalue()
+    one, two, mean = (np.load(paths[s], allow_pickle=False) for s in ("1", "2", "1,2"))
+    for name in ("w/enc/in_w", "w/dec/s2/b1/gate_b", "w/log_gains"):
+        assert not np.allclose(one[name], two[name])  # the step moved them: the mean is neither
+        np.testing.assert_allclose(mean[name], (one[name].astype(np.float64) + two[name]) / 2, rtol=1e-6, atol=1e-7)
+    bundle = Bundle(paths["1,2"])  # the codec loads it: coding tables of the mean prior included
+    assert bundle.meta["averaged_steps"] == [1, 2] and bundle.meta["step"] == 2
+    with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()) as error:
+        train.main(common + ["--export", str(root / "bad"), "--export-step", "1,1"])
+    assert "names a step twice" in error.getvalue()
+
+
 def test_keep_sets_how_many_checkpoints_stay(trained, tmp_path, cache):
     import shutil
 
