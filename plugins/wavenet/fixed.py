@@ -370,8 +370,8 @@ class DCBlocker:
     """The decoder's last step: a one-pole high-pass that takes out the slowly varying DC
     offset the synthesis leaves (its mean over each second, held-out and validation speech:
     0.001-0.011 with the third release's weights; in digital silence after 2 s of held-out
-    speech: 2.7e-4 with the fourth's, 7.6e-3 with the fifth's, 5.0e-4 with the sixth's, and
-    6e-6 after the blocker).
+    speech: 2.7e-4 with the fourth's, 7.6e-3 with the fifth's, 5.0e-4 with the sixth's, 1.5e-5
+    with the seventh's, 7.7e-4 with the eighth's, and 3.1e-6 after the blocker).
 
     Integer arithmetic on the ``2**-OUTPUT_BITS`` grid (:func:`.fixed_kernels.dc_block`), so,
     like :class:`FixedSynthesis`, the same bits on every machine and for any split of a stream.

@@ -16,10 +16,10 @@ CODED_RATE = 16000
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
-SHIPPED_SHA256 = "619cb44ba237b5e4f4c02cf1eca1bcb6a60e143f8bf4f450da849eb4f6248315"
-"""SHA-256 of ``weights/wavenet.npz`` (run ``kl`` at step 4,500: run ``ps40d``'s step 4,000
-fine-tuned on fillets+klettres; ps40d came from run ``ps40``'s step 29,064, itself from run
-``base``'s step 18,090; see weights/MODEL_CARD.md)."""
+SHIPPED_SHA256 = "e5e75543409b0ef44d9b1e9b9ea1785993b3a9b8ee4dc2ae5e26f807467e823f"
+"""SHA-256 of ``weights/wavenet.npz`` (run ``kl2``, the mean of its checkpoints of steps 3,500
+to 9,000: the seventh release, run ``kl``'s step 4,500, fine-tuned further on fillets+klettres;
+see weights/MODEL_CARD.md for the chain back to run ``base``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,9 +40,9 @@ class Level:
 
 
 LEVELS: dict[int, Level] = {
-    1: Level(0, 2.90),
-    2: Level(1, 5.81),
-    3: Level(2, 11.1),
+    1: Level(0, 2.92),
+    2: Level(1, 5.82),
+    3: Level(2, 11.2),
 }
 """``quality`` option value -> level. Rates: mean over the held-out LibriSpeech clips
 (weights/MODEL_CARD.md); they vary with the signal (the levels are variable-rate)."""
