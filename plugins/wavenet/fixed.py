@@ -292,7 +292,8 @@ class FixedSynthesis:
             return self._tail(h, state)
         split = (steps + field) // 2  # both halves the same length, the second's warm-up included
         warm_up = self._tail_zero_state(h.shape[0])
-        second = second_thread().submit(self._tail, h[:, split - field:], warm_up)
+        # A copy: the halves overlap by the warm-up, and the stages clip their input in place.
+        second = second_thread().submit(self._tail, h[:, split - field:].copy(), warm_up)
         first, _ = self._tail(h[:, :split], state)
         x, new_state = second.result()
         return np.concatenate([first, x[:, field * self._tail_hop:]], axis=1), new_state

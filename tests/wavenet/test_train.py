@@ -112,22 +112,25 @@ def test_an_older_kept_checkpoint_can_be_exported(trained):
 
 
 def test_several_kept_checkpoints_export_as_the_mean_of_their_weights(trained):
+    import tensorflow as tf
+
     from neuralav.plugins.wavenet import train
     from neuralav.plugins.wavenet.codec import Bundle
 
     root = trained[0]
     common = ["--run", "t", "--root", str(root)]
-    paths = {}
-    for steps in ("1", "2", "1,2"):
-        paths[steps] = root / f"steps-{steps}" / "wavenet.npz"
-        with contextlib.redirect_stdout(io.StringIO()) as printed:
-            assert train.main(common + ["--export", str(paths[steps].parent), "--export-step", steps]) == 0
-    assert "exported the mean of steps 1, 2 to" in printed.getvalue()
-    one, two, mean = (np.load(paths[s], allow_pickle=False) for s in ("1", "2", "1,2"))
-    for name in ("w/enc/in_w", "w/dec/s2/b1/gate_b", "w/log_gains"):
-        assert not np.allclose(one[name], two[name])  # the step moved them: the mean is neither
-        np.testing.assert_allclose(mean[name], (one[name].astype(np.float64) + two[name]) / 2, rtol=1e-6, atol=1e-7)
-    bundle = Bundle(paths["1,2"])  # the codec loads it: coding tables of the mean prior included
+    path = root / "mean" / "wavenet.npz"
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        assert train.main(common + ["--export", str(path.parent), "--export-step", "1,2"]) == 0
+    assert f"exported the mean of steps 1, 2 to {path}" in printed.getvalue()
+    steps = [tf.train.load_checkpoint(str(root / "t" / "ckpt" / f"ckpt-{s}")) for s in (1, 2)]
+    mean = np.load(path, allow_pickle=False)
+    for name in ("enc/in_w", "dec/s2/b1/gate_b", "dec/out_w"):
+        key = "model/params/" + name.replace("/", ".S") + "/.ATTRIBUTES/VARIABLE_VALUE"
+        one, two = (reader.get_tensor(key) for reader in steps)
+        assert not np.allclose(one, two)  # the step moved them: the mean is neither
+        np.testing.assert_allclose(mean["w/" + name], (one.astype(np.float64) + two) / 2, rtol=1e-6, atol=1e-7)
+    bundle = Bundle(path)  # the codec loads it: coding tables of the mean prior included
     assert bundle.meta["averaged_steps"] == [1, 2] and bundle.meta["step"] == 2
     with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()) as error:
         train.main(common + ["--export", str(root / "bad"), "--export-step", "1,1"])
