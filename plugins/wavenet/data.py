@@ -1,6 +1,6 @@
 """Training audio for ``wavenet``: offline speech/music decoded to 16 kHz mono.
 
-Data sets (:data:`DATASETS`; the shipped weights were trained on ``fillets``):
+Data sets (:data:`DATASETS`; the model card says which the shipped weights were trained on):
 
 - ``fillets``: Debian bookworm packages ``fillets-ng-data-cs`` and ``fillets-ng-data``, version
   1.0.1-1.1 (``apt-get install fillets-ng-data-cs fillets-ng-data``): the recorded voice acting
@@ -17,6 +17,16 @@ Data sets (:data:`DATASETS`; the shipped weights were trained on ``fillets``):
   the :data:`KLETTRES_LANGUAGES` only: the languages of the validation set are left out, in
   case a KDE translator recorded both games. That is 1527 files, of which FFmpeg reads 1509
   (40.7 min; the cache's ``skipped.txt`` lists the other 18): speech 153.8 min in all.
+
+- ``fillets+klettres+tuxpaint``: the same, plus as ``speech`` the spoken stamp descriptions of
+  *Tux Paint* (Debian ``tuxpaint-stamps-default`` 2022.06.04-1, GPL-2,
+  ``/usr/share/tuxpaint/stamps/**/*_desc_<lang>.ogg``, one short sentence each) in the
+  :data:`TUXPAINT_LANGUAGES` (the validation set's languages left out). Added because the
+  other two are mostly male voices (Fish Fillets' two fish): the Romanian, Spanish and
+  Belarusian descriptions are women's voices (median F0 about 190-300 Hz, measured on 6
+  files each), the French, Russian and Bulgarian ones men's. 5424 files, 138.8 min, of which
+  71.5 min (ro 29.9, es 25.4, be 16.2) are women's; FFmpeg reads them all. Speech 286.8 min
+  in all.
 
 Never add ``shared/data/speech``: it is the held-out evaluation set. Runs are compared on a
 separate validation set, :func:`build_validation` (Debian ``ktuberling-data``'s spoken words,
@@ -48,16 +58,24 @@ VALIDATION_LANGUAGES = ("en", "de", "ca", "da", "el", "uk")
 KLETTRES_LANGUAGES = ("ar", "cs", "es", "fr", "he", "hu", "id", "it", "lt", "ml", "nb", "nds", "nl",
                       "nn", "pt_BR", "ru", "tn")
 """KLettres' languages but those of the validation set (and ``en_GB``, next to its ``en``)."""
+TUXPAINT = "/usr/share/tuxpaint/stamps"
+TUXPAINT_LANGUAGES = ("fr", "ru", "ro", "bg", "es", "be", "lt", "nl")
+"""Tux Paint's description languages but those of the validation set (ca, da, el)."""
 _FILLETS_SPEECH = [f"{FILLETS}/sound/*/cs/*.ogg", f"{FILLETS}/sound/*/en/*.ogg"]
 _FILLETS_MUSIC = [f"{FILLETS}/music/*.ogg"]
 DATASETS = {
     "fillets": {"speech": _FILLETS_SPEECH, "music": _FILLETS_MUSIC},
     "fillets+klettres": {"speech": _FILLETS_SPEECH + [f"{KLETTRES}/{lang}/*/*.ogg" for lang in KLETTRES_LANGUAGES],
                          "music": _FILLETS_MUSIC},
+    "fillets+klettres+tuxpaint": {
+        "speech": _FILLETS_SPEECH + [f"{KLETTRES}/{lang}/*/*.ogg" for lang in KLETTRES_LANGUAGES]
+        + [f"{TUXPAINT}/**/*_desc_{lang}.ogg" for lang in TUXPAINT_LANGUAGES],
+        "music": _FILLETS_MUSIC},
 }
 """Training data sets: ``{name: {kind: glob patterns}}``."""
 PACKAGES = {"fillets": "fillets-ng-data-cs fillets-ng-data",
-            "fillets+klettres": "fillets-ng-data-cs fillets-ng-data klettres-data"}
+            "fillets+klettres": "fillets-ng-data-cs fillets-ng-data klettres-data",
+            "fillets+klettres+tuxpaint": "fillets-ng-data-cs fillets-ng-data klettres-data tuxpaint-stamps-default"}
 """Debian packages each data set needs."""
 
 
@@ -99,7 +117,7 @@ def prepare(cache: Path | None = None, dataset: str = "fillets") -> dict[str, np
         manifest: dict[str, list] = {}
         skipped: list[str] = []
         for kind, patterns in DATASETS[dataset].items():
-            files = sorted(f for p in patterns for f in glob.glob(p))
+            files = sorted(f for p in patterns for f in glob.glob(p, recursive=True))
             if not files:
                 raise FileNotFoundError(f"no `{kind}` audio matches {patterns}: "
                                         f"apt-get install {PACKAGES[dataset]}")

@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--music", type=float, default=0.1, help="fraction of crops taken from music")
     p.add_argument("--data-cache", type=Path, default=None,
                    help="decoded training audio (data.prepare's cache; default: data.default_cache(DATASET))")
-    p.add_argument("--dataset", default="fillets", help="training data set (data.DATASETS; the shipped weights: fillets)")
+    p.add_argument("--dataset", default="fillets", help="training data set (data.DATASETS; the model card names the one of each stage)")
     p.add_argument("--pesq-weight", type=float, default=0.0, help="weight of the PESQ disturbance stand-in")
     p.add_argument("--stoi-weight", type=float, default=0.0, help="weight of 1 - the STOI stand-in")
     p.add_argument("--init-weights", type=Path, default=None,

@@ -24,6 +24,25 @@ def test_klettres_speech_leaves_out_the_languages_of_the_validation_set():
     assert set(data.DATASETS["fillets"]["speech"]) < set(patterns)
 
 
+def test_tuxpaint_speech_leaves_out_the_languages_of_the_validation_set_and_keeps_the_rest():
+    assert not set(data.TUXPAINT_LANGUAGES) & set(data.VALIDATION_LANGUAGES)
+    patterns = data.DATASETS["fillets+klettres+tuxpaint"]["speech"]
+    for language in data.VALIDATION_LANGUAGES:
+        assert f"{data.TUXPAINT}/**/*_desc_{language}.ogg" not in patterns
+    assert set(data.DATASETS["fillets+klettres"]["speech"]) < set(patterns)
+    assert "tuxpaint-stamps-default" in data.PACKAGES["fillets+klettres+tuxpaint"]
+
+
+def test_prepare_finds_files_in_nested_folders_with_a_double_star_pattern(tmp_path, monkeypatch):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    _write_flac(tmp_path / "a" / "b" / "x_desc_ro.flac", 0.25)
+    _write_flac(tmp_path / "a" / "x_desc_ca.flac", 0.25)
+    monkeypatch.setitem(data.DATASETS, "nested", {"speech": [str(tmp_path / "**/*_desc_ro.flac")]})
+    data.prepare(tmp_path / "cache", "nested")
+    manifest = json.loads((tmp_path / "cache" / "sources.json").read_text())
+    assert [path for path, _ in manifest["speech"]] == [str(tmp_path / "a" / "b" / "x_desc_ro.flac")]
+
+
 def test_each_data_set_has_its_own_cache():
     assert data.default_cache("fillets") == data.DEFAULT_CACHE
     assert data.default_cache("fillets+klettres") == data.DEFAULT_CACHE.parent / "wavenet-fillets+klettres"
