@@ -36,6 +36,7 @@ import numpy as np
 from .descriptor import Capability, CodecDescriptor, MediaType
 from .errors import FormatNotSupportedError, InvalidDataError, NeuralavError, PluginError
 from .header import CodecHeader
+from .samples import DTYPES, array_to_frame, frame_to_array
 
 __all__ = [
     "MAX_DIMENSION",
@@ -81,7 +82,7 @@ def _check_finite(frame: av.frame.Frame, codec: str) -> None:
     name = frame.format.name
     if not any(tag in name for tag in ("f16", "f32", "f64", "flt", "dbl")):
         return
-    values = frame.to_ndarray()
+    values = frame_to_array(frame) if isinstance(frame, av.AudioFrame) else frame.to_ndarray()
     bad = values.size - int(np.count_nonzero(np.isfinite(values)))
     if bad:
         kind = "video frame" if isinstance(frame, av.VideoFrame) else "audio frame"
@@ -171,6 +172,16 @@ class Decoder(_Codec, abc.ABC):
     @abc.abstractmethod
     def decode(self, packet: av.Packet | None = None) -> list[av.frame.Frame]:
         """Decode one packet; ``None`` flushes. Returns the frames now ready."""
+
+    def _check_packet(self, packet: object) -> None:
+        """Refuse anything but an ``av.Packet`` (e.g. bare bytes) with an error naming it.
+
+        Raises:
+            FormatNotSupportedError: ``packet`` is not an ``av.Packet``.
+        """
+        if not isinstance(packet, av.Packet):
+            raise FormatNotSupportedError(f"codec `{self.name}` decodes av.Packet, not {type(packet).__name__} "
+                                          "(wrap bytes as av.Packet(data))")
 
 
 # --------------------------------------------------------------------------- video
@@ -333,6 +344,7 @@ class VideoDecoder(Decoder):
         """
         if packet is None:
             return []
+        self._check_packet(packet)
         info = parse_video_packet(bytes(packet))
         if info.coded_format not in self.descriptor.formats:
             raise InvalidDataError(
@@ -378,10 +390,6 @@ class AudioChunk:
     keyframe: bool = True
 
 
-_SAMPLE_DTYPES = {"u8": np.uint8, "s16": np.int16, "s32": np.int32, "s64": np.int64,
-                  "flt": np.float32, "dbl": np.float64}
-
-
 class AudioEncoder(Encoder):
     """Base of audio encoders.
 
@@ -392,8 +400,17 @@ class AudioEncoder(Encoder):
     ``1/sample_rate``). The header is known once the input's rate and layout are:
     pass ``sample_rate``/``layout`` at construction, or encode a frame first.
 
+    The caller's frames are left as they were (their pts is cleared during the call, so one
+    frame must not be encoded from two threads at once). Frames with pts but no time base
+    are read in ``time_base`` (default ``1/sample_rate``). The input's rate, layout and
+    sample format are fixed by the first frame, as for an FFmpeg encoder. After a flush the
+    encoder takes no more frames.
+
     Attributes:
         coded_rate: Sample rate (Hz) the codec works at, or ``None`` for the input's.
+        accepted_samples: Samples (per channel, at the input rate) of the frames handed to
+            :meth:`encode_samples` so far (a codec that then fails on one keeps or drops those
+            samples as it documents; the flush pads the coded stream to this length).
     """
 
     coded_rate: ClassVar[int | None] = None
@@ -405,8 +422,12 @@ class AudioEncoder(Encoder):
         self.sample_rate = sample_rate
         self.layout = layout
         self.input_format = format
+        self.accepted_samples = 0
+        self._converted = 0  # samples handed to encode_samples, at the coded rate
         self._resampler: av.AudioResampler | None = None
         self._next_pts: int | None = None
+        self._flushed = False
+        self._source_format: str | None = None  # sample format of the first frame taken
 
     def encode_samples(self, samples: np.ndarray, flush: bool) -> list[AudioChunk]:
         """Code samples.
@@ -445,41 +466,60 @@ class AudioEncoder(Encoder):
             f"(it accepts {', '.join(formats)})")
 
     def _to_array(self, frame: av.AudioFrame) -> np.ndarray:
-        coded = self._coded_format(self.input_format)
-        source = frame.format.name
-        if source != self.input_format and Capability.LOSSY not in self.descriptor.capabilities \
-                and self._coded_format(source) != coded:
-            raise FormatNotSupportedError(
-                f"audio changed from `{self.input_format}` to `{source}` samples mid-stream")
         if self._resampler is None:
             rate = self.coded_rate or self.sample_rate
             if rate != self.sample_rate and Capability.LOSSY not in self.descriptor.capabilities:
                 raise FormatNotSupportedError(f"lossless codec `{self.name}` cannot resample audio")
-            self._resampler = av.AudioResampler(format=coded, layout=self.layout, rate=rate)
-        frame.pts = None  # the base class counts samples itself
-        return self._interleaved_to_planar([f.to_ndarray() for f in self._resampler.resample(frame)])
+            self._resampler = av.AudioResampler(format=self._coded_format(self.input_format),
+                                                layout=self.layout, rate=rate)
+        pts, frame.pts = frame.pts, None  # the base class counts samples itself
+        try:
+            return self._join(self._resampler.resample(frame))
+        finally:
+            frame.pts = pts
 
-    def _interleaved_to_planar(self, arrays: list[np.ndarray]) -> np.ndarray:
+    def _join(self, frames: list[av.AudioFrame]) -> np.ndarray:
+        """Resampler output as one (channels, n) array of the coded format's dtype."""
         coded = av.AudioFormat(self._coded_format(self.input_format))
         channels = len(av.AudioLayout(self.layout).channels)
-        if not arrays:
-            return np.zeros((channels, 0), dtype=_SAMPLE_DTYPES[coded.packed.name])
-        joined = np.concatenate(arrays, axis=1)
-        if not coded.is_planar:  # packed: shape (1, n * channels)
-            joined = joined.reshape(-1, channels).T
-        return np.ascontiguousarray(joined)
+        arrays = [frame_to_array(f) for f in frames]
+        joined = np.concatenate(arrays, axis=1) if arrays else np.zeros((channels, 0), DTYPES[coded.packed.name])
+        self._converted += joined.shape[1]
+        return joined
+
+    def _flush_tail(self) -> np.ndarray:
+        """What the resampler still holds, padded with silence to the input's full length.
+
+        libswresample can return fewer samples than the input stands for (nothing at all for
+        the first few dozen input samples), so the coded stream would end early or be empty.
+        """
+        tail = self._join(self._resampler.resample(None))
+        rate = self.coded_rate or self.sample_rate
+        expected = -(-self.accepted_samples * rate // self.sample_rate)  # ceil
+        if self._converted < expected:
+            silence = 128 if tail.dtype == np.uint8 else 0
+            pad = np.full((tail.shape[0], expected - self._converted), silence, tail.dtype)
+            tail = np.concatenate([tail, pad], axis=1)
+            self._converted = expected
+        return tail
 
     def encode(self, frame: av.AudioFrame | None = None) -> list[av.Packet]:
         """Encode one frame (``None`` flushes); returns the packets now complete.
 
         Raises:
-            FormatNotSupportedError: not an audio frame, or a change of rate/layout mid-stream.
+            FormatNotSupportedError: not an audio frame, or a change of rate, layout or
+                sample format mid-stream.
             InvalidDataError: a float frame holding NaN or infinite samples.
+            NeuralavError: a frame after the flush.
         """
+        if self._flushed:
+            raise NeuralavError(f"the `{self.name}` encoder was flushed (encode(None)); "
+                                "start a new encoder for another stream")
         if frame is None:
+            self._flushed = True
             if self._resampler is None:
                 return []
-            tail = self._interleaved_to_planar([f.to_ndarray() for f in self._resampler.resample(None)])
+            tail = self._flush_tail()
             return self._packets(self._call_codec("flush", self.encode_samples, tail, True))
         if not isinstance(frame, av.AudioFrame):
             raise FormatNotSupportedError(f"codec `{self.name}` encodes av.AudioFrame, not {type(frame).__name__}")
@@ -493,13 +533,21 @@ class AudioEncoder(Encoder):
             raise FormatNotSupportedError(
                 f"audio changed from {self.sample_rate} Hz {self.layout} to "
                 f"{frame.sample_rate} Hz {frame.layout.name} mid-stream")
+        if self._source_format is None:
+            if self._coded_format(frame.format.name) != self._coded_format(self.input_format):
+                raise FormatNotSupportedError(
+                    f"`{frame.format.name}` samples given to a `{self.name}` encoder set up for "
+                    f"`{self.input_format}` (a lossless codec cannot convert them)")
+        elif frame.format.name != self._source_format:
+            raise FormatNotSupportedError(
+                f"audio changed from `{self._source_format}` to `{frame.format.name}` samples mid-stream")
         _check_finite(frame, self.name)
         if self._next_pts is None:
-            if frame.pts is not None and frame.time_base is not None:
-                self._next_pts = int(round(frame.pts * frame.time_base * self.sample_rate))
-            else:
-                self._next_pts = 0
+            time_base = frame.time_base or self.time_base or Fraction(1, self.sample_rate)
+            self._next_pts = int(round(frame.pts * time_base * self.sample_rate)) if frame.pts is not None else 0
         samples = self._to_array(frame)
+        self._source_format = frame.format.name
+        self.accepted_samples += frame.samples
         return self._packets(self._call_codec("encode samples", self.encode_samples, samples, False))
 
     def _packets(self, chunks: list[AudioChunk]) -> list[av.Packet]:
@@ -561,15 +609,13 @@ class AudioDecoder(Decoder):
         """Decode one packet into one frame; ``None`` flushes (nothing is buffered here)."""
         if packet is None:
             return []
+        self._check_packet(packet)
         samples = self._call_codec("decode a packet", self.decode_samples, bytes(packet))
         coded_format = self.coded_format
         if samples.ndim != 2 or samples.shape[0] != self.channels:
             raise PluginError(f"codec `{self.name}` decoded an array of shape {samples.shape}; "
                               f"expected ({self.channels}, samples)")
-        fmt = av.AudioFormat(coded_format)
-        array = samples if fmt.is_planar else samples.T.reshape(1, -1)
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(array), format=coded_format, layout=self.layout)
-        frame.sample_rate = self.coded_rate or self.sample_rate
+        frame = array_to_frame(samples, coded_format, self.layout, self.coded_rate or self.sample_rate)
         if coded_format != self.output_format or frame.sample_rate != self.sample_rate:
             if self._output_resampler is None:
                 self._output_resampler = av.AudioResampler(

@@ -213,3 +213,78 @@ def test_a_packet_rebuilt_from_bytes_alone_decodes():
     (packet,) = encoder.encode(video_frame())
     (frame,) = registry.create_decoder("zlibv", encoder.header).decode(av.Packet(bytes(packet)))
     assert (frame.width, frame.height) == (53, 37)
+
+
+def test_encoding_leaves_the_callers_frame_unchanged():
+    frame = audio_frame(np.zeros((1, 480), np.int16), "s16", "mono", 48000, 4800)
+    registry.create_encoder("zliba").encode(frame)
+    assert (frame.pts, frame.time_base) == (4800, Fraction(1, 48000))
+    (packet,) = registry.create_encoder("zliba").encode(frame)  # a second encoder sees the same pts
+    assert packet.pts == 4800
+
+
+def test_audio_pts_without_a_time_base_are_read_in_the_encoders_time_base():
+    frame = av.AudioFrame.from_ndarray(np.zeros((1, 480), np.int16), format="s16", layout="mono")
+    frame.sample_rate, frame.pts = 48000, 12345
+    assert frame.time_base is None
+    (packet,) = registry.create_encoder("zliba", time_base=Fraction(1, 1000)).encode(frame)
+    assert (packet.pts, packet.time_base) == (12345 * 48, Fraction(1, 48000))
+    (packet,) = registry.create_encoder("zliba").encode(frame)  # default: samples
+    assert packet.pts == 12345
+
+
+def test_a_sample_format_change_mid_stream_is_a_clear_error():
+    encoder = registry.create_encoder("zliba")
+    encoder.encode(audio_frame(np.zeros((2, 48), np.int16), "s16p", "stereo", 48000, 0))
+    with pytest.raises(FormatNotSupportedError, match="changed from `s16p` to `s16` samples mid-stream"):
+        encoder.encode(audio_frame(np.zeros((1, 96), np.int16), "s16", "stereo", 48000, 48))
+
+
+def test_frames_may_come_in_a_reordering_of_the_format_given_at_construction():
+    encoder = registry.create_encoder("zliba", sample_rate=48000, layout="stereo", format="s16")
+    for pts in (0, 48, 96):
+        assert len(encoder.encode(audio_frame(np.zeros((2, 48), np.int16), "s16p", "stereo", 48000, pts))) == 1
+    with pytest.raises(FormatNotSupportedError, match="set up for `s16`"):
+        registry.create_encoder("zliba", sample_rate=48000, layout="stereo", format="s16").encode(
+            audio_frame(np.zeros((2, 48), np.float32), "fltp", "stereo", 48000, 0))
+
+
+def test_an_encoder_takes_no_frame_after_its_flush():
+    encoder = registry.create_encoder("zliba")
+    encoder.encode(audio_frame(np.zeros((1, 48), np.int16), "s16", "mono", 48000, 0))
+    encoder.encode(None)
+    with pytest.raises(registry.NeuralavError, match="was flushed"):
+        encoder.encode(audio_frame(np.zeros((1, 48), np.int16), "s16", "mono", 48000, 48))
+
+
+def test_a_refused_frame_is_not_counted_as_input():
+    encoder = registry.create_encoder("zliba")
+    encoder.encode(audio_frame(np.zeros((1, 480), np.float32), "flt", "mono", 48000, 0))
+    bad = np.zeros((1, 480), np.float32)
+    bad[0, 7] = np.nan
+    with pytest.raises(InvalidDataError):
+        encoder.encode(audio_frame(bad, "flt", "mono", 48000, 480))
+    assert encoder.accepted_samples == 480
+
+
+def test_decoders_name_what_they_were_given_instead_of_a_packet():
+    encoder = registry.create_encoder("zliba")
+    (packet,) = encoder.encode(audio_frame(np.zeros((1, 48), np.int16), "s16", "mono", 48000, 0))
+    with pytest.raises(FormatNotSupportedError, match="decodes av.Packet, not bytes"):
+        registry.create_decoder("zliba", encoder.header).decode(bytes(packet))
+
+
+@pytest.mark.parametrize("fmt", ["s16p", "fltp"])
+def test_planar_audio_of_8_channels_round_trips_exactly(fmt):
+    """PyAV 18 crashes reading planar frames of 8+ channels; the base classes must not."""
+    from neuralav.registry.samples import array_to_frame, frame_to_array
+
+    dtype = np.int16 if fmt == "s16p" else np.float32
+    samples = (RNG.uniform(-0.9, 0.9, (8, 700)) * (32767 if fmt == "s16p" else 1)).astype(dtype)
+    frame = array_to_frame(samples, fmt, "7.1", 48000)
+    encoder = registry.create_encoder("zliba")
+    packets = encoder.encode(frame) + encoder.encode(None)
+    decoder = registry.create_decoder("zliba", encoder.header)
+    (decoded,) = [f for p in packets for f in decoder.decode(p)]
+    assert (decoded.format.name, decoded.layout.name, decoded.samples) == (fmt, "7.1", 700)
+    assert np.array_equal(frame_to_array(decoded), samples)

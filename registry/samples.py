@@ -1,0 +1,90 @@
+"""Audio frames to and from numpy arrays, for any channel count.
+
+PyAV 18 cannot map planar audio of 8 or more channels to numpy: FFmpeg keeps the planes of
+such a frame in ``extended_data``, and ``AudioFrame.planes`` reads one pointer past them
+(``to_ndarray`` on a 7.1 ``fltp`` frame crashes the process; ``from_ndarray`` raises
+``IndexError``). Packed frames have one plane whatever the channel count, and
+libswresample converts between planar and packed without touching a value, so these
+helpers go through a packed frame for such layouts. Everything else maps directly.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import av
+import numpy as np
+
+__all__ = ["DTYPES", "PLANE_LIMIT", "frame_to_array", "array_to_frame", "slice_frame"]
+
+PLANE_LIMIT = 8
+"""Planar frames with this many channels or more go through a packed frame (see above)."""
+
+DTYPES = {"u8": np.uint8, "s16": np.int16, "s32": np.int32, "s64": np.int64,
+          "flt": np.float32, "dbl": np.float64}
+"""numpy dtype of each packed sample format (planar ones use their packed twin's)."""
+
+
+def _through_packed(fmt: av.AudioFormat, channels: int) -> bool:
+    return fmt.is_planar and channels >= PLANE_LIMIT
+
+
+def _convert(frame: av.AudioFrame, fmt: str) -> av.AudioFrame:
+    """The same samples in sample format ``fmt`` (same rate and layout: a lossless reordering)."""
+    resampler = av.AudioResampler(format=fmt, layout=frame.layout.name, rate=frame.sample_rate)
+    pts, frame.pts = frame.pts, None  # the resampler would retime its output; the caller's frame stays as it was
+    try:
+        pieces = resampler.resample(frame) + resampler.resample(None)
+    finally:
+        frame.pts = pts
+    arrays = [piece.to_ndarray() for piece in pieces] if fmt == av.AudioFormat(fmt).packed.name else None
+    if arrays is not None:
+        joined = np.concatenate(arrays, axis=1) if arrays else np.zeros((1, 0))
+        out = av.AudioFrame.from_ndarray(np.ascontiguousarray(joined), format=fmt, layout=frame.layout.name)
+    else:  # planar output of many channels: one frame straight from the resampler
+        (out,) = pieces
+    out.sample_rate = frame.sample_rate
+    return out
+
+
+def frame_to_array(frame: av.AudioFrame) -> np.ndarray:
+    """Samples of ``frame`` as an array of shape (channels, samples), in the frame's dtype
+    (int16 for ``s16``/``s16p``, float32 for ``flt``/``fltp``...), whatever the channel count."""
+    channels = len(frame.layout.channels)
+    if frame.samples == 0:
+        return np.zeros((channels, 0), DTYPES[frame.format.packed.name])
+    if _through_packed(frame.format, channels):
+        frame = _convert(frame, frame.format.packed.name)
+    array = frame.to_ndarray()
+    if not frame.format.is_planar:  # packed: shape (1, samples * channels)
+        array = array.reshape(-1, channels).T
+    return np.ascontiguousarray(array)
+
+
+def array_to_frame(samples: np.ndarray, fmt: str, layout: str, rate: int) -> av.AudioFrame:
+    """One ``av.AudioFrame`` in sample format ``fmt`` from ``samples`` of shape (channels, n),
+    already of that format's dtype: no pts, time base ``1/rate`` (samples)."""
+    audio_format = av.AudioFormat(fmt)
+    channels = samples.shape[0]
+    packed = np.ascontiguousarray(samples.T.reshape(1, -1))
+    if _through_packed(audio_format, channels) and samples.shape[1]:
+        frame = av.AudioFrame.from_ndarray(packed, format=audio_format.packed.name, layout=layout)
+        frame.sample_rate = rate
+        frame = _convert(frame, fmt)
+    else:
+        array = np.ascontiguousarray(samples) if audio_format.is_planar else packed
+        frame = av.AudioFrame.from_ndarray(array, format=fmt, layout=layout)
+        frame.sample_rate = rate
+    frame.pts, frame.time_base = None, Fraction(1, rate)
+    return frame
+
+
+def slice_frame(frame: av.AudioFrame, start: int, stop: int) -> av.AudioFrame:
+    """Samples ``start:stop`` of ``frame`` as a new frame, in the frame's time base; its pts
+    moves by ``start`` samples (none when the frame has no pts or time base)."""
+    array = frame_to_array(frame)[:, start:stop]
+    out = array_to_frame(array, frame.format.name, frame.layout.name, frame.sample_rate)
+    if frame.pts is not None and frame.time_base is not None:
+        out.time_base = frame.time_base
+        out.pts = frame.pts + int(round(start / frame.sample_rate / frame.time_base))
+    return out
