@@ -53,6 +53,7 @@ import numpy as np
 
 from neuralav.registry import (AudioChunk, AudioDecoder, AudioEncoder, FormatNotSupportedError, InvalidDataError,
                                PluginError)
+from neuralav.registry.samples import array_to_frame, frame_to_array
 
 from .analysis import FloatAnalysis
 from .fixed import DCBlocker, FixedSynthesis
@@ -262,8 +263,8 @@ def unpack_payload(payload: bytes, *, level: int, channels: int, hop: int):
     packet_channels, final_flag, frames = (body[1] >> 5) + 1, bool(body[1] & 16), body[1] & 15
     if packet_channels != channels:
         raise InvalidDataError(f"`wavenet` packet has {packet_channels} channels; the stream has {channels}")
-    if frames > FRAMES_PER_PACKET:
-        raise InvalidDataError(f"`wavenet` packet claims {frames} frames (at most {FRAMES_PER_PACKET})")
+    if not 1 <= frames <= FRAMES_PER_PACKET:
+        raise InvalidDataError(f"`wavenet` packet claims {frames} latent frames (1 to {FRAMES_PER_PACKET})")
     position = 2
     final = None
     if final_flag:
@@ -307,7 +308,6 @@ class WavenetEncoder(AudioEncoder):
         self._bundle: Bundle | None = None
         self._buffer: np.ndarray | None = None
         self._state = None
-        self._input_samples = 0  # at the input rate
         self._coded = 0  # coded-rate samples in the chunks made so far
         self._emitted = 0  # coded-rate samples in the packets stamped so far
         self._first_pts: int | None = None
@@ -326,9 +326,15 @@ class WavenetEncoder(AudioEncoder):
         return fields
 
     def encode(self, frame: av.AudioFrame | None = None) -> list[av.Packet]:
-        """Encode one frame (``None`` flushes); returns the packets now complete."""
-        if isinstance(frame, av.AudioFrame):
-            self._input_samples += max(frame.samples, 0)
+        """Encode one frame (``None`` flushes); returns the packets now complete.
+
+        Raises:
+            FormatNotSupportedError: more than :data:`MAX_CHANNELS` channels, or what the base
+                class refuses (see :meth:`AudioEncoder.encode`).
+        """
+        if isinstance(frame, av.AudioFrame) and not 1 <= len(frame.layout.channels) <= MAX_CHANNELS:
+            raise FormatNotSupportedError(f"`wavenet` codes 1 to {MAX_CHANNELS} channels, not "
+                                          f"{len(frame.layout.channels)} ({frame.layout.name})")
         return super().encode(frame)
 
     def _packets(self, chunks: list[AudioChunk]) -> list[av.Packet]:
@@ -400,7 +406,7 @@ class WavenetEncoder(AudioEncoder):
             tail = None
             if final and index == len(pieces) - 1:
                 begin = round(self._coded * self.sample_rate / CODED_RATE)
-                self._final_duration = max(self._input_samples - begin, 0)
+                self._final_duration = max(self.accepted_samples - begin, 0)
                 tail = (valid, self._final_duration & 0xFFFFFFFF)
             chunk = AudioChunk(pack_payload(self.level, count, [bytes(s) for s in strings], tail), valid,
                                keyframe=True)
@@ -433,6 +439,9 @@ class WavenetDecoder(AudioDecoder):
     def __init__(self, descriptor, header: bytes) -> None:
         super().__init__(descriptor, header)
         self.level = _quality_level(self.options)
+        if self.channels > MAX_CHANNELS:
+            raise InvalidDataError(f"`wavenet` header claims {self.channels} channels ({self.layout}); "
+                                   f"the codec codes 1 to {MAX_CHANNELS}")
         self.bundle = load_bundle(int(self.options["quality"]))
         model = self.header.fields.get("model")
         if model is not None and model != self.bundle.digest[:16]:
@@ -504,6 +513,7 @@ class WavenetDecoder(AudioDecoder):
         """
         if packet is None:
             return self._call_codec("decode packets", self._run_pending, True)
+        self._check_packet(packet)
         time_base = Fraction(1, self.sample_rate)
         pts = None
         if packet.pts is not None and packet.time_base is not None:
@@ -552,19 +562,20 @@ class WavenetDecoder(AudioDecoder):
         return self._emit(flush=ended)
 
     def _push(self, samples: np.ndarray) -> None:
+        if not samples.shape[1]:
+            return
         if self.sample_rate == CODED_RATE:
             self._fifo = np.concatenate([self._fifo, samples], axis=1)
             return
         if self._resampler is None:
             self._resampler = av.AudioResampler(format="fltp", layout=self.layout, rate=self.sample_rate)
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples), format="fltp", layout=self.layout)
-        frame.sample_rate = CODED_RATE
-        self._fifo = np.concatenate([self._fifo] + [f.to_ndarray() for f in self._resampler.resample(frame)],
+        frame = array_to_frame(np.ascontiguousarray(samples, np.float32), "fltp", self.layout, CODED_RATE)
+        self._fifo = np.concatenate([self._fifo] + [frame_to_array(f) for f in self._resampler.resample(frame)],
                                     axis=1)
 
     def _emit(self, flush: bool) -> list[av.AudioFrame]:
         if flush and self._resampler is not None:
-            tail = [f.to_ndarray() for f in self._resampler.resample(None)]
+            tail = [frame_to_array(f) for f in self._resampler.resample(None)]
             self._fifo = np.concatenate([self._fifo] + tail, axis=1)
             self._resampler = None
         count = self._due - self._emitted
@@ -608,12 +619,7 @@ def _to_frames(samples: np.ndarray, fmt: str, layout: str, rate: int) -> list[av
         array = (array + 128).astype(np.uint8) if packed == "u8" else array.astype(
             np.int16 if packed == "s16" else np.int32)
     else:  # s64 and anything else numpy cannot hold in PyAV: libswresample converts (same rate)
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(array, np.float32), format="fltp", layout=layout)
-        frame.sample_rate = rate
+        frame = array_to_frame(np.ascontiguousarray(array, np.float32), "flt", layout, rate)
         converter = av.AudioResampler(format=fmt, layout=layout, rate=rate)
         return converter.resample(frame) + converter.resample(None)
-    if not audio_format.is_planar:
-        array = array.T.reshape(1, -1)
-    out = av.AudioFrame.from_ndarray(np.ascontiguousarray(array), format=fmt, layout=layout)
-    out.sample_rate = rate
-    return [out]
+    return [array_to_frame(array, fmt, layout, rate)]

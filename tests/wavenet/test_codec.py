@@ -385,3 +385,93 @@ def test_synthesis_from_several_threads_leaves_the_blas_setting_as_it_was(reg):
         thread.join()
     assert len(results) == 20 and all(np.array_equal(r, expected) for r in results)
     assert [lib["num_threads"] for lib in controller.select(user_api="blas").info()] == before
+
+
+@pytest.mark.parametrize("fmt", ["fltp", "s16p"])
+def test_planar_7_1_round_trips_as_eight_channels(reg, fmt):
+    """PyAV 18 cannot map planar frames of 8 channels to numpy; the codec must not crash on them."""
+    from neuralav.registry.samples import array_to_frame
+
+    rate, n = 48000, 5000
+    samples = speech_like(n, rate, 8)
+    if fmt == "s16p":
+        samples = (samples * 32767).astype(np.int16)
+    frame = array_to_frame(samples, fmt, "7.1", rate)
+    frame.pts, frame.time_base = 0, Fraction(1, rate)
+    encoder = registry.create_encoder("wavenet", {"quality": 1}, registry=reg)
+    packets = encoder.encode(frame) + encoder.encode(None)
+    frames = decode_all(reg, encoder.header, packets)
+    assert sum(f.samples for f in frames) == n
+    assert {(f.format.name, f.layout.name, f.sample_rate) for f in frames} == {(fmt, "7.1", rate)}
+
+
+def test_each_channel_of_7_1_decodes_as_that_channel_coded_alone(reg):
+    """Channels stay in their places: at the coded rate (no resampler), channel c of a 7.1
+    stream decodes to exactly what channel c coded as mono decodes to."""
+    from neuralav.registry.samples import array_to_frame, frame_to_array
+
+    rate, n = 16000, 4000
+    samples = np.concatenate([speech_like(n, rate, 1, seed=c) * (0.2 + 0.1 * c) for c in range(8)])
+    frame = array_to_frame(samples, "fltp", "7.1", rate)
+    encoder = registry.create_encoder("wavenet", {"quality": 1}, registry=reg)
+    packets = encoder.encode(frame) + encoder.encode(None)
+    out = np.concatenate([frame_to_array(f) for f in decode_all(reg, encoder.header, packets)], axis=1)
+    for channel in (0, 3, 7):
+        mono_encoder, mono_packets = encode_all(reg, samples[channel:channel + 1], rate, "mono", "fltp", quality=1)
+        alone = joined(decode_all(reg, mono_encoder.header, mono_packets))
+        np.testing.assert_array_equal(out[channel], alone[0])
+
+
+def test_more_channels_than_a_packet_can_hold_are_refused_by_name(reg):
+    from neuralav.registry import CodecHeader, FormatNotSupportedError
+
+    frame = av.AudioFrame.from_ndarray(np.zeros((1, 160 * 16), np.float32), format="flt", layout="hexadecagonal")
+    frame.sample_rate = 16000
+    encoder = registry.create_encoder("wavenet", registry=reg)
+    with pytest.raises(FormatNotSupportedError, match="1 to 8 channels, not 16"):
+        encoder.encode(frame)
+    good, _ = encode_all(reg, speech_like(1600, 16000, 1), 16000, "mono")
+    header = CodecHeader.from_bytes(good.header)
+    header = CodecHeader(header.codec, header.version, header.media_type,
+                         {**header.fields, "layout": "hexadecagonal"})
+    with pytest.raises(InvalidDataError, match="claims 16 channels"):
+        registry.create_decoder("wavenet", header.to_bytes(), registry=reg)
+
+
+@pytest.mark.parametrize("rate,n", [(44100, 1), (44100, 61), (8000, 21), (48000, 66), (16000, 1)])
+def test_inputs_shorter_than_the_resamplers_delay_still_decode_to_their_length(reg, rate, n):
+    """libswresample returns nothing for the first few dozen samples; the encoder pads the rest."""
+    encoder, packets = encode_all(reg, speech_like(n, rate, 1), rate, "mono")
+    assert len(packets) == 1 and packets[0].duration == n
+    assert sum(f.samples for f in decode_all(reg, encoder.header, packets)) == n
+
+
+@pytest.mark.parametrize("rate", [44100, 48000, 96000])
+def test_the_final_packet_is_no_longer_than_100_ms_either(reg, rate):
+    encoder, packets = encode_all(reg, speech_like(rate + 1, rate, 1), rate, "mono")
+    assert sum(p.duration for p in packets) == rate + 1
+    assert max(p.duration for p in packets) <= rate // 10
+
+
+def test_a_refused_frame_mid_stream_leaves_a_stream_that_decodes_to_what_was_accepted(reg):
+    rate = 16000
+    encoder = registry.create_encoder("wavenet", registry=reg)
+    good = list(frames_of(speech_like(3 * 1024, rate, 1), rate, "mono"))
+    bad = speech_like(1024, rate, 1)
+    bad[0, 10] = np.nan
+    (bad_frame,) = frames_of(bad, rate, "mono")
+    packets = encoder.encode(good[0]) + encoder.encode(good[1])
+    with pytest.raises(InvalidDataError, match="NaN"):
+        encoder.encode(bad_frame)
+    packets += encoder.encode(good[2]) + encoder.encode(None)
+    assert sum(p.duration for p in packets) == 3 * 1024
+    assert sum(f.samples for f in decode_all(reg, encoder.header, packets)) == 3 * 1024
+
+
+def test_a_packet_of_zero_latent_frames_is_refused(reg):
+    from neuralav.plugins.wavenet.codec import pack_payload
+
+    encoder, packets = encode_all(reg, speech_like(1600, 16000, 1), 16000, "mono")
+    decoder = registry.create_decoder("wavenet", encoder.header, registry=reg)
+    with pytest.raises(InvalidDataError, match="0 latent frames"):
+        decoder.decode(av.Packet(pack_payload(1, 0, [b""], None)))
