@@ -32,6 +32,7 @@ import av
 
 from neuralav import registry as _registry
 from neuralav.registry import InvalidOptionError, NeuralavError, PluginError, Registry
+from neuralav.registry.samples import array_to_frame, frame_to_array, slice_frame
 
 from .errors import StreamSelectionError, UnsupportedOutputError
 from .progress import Progress
@@ -278,7 +279,8 @@ def _add_output(writer: Writer, route: _Route, registry: Registry | None) -> Out
                     options[name] = route.bit_rate / 1000 if name == "kbps" else route.bit_rate
                     break
             else:
-                options["quality"] = _quality_for_bitrate(descriptor, route.bit_rate)
+                channels = track.channels if track.type == "audio" else 1
+                options["quality"] = _quality_for_bitrate(descriptor, route.bit_rate, channels or 1)
     if track.type == "video":
         stream = writer.add_stream(route.codec, _frame_rate(track), options=options, width=track.width,
                                    height=track.height, bit_rate=None if neural else route.bit_rate)
@@ -302,11 +304,13 @@ def _add_output(writer: Writer, route: _Route, registry: Registry | None) -> Out
 _LEVEL_RATE = re.compile(r"(\d+) ~(\d+(?:\.\d+)?) ?kbps")
 
 
-def _quality_for_bitrate(descriptor: _registry.CodecDescriptor, bit_rate: int) -> int:
-    """The quality level whose nominal rate is closest to ``bit_rate`` (bits/s).
+def _quality_for_bitrate(descriptor: _registry.CodecDescriptor, bit_rate: int, channels: int = 1) -> int:
+    """The quality level whose nominal rate is closest to ``bit_rate`` (bits/s, whole stream).
 
     For neural codecs without a bitrate option, ``-b`` picks a level from the rates the
     ``quality`` option's help lists as ``N ~X kbps`` (e.g. ``wavenet``: ``2 ~6 kbps``).
+    Rates the help marks ``(mono)`` or ``per channel`` are for one channel: they count
+    ``channels`` times (stereo at ``-b:a 12k`` gets the ``~6 kbps`` level).
 
     Raises:
         InvalidOptionError: the codec lists no nominal rates.
@@ -319,6 +323,8 @@ def _quality_for_bitrate(descriptor: _registry.CodecDescriptor, bit_rate: int) -
     if not rates:
         raise InvalidOptionError(f"codec `{descriptor.name}` does not take a bitrate (-b); use -q "
                                  f"(quality: {option.range_text()})")
+    if "(mono)" in option.help or "per channel" in option.help:
+        rates = {level: kbps * channels for level, kbps in rates.items()}
     return min(rates, key=lambda level: (abs(rates[level] * 1000 - bit_rate), level))
 
 
@@ -558,6 +564,18 @@ def _encode_frame(writer: Writer, route: _Route, frame: av.frame.Frame, clock: _
         route.clock = seconds + 1 / float(_frame_rate(route.track))
     else:
         route.clock = seconds + frame.samples / frame.sample_rate
+        # Audio is cut at the sample where -ss/-t fall, as ffmpeg does, not at frame edges.
+        first = max(0, int(round((clock.start - seconds) * frame.sample_rate)))
+        stop = frame.samples if clock.end is None else int(round((clock.end - seconds) * frame.sample_rate))
+        if stop <= 0:
+            return False
+        if first >= min(stop, frame.samples):
+            return True
+        if first or stop < frame.samples:
+            frame = slice_frame(frame, first, min(stop, frame.samples))
+        # What is left starts in the window, at its start if it straddled it (the cut is rounded
+        # to a sample, which may fall a fraction of a sample before -ss).
+        seconds = max(seconds + first / frame.sample_rate, clock.start)
     if clock.before(seconds):
         return True
     if clock.after(seconds) or (route.max_frames is not None and route.summary.frames >= route.max_frames):
@@ -645,8 +663,7 @@ def _clone(frame: av.frame.Frame, users: int) -> av.frame.Frame:
         except (ValueError, TypeError):  # a pixel format without an ndarray form: shared, as before
             return frame
     else:
-        copy = av.AudioFrame.from_ndarray(frame.to_ndarray(), format=frame.format.name, layout=frame.layout.name)
-        copy.sample_rate = frame.sample_rate
+        copy = array_to_frame(frame_to_array(frame), frame.format.name, frame.layout.name, frame.sample_rate)
     copy.pts = frame.pts
     if frame.time_base is not None:
         copy.time_base = frame.time_base

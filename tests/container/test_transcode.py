@@ -122,6 +122,45 @@ def test_start_and_duration_cut_the_output(clip, tmp_path):
     assert abs(total - 0.2 * 48000) <= 960
 
 
+@pytest.mark.parametrize("start,first,duration", [("0.5123", 8197, "0.25"), ("0.51234", 8197, "0.25"),
+                                                  ("0.064", 1024, "0.0001"), ("0.51234", 8197, None)])
+def test_start_and_duration_cut_audio_at_the_exact_sample(tmp_path, start, first, duration):
+    """As ffmpeg: -ss 0.5123 -t 0.25 of a 16 kHz file is samples 8197..12197, whatever the frame
+    edges (the WAV decoder's frames are 1,024 samples) and whichever way the cut rounds."""
+    source = tmp_path / "in.wav"
+    data = media.make_wav(source, samples=16000, rate=16000)
+    out = tmp_path / "cut.wav"
+    window = ["-ss", start] + (["-t", duration] if duration else [])
+    assert main(["transcode", "-i", str(source), *window, "-c:a", "pcm_s16le", str(out)]) == 0
+    with av.open(str(out)) as f:
+        cut = np.concatenate([frame.to_ndarray() for frame in f.decode(audio=0)], axis=1)
+    stop = first + round(float(duration) * 16000) if duration else 16000
+    assert np.array_equal(cut, data[:, first:stop])
+
+
+def test_bitrate_of_a_per_channel_level_counts_every_channel():
+    from neuralav.container.pipeline import _quality_for_bitrate
+    from neuralav.registry import Capability, CodecDescriptor, MediaType, Option
+
+    descriptor = CodecDescriptor(
+        name="levels", long_name="levels", media_type=MediaType.AUDIO, capabilities=Capability.LOSSY,
+        formats=("flt",), options=(Option("quality", int, 2, "bitrate level: 1 ~3 kbps, 2 ~6 kbps (mono)",
+                                          min=1, max=2),), version=1, fourcc="LVLS")
+    assert [_quality_for_bitrate(descriptor, 6000, channels) for channels in (1, 2)] == [2, 1]
+    assert _quality_for_bitrate(descriptor, 12000, 2) == 2
+
+
+@pytest.mark.slow
+def test_stereo_wavenet_at_12k_gets_the_6_kbps_level(tmp_path):
+    """wavenet's nominal rates are per channel: stereo at -b:a 12k is two channels of ~6 kbps."""
+    pytest.importorskip("tensorflow_compression")
+    source, out = tmp_path / "stereo.wav", tmp_path / "stereo.mka"
+    media.make_wav(source, samples=3200, channels=2)
+    assert main(["transcode", "-i", str(source), "-c:a", "wavenet", "-b:a", "12k", str(out)]) == 0
+    with container.open(out) as f:
+        assert f.streams[0].neural.parsed.fields["quality"] == 2
+
+
 def test_subtitles_and_attachments_are_copied(tmp_path):
     clip = media.make_clip(tmp_path / "att.mkv", frames=5, with_attachment=True)
     srt = tmp_path / "subs.srt"
