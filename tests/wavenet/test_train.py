@@ -217,3 +217,25 @@ def test_level_weights_set_each_levels_share_of_the_steps():
     for bad in ("1,2", "a,b,c", "0,0,0", "-1,2,2"):
         with pytest.raises(SystemExit, match="--level-weights needs 3"):
             level_schedule(bad, 3)
+
+
+def _dominant_hz(x: np.ndarray, rate: int = 16000) -> float:
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    return float(np.fft.rfftfreq(len(x), 1 / rate)[np.argmax(spectrum)])
+
+
+def test_speed_up_raises_the_pitch_of_speech_crops_by_the_factor_and_leaves_music_alone():
+    from neuralav.plugins.wavenet.train import Sampler
+
+    t = np.arange(4 * 16000) / 16000
+    arrays = {"speech": (0.1 * np.sin(2 * np.pi * 200 * t)).astype(np.float32),
+              "music": (0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)}
+    plain = Sampler({"speech": arrays["speech"]}, 8000, music=0.0, seed=1)
+    assert abs(_dominant_hz(plain.crop()) - 200) < 3
+    fast = Sampler({"speech": arrays["speech"]}, 8000, music=0.0, seed=1, speed_up_share=1.0, speed_up_max=1.5)
+    pitches = [_dominant_hz(crop) for crop in (fast.crop() for _ in range(30))]
+    assert all(len(c) == 8000 for c in (fast.crop() for _ in range(5)))
+    assert 198 <= min(pitches) and max(pitches) <= 302 and max(pitches) - min(pitches) > 50
+    music = Sampler({"speech": arrays["speech"], "music": arrays["music"]}, 8000, music=1.0, seed=1,
+                    speed_up_share=1.0, speed_up_max=1.5)
+    assert abs(_dominant_hz(music.crop()) - 440) < 3
