@@ -30,7 +30,8 @@ Data sets (:data:`DATASETS`; the model card says which the shipped weights were 
 
 Never add ``shared/data/speech``: it is the held-out evaluation set. Runs are compared on a
 separate validation set, :func:`build_validation` (Debian ``ktuberling-data``'s spoken words,
-six languages; ``python -m neuralav.plugins.wavenet.data [DIR]`` writes it).
+six languages; ``python -m neuralav.plugins.wavenet.data [DIR]`` writes it), and on high
+voices, :func:`build_high_pitch` (Debian ``hedgewars-data``; ``... data --set high-pitch``).
 
 The cache (``~/.cache/neuralav/data/wavenet`` for ``fillets``, ``wavenet-<name>`` for another
 data set) is one float16 array per kind
@@ -145,6 +146,10 @@ def prepare(cache: Path | None = None, dataset: str = "fillets") -> dict[str, np
 
 VALIDATION_SOURCE = "/usr/share/ktuberling/sounds"
 DEFAULT_VALIDATION = Path(os.path.expanduser("~/.cache/neuralav/data/wavenet_validation"))
+HIGH_PITCH_SOURCE = "/usr/share/games/hedgewars/Data/Sounds/voices"
+HIGH_PITCH_PACKS = ("British", "Classic", "Default", "Default_es", "Default_ru", "Mobster", "Pirate", "Surfer")
+"""Hedgewars voice packs in the high-voice set (``Robot`` is synthetic; the others repeat these)."""
+DEFAULT_HIGH_PITCH = Path(os.path.expanduser("~/.cache/neuralav/data/wavenet_high_pitch"))
 
 
 def build_validation(out: Path = DEFAULT_VALIDATION, seconds: float = 15.0) -> list[Path]:
@@ -160,13 +165,35 @@ def build_validation(out: Path = DEFAULT_VALIDATION, seconds: float = 15.0) -> l
     Raises:
         FileNotFoundError: the package is not installed.
     """
+    return _write_clips(out, {language: f"{VALIDATION_SOURCE}/{language}/*.ogg"
+                              for language in VALIDATION_LANGUAGES}, seconds, "ktuberling-data")
+
+
+def build_high_pitch(out: Path = DEFAULT_HIGH_PITCH, seconds: float = 15.0) -> list[Path]:
+    """Write a second comparison set of high voices, which the training speech has few of.
+
+    Source: Debian bookworm ``hedgewars-data`` 1.0.2-6 (``apt-get install hedgewars-data``,
+    GPL-2 and others, see its copyright file), the exclamations of the game's hedgehogs
+    ("Amazing!", "Boring..."), acted and pitched up: median F0 250-290 Hz per pack (the
+    held-out clips: 80, 144 and 219 Hz). Never used in training. One clip per voice pack in
+    :data:`HIGH_PITCH_PACKS`, built like :func:`build_validation`'s; ``<out>/<pack>.flac``.
+
+    Raises:
+        FileNotFoundError: the package is not installed.
+    """
+    return _write_clips(out, {pack: f"{HIGH_PITCH_SOURCE}/{pack}/*.ogg" for pack in HIGH_PITCH_PACKS},
+                        seconds, "hedgewars-data")
+
+
+def _write_clips(out: Path, patterns: dict[str, str], seconds: float, package: str) -> list[Path]:
+    """One clip ``<out>/<name>.flac`` per pattern: its files in name order, 0.2 s apart, up to ``seconds``."""
     out.mkdir(parents=True, exist_ok=True)
     gap = np.zeros(SAMPLE_RATE // 5, np.float32)
     paths = []
-    for language in VALIDATION_LANGUAGES:
-        files = sorted(glob.glob(f"{VALIDATION_SOURCE}/{language}/*.ogg"))
+    for name, pattern in patterns.items():
+        files = sorted(glob.glob(pattern))
         if not files:
-            raise FileNotFoundError(f"no words in {VALIDATION_SOURCE}/{language}: apt-get install ktuberling-data")
+            raise FileNotFoundError(f"nothing matches {pattern}: apt-get install {package}")
         pieces, total = [], 0
         for path in files:
             if total >= seconds * SAMPLE_RATE:
@@ -175,7 +202,7 @@ def build_validation(out: Path = DEFAULT_VALIDATION, seconds: float = 15.0) -> l
             pieces += [word, gap]
             total += len(word) + len(gap)
         clip = np.concatenate(pieces)[: int(seconds * SAMPLE_RATE)]
-        paths.append(write_flac(out / f"{language}.flac", clip))
+        paths.append(write_flac(out / f"{name}.flac", clip))
     return paths
 
 
@@ -194,8 +221,17 @@ def write_flac(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE) -> Path
 
 
 if __name__ == "__main__":
-    import sys
+    import argparse
 
-    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_VALIDATION
-    prepare()
-    print("\n".join(str(p) for p in build_validation(folder)))
+    parser = argparse.ArgumentParser(description="Decode the training data and write a comparison set.")
+    parser.add_argument("folder", nargs="?", type=Path, default=None, help="where the clips go")
+    parser.add_argument("--set", choices=("validation", "high-pitch"), default="validation",
+                        help="validation: ktuberling-data's words (also decodes the training data); "
+                             "high-pitch: hedgewars-data's voices")
+    cli = parser.parse_args()
+    if cli.set == "validation":
+        prepare()
+        written = build_validation(cli.folder or DEFAULT_VALIDATION)
+    else:
+        written = build_high_pitch(cli.folder or DEFAULT_HIGH_PITCH)
+    print("\n".join(str(p) for p in written))

@@ -73,3 +73,28 @@ def test_prepare_names_the_packages_to_install_or_the_unknown_data_set(tmp_path,
         data.prepare(tmp_path / "cache", "fillets+klettres")
     with pytest.raises(ValueError, match="unknown data set `nope`"):
         data.prepare(tmp_path / "cache", "nope")
+
+
+def test_high_pitch_set_is_one_clip_per_pack_of_its_files_in_order_0_2_s_apart(tmp_path, monkeypatch):
+    for pack, words in (("A", ("x.ogg", "y.ogg")), ("B", ("z.ogg",))):
+        (tmp_path / pack).mkdir()
+        for word in words:  # FLAC inside (FFmpeg goes by the content), named as the package's files
+            _write_flac(tmp_path / pack / "word.flac", 0.5)
+            (tmp_path / pack / "word.flac").rename(tmp_path / pack / word)
+    monkeypatch.setattr(data, "HIGH_PITCH_SOURCE", str(tmp_path))
+    monkeypatch.setattr(data, "HIGH_PITCH_PACKS", ("A", "B"))
+    written = data.build_high_pitch(tmp_path / "out", seconds=1.0)
+    assert [p.name for p in written] == ["A.flac", "B.flac"]
+    clip = data.decode_file(str(written[0]))
+    assert len(clip) == 16000  # 0.5 s word, 0.2 s gap, then the second word cut at 1 s
+    assert np.abs(clip[8000 + 200:8000 + 3000]).max() == 0 and np.abs(clip[11500:]).max() > 0.25
+    assert len(data.decode_file(str(written[1]))) == 8000 + 3200
+    with pytest.raises(FileNotFoundError, match="apt-get install hedgewars-data"):
+        monkeypatch.setattr(data, "HIGH_PITCH_PACKS", ("missing",))
+        data.build_high_pitch(tmp_path / "out")
+
+
+def test_high_pitch_and_validation_sources_are_not_training_data():
+    for patterns in data.DATASETS.values():
+        for pattern in (p for kind in patterns.values() for p in kind):
+            assert not pattern.startswith((data.HIGH_PITCH_SOURCE, data.VALIDATION_SOURCE))
