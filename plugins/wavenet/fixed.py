@@ -49,7 +49,7 @@ import numpy as np
 from . import fixed_kernels
 from .fixed_kernels import FLOAT32_POLY, FRACTION_BITS, LN2
 
-__all__ = ["FixedSynthesis", "DCBlocker", "DC_SHIFT", "OUTPUT_BITS", "exp_nonpositive", "FRACTION_BITS", "WEIGHT_BITS", "STAGE_LIMIT",
+__all__ = ["FixedSynthesis", "DCBlocker", "DC_SHIFTS", "OUTPUT_BITS", "exp_nonpositive", "FRACTION_BITS", "WEIGHT_BITS", "STAGE_LIMIT",
            "LATENT_LIMIT", "CHUNK_FRAMES", "EXACT_LIMIT"]
 
 STAGE_LIMIT = 2048.0
@@ -356,12 +356,14 @@ class LayerRunner:
         return r
 
 
-DC_SHIFT = 7
-"""The DC blocker's pole is ``1 - 2**-DC_SHIFT``: -3 dB at 16000 / 2**7 / 2 pi = 20 Hz, time
-constant 8 ms; 0.61 dB of loss at 50 Hz, 0.14 dB at 100 Hz (phase shift 11 degrees), 0.01 dB at
-200 Hz. It was 5 Hz (shift 9) up to the sixth release; what the synthesis left between 5 and
-20 Hz made PESQ-WB fail on a whole held-out clip (weights/MODEL_CARD.md, "The DC blocker and
-PESQ")."""
+DC_SHIFTS = (7, 6)
+"""The DC blocker's two one-pole stages, pole ``1 - 2**-shift`` each: -3 dB at 16000 / 2**7 /
+2 pi = 20 Hz and at 40 Hz (time constants 8 and 4 ms). Together (the filters' transfer
+functions): -9.9 dB at 20 Hz, -5.9 dB at 30 Hz, -2.7 dB at 50 Hz, -1.1 dB at 80 Hz, -0.7 dB at
+100 Hz, -0.1 dB at 200 Hz, +0.1 dB from 1 kHz up. One 5 Hz stage (shift
+9) up to the sixth release, one 20 Hz stage (shift 7) up to the eighth: each time, what the
+synthesis left below the cut made PESQ-WB fail on a whole held-out clip (weights/MODEL_CARD.md,
+"The DC blocker and PESQ")."""
 OUTPUT_BITS = 24
 """The DC blocker works on the synthesis's float32 samples rounded to a 2**-24 grid (one
 float32 ulp at full scale, -144 dBFS)."""
@@ -374,20 +376,24 @@ class DCBlocker:
     speech: 2.7e-4 with the fourth's, 7.6e-3 with the fifth's, 5.0e-4 with the sixth's, 1.5e-5
     with the seventh's, 7.7e-4 with the eighth's, and 3.1e-6 after the blocker).
 
-    Integer arithmetic on the ``2**-OUTPUT_BITS`` grid (:func:`.fixed_kernels.dc_block`), so,
-    like :class:`FixedSynthesis`, the same bits on every machine and for any split of a stream.
-    Samples: (channels, T) float32 at 16 kHz; state: (channels, 2) int64.
+    One stage per entry of :data:`DC_SHIFTS`, in integer arithmetic on the ``2**-OUTPUT_BITS``
+    grid (:func:`.fixed_kernels.dc_block`), so, like :class:`FixedSynthesis`, the same bits on
+    every machine and for any split of a stream. Samples: (channels, T) float32 at 16 kHz;
+    state: (channels, 2 * stages) int64, each stage's last input and output.
     """
 
     def zero_state(self, channels: int) -> np.ndarray:
         """The state at the start of a stream (as if silence came before)."""
-        return np.zeros((channels, 2), np.int64)
+        return np.zeros((channels, 2 * len(DC_SHIFTS)), np.int64)
 
     def __call__(self, samples: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(channels, T) float32 -> the same shape high-passed, and the new state."""
         grid = np.rint(np.ldexp(np.asarray(samples, np.float64), OUTPUT_BITS)).astype(np.int64)
-        filtered, state = fixed_kernels.dc_block(grid, state, DC_SHIFT)
-        return np.ldexp(filtered.astype(np.float64), -OUTPUT_BITS).astype(np.float32), state
+        states = []
+        for index, shift in enumerate(DC_SHIFTS):
+            grid, stage_state = fixed_kernels.dc_block(grid, state[:, 2 * index:2 * index + 2], shift)
+            states.append(stage_state)
+        return np.ldexp(grid.astype(np.float64), -OUTPUT_BITS).astype(np.float32), np.concatenate(states, axis=1)
 
 
 def _tail_field(stages, out: _FixedConv) -> int:
