@@ -104,7 +104,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--export-step", type=_steps, default=None,
                    help="with --export: the checkpoint of this step instead of the newest, or the "
                         "mean of the weights of several kept ones (comma-separated steps)")
+    p.add_argument("--export-also", type=_run_steps, action="append", default=None, metavar="RUN:STEPS",
+                   help="with --export-step: average kept checkpoints of another run of the same "
+                        "architecture in too, e.g. tuxhi:4500,5000 (repeatable; a 'model soup')")
     return p
+
+
+def _run_steps(text: str) -> tuple[str, list[int]]:
+    """``--export-also``'s value: ``RUN:STEP[,STEP...]``."""
+    run, colon, steps = text.partition(":")
+    if not run or not colon:
+        raise argparse.ArgumentTypeError(f"`{text}` is not RUN:STEPS (e.g. tuxhi:4500,5000)")
+    return run, _steps(steps)
 
 
 def _steps(text: str) -> list[int]:
@@ -254,17 +265,31 @@ def export(args) -> Path:
     With several ``--export-step``s, every weight (transforms, gains, priors) is the mean of
     those checkpoints' (checkpoint averaging), and the coding tables are those of the mean prior.
     """
+    from .model import ModelConfig
+
     steps = args.export_step or [None]
     tf, model, _, step, manager, config, chosen = build(args, steps[0])
     if not chosen:
         raise SystemExit(f"no checkpoint in {args.root / args.run}")
     meta = {"step": int(step.numpy()), "run": args.run, "checkpoint": os.path.basename(chosen)}
-    if len(steps) > 1:
-        average_checkpoints(tf, model, [_chosen_checkpoint(manager, s) for s in steps])
+    paths = [_chosen_checkpoint(manager, s) for s in steps] if len(steps) > 1 or args.export_also else []
+    names = [f"{args.run}/ckpt-{s}" for s in steps]
+    for run, run_steps in args.export_also or []:
+        stored = args.root / run / "config.json"
+        if not stored.exists() or ModelConfig.from_dict(json.loads(stored.read_text())) != config:
+            raise SystemExit(f"run `{run}` is not of run `{args.run}`'s architecture (or does not exist)")
+        other = tf.train.CheckpointManager(tf.train.Checkpoint(), str(args.root / run / "ckpt"), max_to_keep=None)
+        paths += [_chosen_checkpoint(other, s) for s in run_steps]
+        names += [f"{run}/ckpt-{s}" for s in run_steps]
+    if paths:
+        average_checkpoints(tf, model, paths)
         meta = {"step": max(steps), "run": args.run, "averaged_steps": steps,
                 "checkpoints": [f"ckpt-{s}" for s in steps]}
+        if args.export_also:
+            meta["averaged"] = names
     path = write_weights(model, args.export / "wavenet.npz", meta)
-    what = f"the mean of steps {', '.join(map(str, steps))}" if len(steps) > 1 else f"step {meta['step']}"
+    what = f"the mean of {', '.join(names)}" if args.export_also else (
+        f"the mean of steps {', '.join(map(str, steps))}" if len(steps) > 1 else f"step {meta['step']}")
     print(f"exported {what} to {path}", flush=True)
     return path
 
@@ -490,6 +515,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.export_step is not None and args.export is None:
         parser.error("--export-step needs --export (training always resumes from the newest checkpoint)")
+    if args.export_also and args.export_step is None:
+        parser.error("--export-also needs --export and --export-step (this run's steps in the mean)")
     if args.export is not None:
         export(args)
     else:

@@ -137,6 +137,35 @@ def test_several_kept_checkpoints_export_as_the_mean_of_their_weights(trained):
     assert "names a step twice" in error.getvalue()
 
 
+def test_checkpoints_of_another_run_average_in_with_export_also(trained):
+    import shutil
+
+    from neuralav.plugins.wavenet import train
+    from neuralav.plugins.wavenet.codec import Bundle
+    from neuralav.plugins.wavenet.model import CONFIGS
+
+    root = trained[0]
+    if not (root / "u").exists():  # run `u`: a copy of run `t`, so the soup t:1 + u:2 is t's mean of 1 and 2
+        shutil.copytree(root / "t", root / "u")
+    common = ["--run", "t", "--root", str(root)]
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        assert train.main(common + ["--export", str(root / "soup"), "--export-step", "1",
+                                    "--export-also", "u:2"]) == 0
+        assert train.main(common + ["--export", str(root / "mean12"), "--export-step", "1,2"]) == 0
+    assert "the mean of t/ckpt-1, u/ckpt-2" in printed.getvalue()
+    soup, mean = (np.load(root / d / "wavenet.npz", allow_pickle=False) for d in ("soup", "mean12"))
+    for key in ("w/enc/in_w", "w/dec/out_w", "level1/cdf"):
+        np.testing.assert_array_equal(soup[key], mean[key])
+    assert Bundle(root / "soup" / "wavenet.npz").meta["averaged"] == ["t/ckpt-1", "u/ckpt-2"]
+    (root / "w").mkdir(exist_ok=True)
+    (root / "w" / "config.json").write_text(json.dumps(CONFIGS["base"].to_dict()))
+    with pytest.raises(SystemExit, match="not of run `t`'s architecture"):
+        train.main(common + ["--export", str(root / "bad"), "--export-step", "1", "--export-also", "w:1"])
+    with pytest.raises(SystemExit), contextlib.redirect_stderr(io.StringIO()) as error:
+        train.main(common + ["--export", str(root / "bad"), "--export-also", "u:2"])
+    assert "--export-also needs --export and --export-step" in error.getvalue()
+
+
 def test_keep_sets_how_many_checkpoints_stay(trained, tmp_path, cache):
     import shutil
 
