@@ -16,10 +16,11 @@ CODED_RATE = 16000
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
-SHIPPED_SHA256 = "e5e75543409b0ef44d9b1e9b9ea1785993b3a9b8ee4dc2ae5e26f807467e823f"
-"""SHA-256 of ``weights/wavenet.npz`` (run ``kl2``, the mean of its checkpoints of steps 3,500
-to 9,000: the seventh release, run ``kl``'s step 4,500, fine-tuned further on fillets+klettres;
-see weights/MODEL_CARD.md for the chain back to run ``base``)."""
+SHIPPED_SHA256 = "63a3af708cf7459d3365dce9e669d361a4de943f77090d728cc6084469536ac2"
+"""SHA-256 of ``weights/wavenet.npz`` (the ninth release: the mean of run ``tux``'s checkpoints
+9,500-18,000 and run ``tuxhi``'s 4,500-11,000, two fine-tunings of the eighth release with
+more women's voices and sped-up speech; see weights/MODEL_CARD.md for the chain back to run
+``base``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,9 +41,9 @@ class Level:
 
 
 LEVELS: dict[int, Level] = {
-    1: Level(0, 2.92),
-    2: Level(1, 5.82),
-    3: Level(2, 11.2),
+    1: Level(0, 2.83),
+    2: Level(1, 5.71),
+    3: Level(2, 11.0),
 }
 """``quality`` option value -> level. Rates: mean over the held-out LibriSpeech clips
 (weights/MODEL_CARD.md); they vary with the signal (the levels are variable-rate)."""
