@@ -370,11 +370,12 @@ float32 ulp at full scale, -144 dBFS)."""
 
 
 class DCBlocker:
-    """The decoder's last step: a one-pole high-pass that takes out the slowly varying DC
-    offset the synthesis leaves (its mean over each second, held-out and validation speech:
+    """The decoder's last step: a two-stage high-pass that takes out the slowly varying DC
+    offset and the rumble the synthesis leaves (its mean over each second, held-out and validation speech:
     0.001-0.011 with the third release's weights; in digital silence after 2 s of held-out
     speech: 2.7e-4 with the fourth's, 7.6e-3 with the fifth's, 5.0e-4 with the sixth's, 1.5e-5
-    with the seventh's, 7.7e-4 with the eighth's, and 3.1e-6 after the blocker).
+    with the seventh's, 7.7e-4 with the eighth's; 3.1e-6 after the one-stage blocker with the
+    eighth's, 7.2e-7 after this one with the ninth's).
 
     One stage per entry of :data:`DC_SHIFTS`, in integer arithmetic on the ``2**-OUTPUT_BITS``
     grid (:func:`.fixed_kernels.dc_block`), so, like :class:`FixedSynthesis`, the same bits on
