@@ -29,22 +29,14 @@ def _through_packed(fmt: av.AudioFormat, channels: int) -> bool:
     return fmt.is_planar and channels >= PLANE_LIMIT
 
 
-def _convert(frame: av.AudioFrame, fmt: str) -> av.AudioFrame:
+def _reformat(frame: av.AudioFrame, fmt: str) -> list[av.AudioFrame]:
     """The same samples in sample format ``fmt`` (same rate and layout: a lossless reordering)."""
     resampler = av.AudioResampler(format=fmt, layout=frame.layout.name, rate=frame.sample_rate)
     pts, frame.pts = frame.pts, None  # the resampler would retime its output; the caller's frame stays as it was
     try:
-        pieces = resampler.resample(frame) + resampler.resample(None)
+        return resampler.resample(frame) + resampler.resample(None)
     finally:
         frame.pts = pts
-    arrays = [piece.to_ndarray() for piece in pieces] if fmt == av.AudioFormat(fmt).packed.name else None
-    if arrays is not None:
-        joined = np.concatenate(arrays, axis=1) if arrays else np.zeros((1, 0))
-        out = av.AudioFrame.from_ndarray(np.ascontiguousarray(joined), format=fmt, layout=frame.layout.name)
-    else:  # planar output of many channels: one frame straight from the resampler
-        (out,) = pieces
-    out.sample_rate = frame.sample_rate
-    return out
 
 
 def frame_to_array(frame: av.AudioFrame) -> np.ndarray:
@@ -54,9 +46,11 @@ def frame_to_array(frame: av.AudioFrame) -> np.ndarray:
     if frame.samples == 0:
         return np.zeros((channels, 0), DTYPES[frame.format.packed.name])
     if _through_packed(frame.format, channels):
-        frame = _convert(frame, frame.format.packed.name)
-    array = frame.to_ndarray()
-    if not frame.format.is_planar:  # packed: shape (1, samples * channels)
+        pieces = _reformat(frame, frame.format.packed.name)
+        array = np.concatenate([piece.to_ndarray() for piece in pieces], axis=1)
+    else:
+        array = frame.to_ndarray()
+    if array.shape[0] != channels:  # packed: shape (1, samples * channels)
         array = array.reshape(-1, channels).T
     return np.ascontiguousarray(array)
 
@@ -68,9 +62,9 @@ def array_to_frame(samples: np.ndarray, fmt: str, layout: str, rate: int) -> av.
     channels = samples.shape[0]
     packed = np.ascontiguousarray(samples.T.reshape(1, -1))
     if _through_packed(audio_format, channels) and samples.shape[1]:
-        frame = av.AudioFrame.from_ndarray(packed, format=audio_format.packed.name, layout=layout)
-        frame.sample_rate = rate
-        frame = _convert(frame, fmt)
+        packed_frame = av.AudioFrame.from_ndarray(packed, format=audio_format.packed.name, layout=layout)
+        packed_frame.sample_rate = rate
+        (frame,) = _reformat(packed_frame, fmt)
     else:
         array = np.ascontiguousarray(samples) if audio_format.is_planar else packed
         frame = av.AudioFrame.from_ndarray(array, format=fmt, layout=layout)

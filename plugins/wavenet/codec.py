@@ -357,9 +357,7 @@ class WavenetEncoder(AudioEncoder):
 
     def encode_samples(self, samples: np.ndarray, flush: bool) -> list[AudioChunk]:
         """Buffer ``samples`` (channels, n) and code every complete second (everything on flush)."""
-        samples = np.asarray(samples, np.float32)
-        if not 1 <= samples.shape[0] <= MAX_CHANNELS:
-            raise FormatNotSupportedError(f"`wavenet` codes 1 to {MAX_CHANNELS} channels, not {samples.shape[0]}")
+        samples = np.asarray(samples, np.float32)  # channels checked in encode()
         self._buffer = samples if self._buffer is None else np.concatenate([self._buffer, samples], axis=1)
         segment = SEGMENT_PACKETS * FRAMES_PER_PACKET * self.bundle.hop
         chunks: list[AudioChunk] = []

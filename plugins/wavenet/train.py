@@ -174,8 +174,6 @@ class Sampler:
         return max(self.SPEED_STEPS, int(round(factor * self.SPEED_STEPS)))
 
     def crop(self) -> np.ndarray:
-        from scipy.signal import resample_poly
-
         kind = "music" if "music" in self.arrays and self.rng.random() < self.music else "speech"
         source = self.arrays[kind]
         down = self._speed(kind)
@@ -184,6 +182,8 @@ class Sampler:
             start = self.rng.integers(0, len(source) - span)
             piece = source[start:start + span]
             if down != self.SPEED_STEPS:
+                from scipy.signal import resample_poly
+
                 piece = resample_poly(piece, self.SPEED_STEPS, down)[:self.length]
             rms = float(np.sqrt(np.mean(piece ** 2)))
             if rms > 3e-3:
