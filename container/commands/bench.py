@@ -1,6 +1,6 @@
-"""``neuralav bench images|audio DIR``: rate–distortion and speed against standard codecs.
+"""``neuralav bench images|audio DIR`` / ``bench video CLIP...``: rate–distortion and speed against standard codecs.
 
-Writes ``<output>/images.{txt,json,png}`` (or ``audio.*``) and prints the table.
+Writes ``<output>/images.{txt,json,png}`` (or ``audio.*``, ``video.*``) and prints the table.
 Neural codecs come from the registry (every installed one with the ``neural``
 capability, or those named with ``--codec``); the standard codecs are those
 this machine's Pillow and PyAV provide. Runs offline.
@@ -37,8 +37,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              description="Code every clip with each neural audio codec at each level and "
                                          "with Opus at matching bitrates; report kbps, PESQ-WB, STOI, SNR, "
                                          "log-spectral distance and real-time factors.")
+    video = media.add_parser("video", help="video codecs on whole clips (mp4, mkv, raw .264...)",
+                             description="Code the first frames of each clip with each neural video codec at "
+                                         "each quality level and with libx264 (default preset, P/B-frames), "
+                                         "libx264 intra-only and libx265 over a CRF sweep; report bpp, RGB "
+                                         "PSNR, MS-SSIM, BD-rates (per clip, mean over clips) and fps.")
+    video.add_argument("clips", type=Path, nargs="+", metavar="CLIP", help="video files")
+    video.add_argument("--frames", type=int, default=None, help="frames coded from the start of each clip "
+                       "(default 30, 10 with --quick)")
+    video.add_argument("--no-msssim", action="store_true", help="skip MS-SSIM")
+    video.add_argument("--standard", default=None, metavar="LIST",
+                       help="comma-separated standard codecs (default: all available of x264,x264-intra,x265)")
     for sub in (images, audio):
         sub.add_argument("folder", type=Path, metavar="DIR", help="folder of media files")
+    for sub in (images, audio, video):
         sub.add_argument("-o", "--output", type=Path, default=Path(DEFAULT_OUTPUT),
                          help=f"folder for the table, JSON and PNG (default {DEFAULT_OUTPUT}/)")
         sub.add_argument("--quick", action="store_true", help="a small subset: few files, fewer settings")
@@ -46,8 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="registry codec to benchmark (repeatable; default: every installed neural one)")
         sub.add_argument("--no-neural", action="store_true",
                          help="leave out the installed neural codecs (those named with --codec still run)")
-        sub.add_argument("--repeats", type=int, default=None, help="timed repeats in the speed section "
-                         "(default 5, 2 with --quick)")
+        if sub is not video:
+            sub.add_argument("--repeats", type=int, default=None, help="timed repeats in the speed section "
+                             "(default 5, 2 with --quick)")
         sub.add_argument("--no-progress", action="store_true", help="no progress bar (none is shown off a TTY)")
     images.add_argument("--standard", default=None, metavar="LIST",
                         help="comma-separated standard codecs (default: all available of jpeg,webp,avif,hevc,h264)")
@@ -150,7 +163,27 @@ def _run_audio(args: argparse.Namespace) -> tuple[dict, str]:
     return result, report.format_audio_table(result)
 
 
-REQUIRED = {"images": ("psutil", "matplotlib"), "audio": ("psutil", "matplotlib", "pesq", "pystoi", "scipy")}
+def _run_video(args: argparse.Namespace) -> tuple[dict, str]:
+    from neuralav.container.bench.video import (VideoBenchConfig, format_video_table, registry_video_codecs,
+                                                run_video, standard_video_codecs)
+
+    _positive(args.frames, "frames")
+    standard = standard_video_codecs()
+    if args.standard is not None:
+        wanted = [n.strip() for n in args.standard.split(",") if n.strip()]
+        unknown = [n for n in wanted if n not in [c.name for c in standard]]
+        if unknown:
+            raise BenchError(f"`--standard` names {', '.join(unknown)}, not available here "
+                             f"(available: {', '.join(c.name for c in standard)})")
+        standard = [c for c in standard if c.name in wanted]
+    codecs = standard + (registry_video_codecs(args.codec) if args.codec or not args.no_neural else [])
+    config = VideoBenchConfig(clips=list(args.clips), codecs=codecs, frames=args.frames or (10 if args.quick else 30),
+                              quick=args.quick, with_msssim=not args.no_msssim, progress=_progress(args))
+    result = run_video(config)
+    return result, format_video_table(result)
+
+
+REQUIRED = {"images": ("psutil", "matplotlib"), "video": ("matplotlib",), "audio": ("psutil", "matplotlib", "pesq", "pystoi", "scipy")}
 """Modules each benchmark needs beyond neuralav's own dependencies (the ``bench`` extra)."""
 
 
@@ -168,9 +201,10 @@ def run(args: argparse.Namespace) -> int:
     from neuralav.container.bench import report
 
     start = time.perf_counter()
+    target = " ".join(str(c) for c in args.clips) if args.media == "video" else args.folder
     argv_text = "neuralav bench " + " ".join(shlex.quote(a) for a in sys.argv[2:]) \
-        if len(sys.argv) > 1 and sys.argv[1] == "bench" else f"neuralav bench {args.media} {args.folder}"
-    result, table = (_run_images if args.media == "images" else _run_audio)(args)
+        if len(sys.argv) > 1 and sys.argv[1] == "bench" else f"neuralav bench {args.media} {target}"
+    result, table = {"images": _run_images, "audio": _run_audio, "video": _run_video}[args.media](args)
     result["run"] = _run_info(argv_text, time.perf_counter() - start)
     table = (f"$ {argv_text}\n{table}\n\nran in {result['run']['seconds']:.0f} s on {result['run']['cpus']} CPUs "
              f"(load average {result['run']['load_average'][0]:.1f}), finished {result['run']['finished_utc']}")
@@ -178,7 +212,11 @@ def run(args: argparse.Namespace) -> int:
     base = args.output / args.media
     report.write_json(result, base.with_suffix(".json"))
     (base.with_suffix(".txt")).write_text(table + "\n")
-    (report.plot_images if args.media == "images" else report.plot_audio)(result, base.with_suffix(".png"))
+    if args.media == "video":
+        from neuralav.container.bench.video import plot_video
+        plot_video(result, base.with_suffix(".png"))
+    else:
+        (report.plot_images if args.media == "images" else report.plot_audio)(result, base.with_suffix(".png"))
     print(table)
     print(f"\nwrote {base}.txt, {base}.json, {base}.png")
     return 0
