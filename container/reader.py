@@ -158,6 +158,8 @@ class Reader:
         if self.container.format.name.startswith("matroska"):
             try:
                 entries = _matroska_tracks(self.path)
+            except ebml.TracksNotFoundError:
+                entries = None  # out of bounds for a header walk: the tracks' tags name neural codecs
             except ebml.InvalidDataError as error:
                 self.container.close()
                 raise ebml.InvalidDataError(f"`{self.path}`: {error}") from None
