@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, BinaryIO
 
 from neuralav import registry as _registry
 
@@ -12,8 +12,10 @@ from .reader import Reader
 __all__ = ["probe", "format_probe"]
 
 
-def probe(path: str | os.PathLike, *, registry: _registry.Registry | None = None) -> dict[str, Any]:
+def probe(path: str | os.PathLike | BinaryIO, *, registry: _registry.Registry | None = None) -> dict[str, Any]:
     """Read every packet of ``path`` and describe the file and each track.
+
+    A pipe (``"-"`` for standard input, a FIFO, a non-seekable file object) is read once, in order.
 
     Returns:
         ``{"path", "format", "duration" (s), "size" (bytes), "bit_rate" (bit/s), "tracks": [...]}``;
@@ -60,7 +62,7 @@ def probe(path: str | os.PathLike, *, registry: _registry.Registry | None = None
                 "packets": entry["packets"], "bytes": entry["bytes"],
                 "bit_rate": int(entry["bytes"] * 8 / duration) if duration else None,
             })
-        size = os.path.getsize(path)
+        size = reader.size
         duration = reader.duration
         return {"path": str(path), "format": reader.container.format.name, "duration": duration,
                 "size": size, "bit_rate": int(size * 8 / duration) if duration else None, "tracks": tracks}
