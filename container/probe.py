@@ -18,10 +18,12 @@ def probe(path: str | os.PathLike | BinaryIO, *, registry: _registry.Registry | 
     A pipe (``"-"`` for standard input, a FIFO, a non-seekable file object) is read once, in order.
 
     Returns:
-        ``{"path", "format", "duration" (s), "size" (bytes), "bit_rate" (bit/s), "tracks": [...]}``;
+        ``{"path", "format", "duration" (s), "size" (bytes), "bit_rate" (bit/s), "tracks": [...],
+        "damage": [...]}``;
         each track has ``index, type, codec, neural, default, width, height, frame_rate,
         sample_rate, channels, layout, duration (s), packets, bytes, bit_rate (bit/s)``; ``neural``
-        is ``None`` or ``{"codec", "version", "fields", "plugin", "installed"}``.
+        is ``None`` or ``{"codec", "version", "fields", "plugin", "installed"}``; ``damage`` lists
+        what the file lost to damage or truncation, one line each (each also a ``DamageWarning``).
 
     Raises:
         InputError, InvalidDataError: the file cannot be read.
@@ -65,7 +67,8 @@ def probe(path: str | os.PathLike | BinaryIO, *, registry: _registry.Registry | 
         size = reader.size
         duration = reader.duration
         return {"path": str(path), "format": reader.container.format.name, "duration": duration,
-                "size": size, "bit_rate": int(size * 8 / duration) if duration else None, "tracks": tracks}
+                "size": size, "bit_rate": int(size * 8 / duration) if duration else None, "tracks": tracks,
+                "damage": list(reader.damage)}
 
 
 def format_probe(info: dict[str, Any]) -> str:

@@ -39,9 +39,10 @@ from neuralav.registry.api import MAX_DIMENSION, MAX_PIXELS
 
 from . import carrier, ebml
 from .carrier import NeuralTrackInfo
+from .damage import DamageWarning, PacketLog
 from .errors import InputError, MissingPluginError, PacketDecodeError
 
-__all__ = ["Reader", "Track", "DecodeWarning"]
+__all__ = ["Reader", "Track", "DecodeWarning", "DamageWarning"]
 
 
 class DecodeWarning(UserWarning):
@@ -122,6 +123,15 @@ _TRACK_TYPES = {1: "video", 2: "audio", 17: "subtitle"}
 
 
 _EBML_MAGIC = b"\x1a\x45\xdf\xa3"
+
+
+def _segment_end(path: Path) -> int | None:
+    """Where the Matroska Segment says the file ends (bytes), or ``None`` if it does not say."""
+    with open(path, "rb") as f:
+        try:
+            return ebml._segment(f)[1]
+        except ebml.InvalidDataError:
+            return None
 STDIN_NAMES = ("-", "pipe:", "pipe:0")
 """Input names that mean standard input, as in ffmpeg."""
 
@@ -234,10 +244,14 @@ class Reader:
             self._close_source()
             raise InputError(f"cannot read `{self.path}` as media: {error}") from None
         entries = None
+        self._stated_size: int | None = None
+        self.damage: list[str] = []
+        """What the input lost to damage or truncation, one line each (see :mod:`.damage`)."""
         if self.container.format.name.startswith("matroska"):
             try:
                 if self._recorder is None:
                     entries = _matroska_tracks(self.path)
+                    self._stated_size = _segment_end(self.path)
                 else:
                     entries = self._streamed_tracks()
             except ebml.TracksNotFoundError:
@@ -271,10 +285,13 @@ class Reader:
 
     @property
     def size(self) -> int:
-        """Size of the input in bytes (of a pipe: the bytes read so far)."""
+        """Size of the input in bytes (of a pipe: the bytes read so far; 0 for a file name pattern)."""
         if self._recorder is not None:
             return self._recorder.total
-        return self.path.stat().st_size
+        try:
+            return self.path.stat().st_size
+        except OSError:
+            return 0  # img%03d.png: many files
 
     def _track(self, stream: av.stream.Stream, entries: list[ebml.TrackEntry] | None) -> Track:
         entry = entries[stream.index] if entries is not None and stream.index < len(entries) else None
@@ -372,10 +389,17 @@ class Reader:
         """
         wanted = list(tracks) if tracks is not None else list(self.streams)
         streams = [t.av_stream for t in wanted]
+        log = PacketLog()
+        for track in wanted:
+            if track.type in ("video", "audio"):
+                log.watch(track.index, track.codec)
         try:
             for packet in self.container.demux(streams):
                 if packet.size == 0 and packet.pts is None:
                     continue
+                if packet.time_base is not None:
+                    log.add(packet.stream.index, None if packet.pts is None else float(packet.pts * packet.time_base),
+                            float((packet.duration or 0) * packet.time_base))
                 if self._seek_to is None:
                     yield packet
                 else:
@@ -384,6 +408,25 @@ class Reader:
             raise ebml.InvalidDataError(f"`{self.path}` is damaged or truncated: {error}") from None
         for index in list(self._pending):
             yield from self._pending.pop(index)
+        self._report_losses(log, wanted)
+
+    def _report_losses(self, log: PacketLog, tracks: list[Track]) -> None:
+        """Warn (:class:`DamageWarning`) of each hole and missing tail in the tracks just read."""
+        size = self.size if self._stated_size is not None else 0
+        truncated = self._stated_size is not None and size < self._stated_size
+        expected = {t.index: t.duration if t.duration is not None else (self.duration if truncated else None)
+                    for t in tracks}
+        lines = []
+        for loss in log.losses(expected):
+            cause = (f" (the file is truncated: {size} of {self._stated_size} bytes)" if truncated and loss.tail
+                     else " (damaged data the demuxer skipped)" if not loss.tail else "")
+            lines.append(loss.describe(str(self.path), cause))
+        if truncated and not lines:
+            lines.append(f"`{self.path}` is truncated: {size} of {self._stated_size} bytes")
+        for line in lines:
+            if line not in self.damage:
+                self.damage.append(line)
+                warnings.warn(line, DamageWarning, stacklevel=3)
 
     def _after_seek(self, packet: av.Packet) -> Iterator[av.Packet]:
         """Hold a track's packets until it passes the seek target; emit from its last keyframe."""

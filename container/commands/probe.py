@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from .. import damage
 from ..probe import format_probe, probe
 
 __all__ = ["add_arguments", "run", "main"]
@@ -19,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the probe of ``args.input``."""
-    info = probe(args.input)
+    with damage.reported("probe"):
+        info = probe(args.input)
     print(json.dumps(info, indent=2) if args.json else format_probe(info))
     return 0
 
