@@ -85,12 +85,13 @@ def format_probe(info: dict[str, Any]) -> str:
             codec += f" [neural v{n['version']}{', ' + fields if fields else ''}]"
             if not n["installed"]:
                 codec += " (codec not installed)"
-        if t["type"] == "video":
-            detail = f"{t['width']}x{t['height']}"
+        if t["type"] == "video":  # what is not known is "?", as a size or rate nobody could read
+            detail = f"{t['width'] or '?'}x{t['height'] or '?'}"
             if t["frame_rate"]:
                 detail += f", {t['frame_rate']:g} fps"
         elif t["type"] == "audio":
-            detail = f"{t['sample_rate']} Hz, {t['layout'] or t['channels']}"
+            channels = t["layout"] or (f"{t['channels']} ch" if t["channels"] else "? ch")
+            detail = f"{t['sample_rate'] or '?'} Hz, {channels}"
         else:
             detail = ""
         extra = [f"{t['duration']:.3f} s" if t["duration"] else None,
