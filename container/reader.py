@@ -312,9 +312,8 @@ class Reader:
         if stream.type == "video":
             if context is not None:
                 track.width, track.height = context.width, context.height
-            elif entry is not None and len(entry.codec_private) >= 12:
-                width = int.from_bytes(entry.codec_private[4:8], "little", signed=True)
-                height = abs(int.from_bytes(entry.codec_private[8:12], "little", signed=True))
+            elif entry is not None and (size := carrier.bitmapinfoheader_size(entry.codec_private)) is not None:
+                width, height = size
                 if not (1 <= width <= MAX_DIMENSION and 1 <= height <= MAX_DIMENSION
                         and width * height <= MAX_PIXELS):
                     if info is not None:
