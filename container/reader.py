@@ -277,6 +277,10 @@ class Reader:
         if not head.startswith(_EBML_MAGIC):
             return None
         try:
+            self._stated_size = ebml._segment(io.BytesIO(head))[1]  # None for a live stream
+        except ebml.InvalidDataError:
+            pass  # read_tracks names the problem
+        try:
             return ebml.read_tracks(io.BytesIO(head))
         except ebml.InvalidDataError:
             if len(head) < self._recorder.total:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +16,10 @@ import numpy as np
 import pytest
 
 from neuralav import container
+from neuralav.container.commands.transcode import main as transcode_cli
 from neuralav.container.probe import probe
+
+from . import media
 
 from .test_writer_reader import write_mixed
 
@@ -125,3 +130,79 @@ def test_probe_takes_standard_input_from_a_pipe_as_dash(mixed):
     on_disk = probe(path)
     assert piped["tracks"] == on_disk["tracks"] and piped["size"] == on_disk["size"]
     assert piped["tracks"][1]["neural"]["codec"] == "zlibv"
+
+
+def test_a_raw_stream_named_with_format_is_read_from_a_real_pipe(tmp_path, clip):
+    ffmpeg = subprocess.Popen(["ffmpeg", "-v", "error", "-i", str(clip), "-map", "0:v", "-c", "copy", "-f", "h264",
+                               "-"], stdout=subprocess.PIPE)
+    try:
+        with container.open(ffmpeg.stdout, format="h264") as f:
+            assert not f.seekable and [t.codec for t in f.streams] == ["h264"]
+            piped = [frame.to_ndarray(format="rgb24") for frame in f.decode(video=0)]
+    finally:
+        ffmpeg.stdout.close()
+        assert ffmpeg.wait(timeout=60) == 0
+    on_disk = [image for _, image in media.decode_video(clip)]
+    assert len(piped) == len(on_disk) == 10
+    for a, b in zip(piped, on_disk):
+        np.testing.assert_array_equal(a, b)
+
+
+def _ffmpeg_matroska_to(args: list[str], source: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``ffmpeg -i source -c copy -f matroska - | neuralav ARGS`` (real processes, a real pipe)."""
+    ffmpeg = subprocess.Popen(["ffmpeg", "-v", "error", "-i", str(source), "-c", "copy", "-f", "matroska", "-"],
+                              stdout=subprocess.PIPE)
+    try:
+        return subprocess.run([str(NEURALAV), *args], stdin=ffmpeg.stdout, capture_output=True, text=True,
+                              timeout=timeout)
+    finally:
+        ffmpeg.stdout.close()
+        ffmpeg.wait(timeout=60)
+
+
+def test_transcode_from_standard_input_equals_the_file_based_run(mixed, tmp_path):
+    path, images, _ = mixed
+    piped, on_disk = tmp_path / "piped.mkv", tmp_path / "disk.mkv"
+    result = _ffmpeg_matroska_to(["transcode", "-i", "-", "-map", "0:0", "-c:v", "zlibv", str(piped)], path)
+    assert result.returncode == 0, result.stderr
+    remuxed = tmp_path / "remuxed.mkv"  # what ffmpeg wrote to the pipe, written to a file instead
+    assert subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-c", "copy", "-f", "matroska",
+                           str(remuxed)]).returncode == 0
+    assert transcode_cli(["-i", str(remuxed), "-map", "0:0", "-c:v", "zlibv", str(on_disk)]) == 0
+    assert media.packets(piped, 0) == media.packets(on_disk, 0)
+    with container.open(piped) as f:
+        frames = [frame.to_ndarray(format="rgb24") for frame in f.decode(video=0)]
+    assert len(frames) == len(images)
+
+
+def test_seeking_options_on_standard_input_give_one_clear_line(mixed, tmp_path):
+    path, _, _ = mixed
+    out = tmp_path / "out.mkv"
+    result = _ffmpeg_matroska_to(["transcode", "-ss", "0.1", "-i", "-", "-c", "copy", str(out)], path)
+    assert result.returncode == 1 and not out.exists()
+    assert result.stderr.strip().splitlines() == [
+        "neuralav transcode: error: `pipe:` is a pipe or stream, read once in order: it cannot seek (to 0.1 s); "
+        "give a file instead, or cut the stream before it"]
+
+
+def test_a_fifo_writer_killed_mid_stream_ends_the_probe_with_the_loss_reported(tmp_path):
+    source = media.make_clip(tmp_path / "long.mkv", frames=50)
+    fifo = tmp_path / "live.mkv"
+    os.mkfifo(fifo)
+    half = source.stat().st_size // 2
+    writer = subprocess.Popen(f'exec 3>"{fifo}"; head -c {half} "{source}" >&3; exec sleep 600 3>&3', shell=True,
+                              start_new_session=True)
+    probe_run = subprocess.Popen([str(NEURALAV), "probe", str(fifo)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            probe_run.wait(timeout=3)  # the writer holds the pipe open: the reader waits for more
+        os.killpg(writer.pid, signal.SIGKILL)
+        out, err = probe_run.communicate(timeout=60)
+    finally:
+        if probe_run.poll() is None:
+            probe_run.kill()
+        writer.wait()
+    assert probe_run.returncode == 0, err
+    assert re.search(r"track #0 \(h264\): about \d+ packets lost from [\d.]+ s to its end at 2\.000 s "
+                     rf"\(the file is truncated: \d+ of {source.stat().st_size} bytes\)", err), err
