@@ -118,3 +118,16 @@ def header_from_tags(tags: dict[str, str]) -> bytes | None:
             except ValueError:
                 raise InvalidDataError(f"track tag {TAG_HEADER} is not valid base64") from None
     return None
+
+
+def bitmapinfoheader_size(private: bytes) -> tuple[int, int] | None:
+    """The frame size a BITMAPINFOHEADER states: ``(biWidth, |biHeight|)`` in pixels.
+
+    A negative ``biHeight`` (a top-down bitmap) counts by its magnitude. Returns ``None``
+    when ``private`` is too short to hold the two fields (12 bytes). The values are
+    unchecked: callers bound them.
+    """
+    if len(private) < 12:
+        return None
+    _, width, height = struct.unpack("<Iii", private[:12])
+    return width, abs(height)

@@ -1,15 +1,17 @@
 """A minimal EBML/Matroska reader and in-place patcher for the header of a file.
 
 Just enough of Matroska (https://www.matroska.org/technical/elements.html) to
-read the Tracks element that FFmpeg writes and to rewrite a track's CodecID
-in place, keeping the element's size and its CRC-32 valid. Never reads a
-whole file: only the EBML header, the Segment's element headers and the
-Tracks element (bounded by :data:`MAX_TRACKS_BYTES`).
+read the Tracks element of a file (wherever its SeekHead puts it) and to
+rewrite a track's CodecID in place, keeping the element's size and its CRC-32
+valid. Never reads a whole file: only the EBML header, the SeekHead, a bounded
+number of the Segment's element headers (:data:`MAX_TOP_LEVEL_ELEMENTS`) and
+the Tracks element (bounded by :data:`MAX_TRACKS_BYTES`).
 
 Ids used (with their class markers, as Matroska writes them):
 ``0x1A45DFA3`` EBML, ``0x18538067`` Segment, ``0x1654AE6B`` Tracks,
 ``0xAE`` TrackEntry, ``0xD7`` TrackNumber, ``0x83`` TrackType, ``0x86`` CodecID,
-``0x63A2`` CodecPrivate, ``0x536E`` Name, ``0xBF`` CRC-32, ``0x1F43B675`` Cluster.
+``0x63A2`` CodecPrivate, ``0x536E`` Name, ``0xBF`` CRC-32, ``0x1F43B675`` Cluster,
+``0x114D9B74`` SeekHead, ``0x4DBB`` Seek, ``0x53AB`` SeekID, ``0x53AC`` SeekPosition.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from typing import BinaryIO, Iterator
 
 from neuralav.registry.errors import InvalidDataError
 
-__all__ = ["TrackEntry", "read_tracks", "patch_codec_ids", "MAX_TRACKS_BYTES"]
+__all__ = ["TrackEntry", "TracksNotFoundError", "read_tracks", "patch_codec_ids", "MAX_TRACKS_BYTES",
+           "MAX_TOP_LEVEL_ELEMENTS"]
 
 EBML = 0x1A45DFA3
 SEGMENT = 0x18538067
@@ -34,9 +37,25 @@ CODEC_PRIVATE = 0x63A2
 NAME = 0x536E
 CRC32 = 0xBF
 CLUSTER = 0x1F43B675
+SEEK_HEAD = 0x114D9B74
+SEEK = 0x4DBB
+SEEK_ID = 0x53AB
+SEEK_POSITION = 0x53AC
 MAX_TRACKS_BYTES = 16 << 20
 """Largest Tracks element read (bytes); a larger one is treated as corrupt."""
+MAX_SEEK_HEAD_BYTES = 1 << 20
+"""Largest SeekHead element read (bytes)."""
+MAX_TOP_LEVEL_ELEMENTS = 4096
+"""Most top-level element headers read while looking for Tracks (real files have a few dozen
+before their first Cluster, and one per Cluster after it)."""
+MAX_SEEK_HEADS = 8
+"""Most SeekHeads followed (a file has one, or two when the second lists the Clusters)."""
 _UNKNOWN_SIZE = -1
+
+
+class TracksNotFoundError(InvalidDataError):
+    """No Tracks element where a conforming reader looks (before the first Cluster, or
+    where a SeekHead points), within :data:`MAX_TOP_LEVEL_ELEMENTS` element headers."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,8 +126,8 @@ def _children(f: BinaryIO, start: int, end: int, what: str) -> Iterator[tuple[in
         position = data + size
 
 
-def _find_tracks(f: BinaryIO) -> tuple[int, int, int]:
-    """Return (Tracks element offset, data offset, data size)."""
+def _segment(f: BinaryIO) -> tuple[int, int | None]:
+    """Return (offset of the Segment's data, end of the Segment or ``None`` if its size is unknown)."""
     f.seek(0)
     element_id, size, header_length = _element_header(f, "the EBML header")
     if element_id != EBML or size == _UNKNOWN_SIZE:
@@ -117,20 +136,98 @@ def _find_tracks(f: BinaryIO) -> tuple[int, int, int]:
     element_id, segment_size, header_length = _element_header(f, "the Segment")
     if element_id != SEGMENT:
         raise InvalidDataError("not a Matroska file (no Segment after the EBML header)")
-    position = f.tell()
-    segment_end = position + segment_size if segment_size != _UNKNOWN_SIZE else None
-    while segment_end is None or position < segment_end:
-        f.seek(position)
+    data = f.tell()
+    return data, (data + segment_size if segment_size != _UNKNOWN_SIZE else None)
+
+
+def _seek_entries(f: BinaryIO, data: int, size: int) -> list[tuple[int, int]]:
+    """(element id, position relative to the Segment's data) of each Seek entry of a SeekHead."""
+    if size > MAX_SEEK_HEAD_BYTES:
+        raise InvalidDataError(f"Matroska SeekHead element has an invalid size ({size})")
+    entries = []
+    for element_id, seek_data, seek_size, _ in list(_children(f, data, data + size, "the SeekHead")):
+        if element_id != SEEK:
+            continue
+        values = {}
+        for child_id, child_data, child_size, _ in list(_children(f, seek_data, seek_data + seek_size, "a Seek")):
+            if child_id in (SEEK_ID, SEEK_POSITION) and child_size <= 8:
+                f.seek(child_data)
+                values[child_id] = _uint(f.read(child_size))
+        if SEEK_ID in values and SEEK_POSITION in values:
+            entries.append((values[SEEK_ID], values[SEEK_POSITION]))
+    return entries
+
+
+def _tracks_at(f: BinaryIO, position: int, segment_end: int | None) -> tuple[int, int, int] | None:
+    """(offset, data offset, data size) of the Tracks element at ``position``, or ``None`` if it is not one."""
+    if segment_end is not None and position >= segment_end:
+        return None
+    f.seek(position)
+    try:
         element_id, size, header_length = _element_header(f, "the Segment")
+    except InvalidDataError:
+        return None
+    if element_id != TRACKS:
+        return None
+    if size == _UNKNOWN_SIZE or size > MAX_TRACKS_BYTES or (
+            segment_end is not None and position + header_length + size > segment_end):
+        raise InvalidDataError(f"Matroska Tracks element has an invalid size ({size})")
+    return position, position + header_length, size
+
+
+def _find_tracks(f: BinaryIO) -> tuple[int, int, int]:
+    """Return (Tracks element offset, data offset, data size), found as a conforming reader does.
+
+    The Segment's top-level elements are read in order, each skipped by its size
+    (Void and unknown elements are never entered). A SeekHead's entry for the
+    Tracks element is followed at once, wherever it points (mkvmerge and
+    mkvpropedit may put Tracks after the Clusters); SeekHeads that a SeekHead
+    points to are read too. At most :data:`MAX_TOP_LEVEL_ELEMENTS` top-level
+    element headers are read, so a file padded with millions of tiny elements
+    costs no more than a normal one.
+
+    Raises:
+        InvalidDataError: no Tracks element within those bounds, or a malformed header.
+    """
+    segment_data, segment_end = _segment(f)
+    position = segment_data
+    seek_heads: list[int] = []
+    visited = 0
+    while (segment_end is None or position < segment_end) and visited < MAX_TOP_LEVEL_ELEMENTS:
+        f.seek(position)
+        try:
+            element_id, size, header_length = _element_header(f, "the Segment")
+        except InvalidDataError:
+            if segment_end is not None:
+                raise
+            break  # a live stream's end
+        visited += 1
         data = position + header_length
         if element_id == TRACKS:
-            if size == _UNKNOWN_SIZE or size > MAX_TRACKS_BYTES:
-                raise InvalidDataError(f"Matroska Tracks element has an invalid size ({size})")
-            return position, data, size
-        if element_id == CLUSTER or size == _UNKNOWN_SIZE:
+            return _tracks_at(f, position, segment_end)
+        if element_id == SEEK_HEAD and size != _UNKNOWN_SIZE:
+            seek_heads.append(position)
+            for seek_id, relative in _seek_entries(f, data, size):
+                if seek_id == TRACKS and (found := _tracks_at(f, segment_data + relative, segment_end)):
+                    return found
+                if seek_id == SEEK_HEAD and segment_data + relative > position:
+                    seek_heads.append(segment_data + relative)
+        if size == _UNKNOWN_SIZE:  # a live Cluster: what follows cannot be skipped
             break
         position = data + size
-    raise InvalidDataError("Matroska file has no Tracks element before its first Cluster")
+    for position in seek_heads[1:MAX_SEEK_HEADS]:  # SeekHeads found only through a SeekHead
+        f.seek(position)
+        try:
+            element_id, size, header_length = _element_header(f, "a SeekHead")
+        except InvalidDataError:
+            continue
+        if element_id != SEEK_HEAD or size == _UNKNOWN_SIZE:
+            continue
+        for seek_id, relative in _seek_entries(f, position + header_length, size):
+            if seek_id == TRACKS and (found := _tracks_at(f, segment_data + relative, segment_end)):
+                return found
+    raise TracksNotFoundError("Matroska file has no Tracks element (none among its first "
+                           f"{MAX_TOP_LEVEL_ELEMENTS} top-level elements, and no SeekHead points to one)")
 
 
 def _string(data: bytes) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, BinaryIO
 
 from neuralav import registry as _registry
 
@@ -12,14 +12,18 @@ from .reader import Reader
 __all__ = ["probe", "format_probe"]
 
 
-def probe(path: str | os.PathLike, *, registry: _registry.Registry | None = None) -> dict[str, Any]:
+def probe(path: str | os.PathLike | BinaryIO, *, registry: _registry.Registry | None = None) -> dict[str, Any]:
     """Read every packet of ``path`` and describe the file and each track.
 
+    A pipe (``"-"`` for standard input, a FIFO, a non-seekable file object) is read once, in order.
+
     Returns:
-        ``{"path", "format", "duration" (s), "size" (bytes), "bit_rate" (bit/s), "tracks": [...]}``;
+        ``{"path", "format", "duration" (s), "size" (bytes), "bit_rate" (bit/s), "tracks": [...],
+        "damage": [...]}``;
         each track has ``index, type, codec, neural, default, width, height, frame_rate,
         sample_rate, channels, layout, duration (s), packets, bytes, bit_rate (bit/s)``; ``neural``
-        is ``None`` or ``{"codec", "version", "fields", "plugin", "installed"}``.
+        is ``None`` or ``{"codec", "version", "fields", "plugin", "installed"}``; ``damage`` lists
+        what the file lost to damage or truncation, one line each (each also a ``DamageWarning``).
 
     Raises:
         InputError, InvalidDataError: the file cannot be read.
@@ -60,10 +64,11 @@ def probe(path: str | os.PathLike, *, registry: _registry.Registry | None = None
                 "packets": entry["packets"], "bytes": entry["bytes"],
                 "bit_rate": int(entry["bytes"] * 8 / duration) if duration else None,
             })
-        size = os.path.getsize(path)
+        size = reader.size
         duration = reader.duration
         return {"path": str(path), "format": reader.container.format.name, "duration": duration,
-                "size": size, "bit_rate": int(size * 8 / duration) if duration else None, "tracks": tracks}
+                "size": size, "bit_rate": int(size * 8 / duration) if duration else None, "tracks": tracks,
+                "damage": list(reader.damage)}
 
 
 def format_probe(info: dict[str, Any]) -> str:
@@ -80,12 +85,13 @@ def format_probe(info: dict[str, Any]) -> str:
             codec += f" [neural v{n['version']}{', ' + fields if fields else ''}]"
             if not n["installed"]:
                 codec += " (codec not installed)"
-        if t["type"] == "video":
-            detail = f"{t['width']}x{t['height']}"
+        if t["type"] == "video":  # what is not known is "?", as a size or rate nobody could read
+            detail = f"{t['width'] or '?'}x{t['height'] or '?'}"
             if t["frame_rate"]:
                 detail += f", {t['frame_rate']:g} fps"
         elif t["type"] == "audio":
-            detail = f"{t['sample_rate']} Hz, {t['layout'] or t['channels']}"
+            channels = t["layout"] or (f"{t['channels']} ch" if t["channels"] else "? ch")
+            detail = f"{t['sample_rate'] or '?'} Hz, {channels}"
         else:
             detail = ""
         extra = [f"{t['duration']:.3f} s" if t["duration"] else None,

@@ -21,12 +21,15 @@ millisecond timestamp, and each decoded frame advances it by its sample count.
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import re
+import stat
+import sys
 import warnings
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 import av
 
@@ -36,9 +39,10 @@ from neuralav.registry.api import MAX_DIMENSION, MAX_PIXELS
 
 from . import carrier, ebml
 from .carrier import NeuralTrackInfo
+from .damage import DamageWarning, PacketLog
 from .errors import InputError, MissingPluginError, PacketDecodeError
 
-__all__ = ["Reader", "Track", "DecodeWarning"]
+__all__ = ["Reader", "Track", "DecodeWarning", "DamageWarning"]
 
 
 class DecodeWarning(UserWarning):
@@ -118,58 +122,180 @@ _TRACK_TYPES = {1: "video", 2: "audio", 17: "subtitle"}
 """Matroska TrackType -> PyAV stream type."""
 
 
+_EBML_MAGIC = b"\x1a\x45\xdf\xa3"
+
+
+def _segment_end(path: Path) -> int | None:
+    """Where the Matroska Segment says the file ends (bytes), or ``None`` if it does not say."""
+    with open(path, "rb") as f:
+        try:
+            return ebml._segment(f)[1]
+        except ebml.InvalidDataError:
+            return None
+STDIN_NAMES = ("-", "pipe:", "pipe:0")
+"""Input names that mean standard input, as in ffmpeg."""
+
+
 def _matroska_tracks(path: Path) -> list[ebml.TrackEntry] | None:
     with open(path, "rb") as f:
-        if f.read(4) != b"\x1a\x45\xdf\xa3":
+        if f.read(4) != _EBML_MAGIC:
             return None
         return ebml.read_tracks(f)
+
+
+class _HeadRecorder(io.RawIOBase):
+    """A non-seekable input read once, in order, for PyAV; its first bytes are kept for the
+    Matroska header parser (a live Matroska stream has its Tracks before its first Cluster).
+
+    Args:
+        source: A binary file object (stdin, a FIFO, a socket, ``io.BytesIO``...).
+        keep: Bytes to keep from the start (the header parser gets no more).
+    """
+
+    def __init__(self, source: BinaryIO, keep: int) -> None:
+        super().__init__()
+        self._source = source
+        self._keep = keep
+        self.head = bytearray()
+        self.total = 0
+        """Bytes read so far."""
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._source.read(size if size is not None and size >= 0 else io.DEFAULT_BUFFER_SIZE)
+        if chunk and len(self.head) < self._keep:
+            self.head += chunk[:self._keep - len(self.head)]
+        self.total += len(chunk or b"")
+        return chunk or b""
+
+    def release(self) -> bytes:
+        """The kept first bytes; nothing more is kept from now on."""
+        head, self.head, self._keep = bytes(self.head), bytearray(), 0
+        return head
+
+
+def _is_stream(path: Path) -> bool:
+    """Whether ``path`` names something that can be read only once, in order (FIFO, socket, device)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
 class Reader:
     """An open input file. Use :func:`neuralav.container.open`.
 
+    Inputs that cannot seek (standard input as ``"-"`` or ``"pipe:"``, a FIFO, a character
+    device, any binary file object that is not seekable) are read exactly once, in order:
+    PyAV reads them through a file object, and the Matroska header parser gets the bytes
+    PyAV read first. :meth:`seek` is refused on them.
+
     Args:
-        path: Input file (anything PyAV opens; neural tracks need Matroska).
+        path: Input file (anything PyAV opens; neural tracks need Matroska), ``"-"`` for
+            standard input, or a binary file object.
         registry: Codec registry (default: the installed plugins).
         ignore_errors: Skip packets that fail to decode (with a :class:`DecodeWarning`)
             instead of raising :class:`PacketDecodeError`.
-        format: FFmpeg demuxer name, when the file name does not tell (``h264``).
+        format: FFmpeg demuxer name, when the file name does not tell (``h264``; on a
+            pipe PyAV guesses from the first bytes).
 
     Raises:
         InputError: the file does not exist or is not readable media.
         InvalidDataError: the Matroska header is truncated or corrupt.
     """
 
-    def __init__(self, path: str | os.PathLike, *, registry: Registry | None = None,
+    def __init__(self, path: str | os.PathLike | BinaryIO, *, registry: Registry | None = None,
                  ignore_errors: bool = False, format: str | None = None) -> None:
-        self.path = Path(path)
         self.registry = registry
         self.ignore_errors = ignore_errors
         self.errors = 0
         """Number of packets skipped because they failed to decode."""
-        if not self.path.exists() and "%" not in self.path.name:
-            raise InputError(f"input `{self.path}` does not exist")
+        source: BinaryIO | None = None
+        self._owned: BinaryIO | None = None
+        if hasattr(path, "read"):
+            source = path
+            self.path = Path(str(getattr(path, "name", "pipe:")))
+        elif os.fspath(path) in STDIN_NAMES:
+            source = sys.stdin.buffer
+            self.path = Path("pipe:")
+        else:
+            self.path = Path(path)
+            if not self.path.exists() and "%" not in self.path.name:
+                raise InputError(f"input `{self.path}` does not exist")
+            if _is_stream(self.path):
+                try:
+                    source = self._owned = open(self.path, "rb", buffering=0)  # noqa: SIM115 (closed in close())
+                except OSError as error:
+                    raise InputError(f"cannot read `{self.path}`: {error.strerror}") from None
+        self.seekable = source is None
+        """Whether the input can seek (a file on disk); a pipe is read once, in order."""
+        self._recorder = _HeadRecorder(source, ebml.MAX_TRACKS_BYTES + (1 << 20)) if source is not None else None
         try:
             # A damaged tag must not make the file unreadable: undecodable bytes become U+FFFD.
-            self.container = av.open(str(self.path), "r", format=format, metadata_errors="replace")
+            self.container = av.open(self._recorder if self._recorder is not None else str(self.path), "r",
+                                     format=format, metadata_errors="replace")
         except av.FFmpegError as error:
+            self._close_source()
             raise InputError(f"cannot read `{self.path}` as media: {error}") from None
         entries = None
+        self._stated_size: int | None = None
+        self.damage: list[str] = []
+        """What the input lost to damage or truncation, one line each (see :mod:`.damage`)."""
         if self.container.format.name.startswith("matroska"):
             try:
-                entries = _matroska_tracks(self.path)
+                if self._recorder is None:
+                    entries = _matroska_tracks(self.path)
+                    self._stated_size = _segment_end(self.path)
+                else:
+                    entries = self._streamed_tracks()
+            except ebml.TracksNotFoundError:
+                entries = None  # out of bounds for a header walk: the tracks' tags name neural codecs
             except ebml.InvalidDataError as error:
-                self.container.close()
+                self.close()
                 raise ebml.InvalidDataError(f"`{self.path}`: {error}") from None
+        elif self._recorder is not None:
+            self._recorder.release()
         try:
             self.streams = [self._track(stream, entries) for stream in self.container.streams]
         except NeuralavError as error:  # a malformed neural track header
-            self.container.close()
+            self.close()
             raise type(error)(f"`{self.path}`: {error}") from None
         self._decoders: dict[int, Decoder] = {}
         self._audio_clock: dict[int, int] = {}
         self._seek_to: float | None = None
         self._pending: dict[int, list[av.Packet]] = {}
+
+    def _streamed_tracks(self) -> list[ebml.TrackEntry] | None:
+        """The TrackEntries in the bytes PyAV read first from a pipe (``None`` if they are not there)."""
+        head = self._recorder.release()
+        if not head.startswith(_EBML_MAGIC):
+            return None
+        try:
+            self._stated_size = ebml._segment(io.BytesIO(head))[1]  # None for a live stream
+        except ebml.InvalidDataError:
+            pass  # read_tracks names the problem
+        try:
+            return ebml.read_tracks(io.BytesIO(head))
+        except ebml.InvalidDataError:
+            if len(head) < self._recorder.total:
+                return None  # Tracks lie beyond what PyAV read to open the stream: the tags tell
+            raise
+
+    @property
+    def size(self) -> int:
+        """Size of the input in bytes (of a pipe: the bytes read so far; 0 for a file name pattern)."""
+        if self._recorder is not None:
+            return self._recorder.total
+        try:
+            return self.path.stat().st_size
+        except OSError:
+            return 0  # img%03d.png: many files
 
     def _track(self, stream: av.stream.Stream, entries: list[ebml.TrackEntry] | None) -> Track:
         entry = entries[stream.index] if entries is not None and stream.index < len(entries) else None
@@ -190,9 +316,8 @@ class Reader:
         if stream.type == "video":
             if context is not None:
                 track.width, track.height = context.width, context.height
-            elif entry is not None and len(entry.codec_private) >= 12:
-                width = int.from_bytes(entry.codec_private[4:8], "little", signed=True)
-                height = abs(int.from_bytes(entry.codec_private[8:12], "little", signed=True))
+            elif entry is not None and (size := carrier.bitmapinfoheader_size(entry.codec_private)) is not None:
+                width, height = size
                 if not (1 <= width <= MAX_DIMENSION and 1 <= height <= MAX_DIMENSION
                         and width * height <= MAX_PIXELS):
                     if info is not None:
@@ -267,10 +392,17 @@ class Reader:
         """
         wanted = list(tracks) if tracks is not None else list(self.streams)
         streams = [t.av_stream for t in wanted]
+        log = PacketLog()
+        for track in wanted:
+            if track.type in ("video", "audio"):
+                log.watch(track.index, track.codec)
         try:
             for packet in self.container.demux(streams):
                 if packet.size == 0 and packet.pts is None:
                     continue
+                if packet.time_base is not None:
+                    log.add(packet.stream.index, None if packet.pts is None else float(packet.pts * packet.time_base),
+                            float((packet.duration or 0) * packet.time_base))
                 if self._seek_to is None:
                     yield packet
                 else:
@@ -279,6 +411,25 @@ class Reader:
             raise ebml.InvalidDataError(f"`{self.path}` is damaged or truncated: {error}") from None
         for index in list(self._pending):
             yield from self._pending.pop(index)
+        self._report_losses(log, wanted)
+
+    def _report_losses(self, log: PacketLog, tracks: list[Track]) -> None:
+        """Warn (:class:`DamageWarning`) of each hole and missing tail in the tracks just read."""
+        size = self.size if self._stated_size is not None else 0
+        truncated = self._stated_size is not None and size < self._stated_size
+        expected = {t.index: t.duration if t.duration is not None else (self.duration if truncated else None)
+                    for t in tracks}
+        lines = []
+        for loss in log.losses(expected):
+            cause = (f" (the file is truncated: {size} of {self._stated_size} bytes)" if truncated and loss.tail
+                     else " (damaged data the demuxer skipped)" if not loss.tail else "")
+            lines.append(loss.describe(str(self.path), cause))
+        if truncated and not lines:
+            lines.append(f"`{self.path}` is truncated: {size} of {self._stated_size} bytes")
+        for line in lines:
+            if line not in self.damage:
+                self.damage.append(line)
+                warnings.warn(line, DamageWarning, stacklevel=3)
 
     def _after_seek(self, packet: av.Packet) -> Iterator[av.Packet]:
         """Hold a track's packets until it passes the seek target; emit from its last keyframe."""
@@ -357,7 +508,14 @@ class Reader:
             yield from self.decode_packet(track, None)
 
     def seek(self, seconds: float) -> None:
-        """Seek so that each track restarts at its last keyframe at or before ``seconds``."""
+        """Seek so that each track restarts at its last keyframe at or before ``seconds``.
+
+        Raises:
+            InputError: the input is a pipe (read once, in order: it cannot seek).
+        """
+        if not self.seekable:
+            raise InputError(f"`{self.path}` is a pipe or stream, read once in order: it cannot seek "
+                             f"(to {seconds:g} s); give a file instead, or cut the stream before it")
         self.container.seek(max(0, int(seconds * av.time_base)), backward=True, any_frame=False)
         self._seek_to = seconds
         self._pending = {t.index: [] for t in self.streams if t.type in ("video", "audio")}
@@ -371,6 +529,12 @@ class Reader:
     def close(self) -> None:
         """Close the file."""
         self.container.close()
+        self._close_source()
+
+    def _close_source(self) -> None:
+        if self._owned is not None:
+            self._owned.close()
+            self._owned = None
 
     def __enter__(self) -> "Reader":
         return self

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import damage
 from ..pipeline import transcode
 from ._options import add_stream_options, sigterm_interrupts
 from .transcode import print_summary
@@ -26,13 +27,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_stream_options(parser)
     parser.add_argument("-y", dest="overwrite", action="store_true", help="overwrite the output if it exists")
     parser.add_argument("--ignore-errors", action="store_true", help="skip packets that fail to decode")
+    damage.add_arguments(parser)
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar (default: only on a terminal)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Decode ``args.input`` into ``args.output``."""
-    with sigterm_interrupts():
+    with sigterm_interrupts(), damage.reported("decode", strict=args.xerror):
         result = transcode([args.input], args.output, maps=args.maps, codecs=args.codecs, decode_neural=True,
                            qualities=args.qualities, bitrates=args.bitrates, codec_options=args.codec_options,
                            overwrite=args.overwrite, ignore_errors=args.ignore_errors, progress=args.progress)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import damage
 from ..pipeline import TranscodeResult, transcode
 from ._options import add_stream_options, parse_time, sigterm_interrupts
 
@@ -34,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ignore-errors", action="store_true",
                         help="skip packets that fail to decode and frames a neural codec fails to encode "
                              "(reported), instead of stopping")
+    damage.add_arguments(parser)
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar (default: only on a terminal)")
     parser.add_argument("output", help="output file; .mkv for neural tracks")
@@ -59,7 +61,7 @@ def print_summary(result: TranscodeResult, file=None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the transcode described by parsed ``args``."""
-    with sigterm_interrupts():
+    with sigterm_interrupts(), damage.reported("transcode", strict=args.xerror):
         result = transcode(args.inputs, args.output, maps=args.maps, codecs=args.codecs,
                            qualities=args.qualities, bitrates=args.bitrates, codec_options=args.codec_options,
                            start=args.start, duration=args.duration, overwrite=args.overwrite,
