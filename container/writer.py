@@ -140,6 +140,7 @@ class Writer:
         self.streams: list[OutputStream] = []
         self._closed = False
         self._started = False
+        self._carrier_private: dict[int, bytes] = {}  # stream index -> CodecPrivate of neural tracks
         remove_stale(self.path)  # temporaries of writers that were killed
         self._temporary = temporary_path(self.path)
         self._lock: int | None = None
@@ -238,11 +239,14 @@ class Writer:
             context.width, context.height = width, height
             if frame_rate:
                 context.framerate = frame_rate
-            context.extradata = carrier.bitmapinfoheader(width, height, info.fourcc or "NAVV", info.header)
+            private = carrier.bitmapinfoheader(width, height, info.fourcc or "NAVV", info.header)
         else:
             stream = self._container.add_stream_from_template(_template(carrier.AUDIO_TEMPLATE[0]))
-            stream.codec_context.sample_rate = sample_rate
-            stream.codec_context.extradata = carrier.waveformatex(sample_rate, channels, info.header)
+            context = stream.codec_context
+            context.sample_rate = sample_rate
+            private = carrier.waveformatex(sample_rate, channels, info.header)
+        context.extradata = private
+        self._carrier_private[stream.index] = private
         stream.metadata.update(carrier.track_tags(info.header, plugin))
         stream.metadata["title"] = carrier.track_name(info.codec, info.parsed.media_type)
         stream.disposition = av.stream.Disposition(0)
@@ -345,9 +349,11 @@ class Writer:
         try:
             if not self._started:
                 self._set_defaults()
+            # After close() PyAV's container lists no streams: note which have a TrackEntry.
+            tracks = {s.index: s.type for s in self._container.streams if s.type != "attachment"}
             self._container.close()
             if any(s.neural is not None for s in self.streams):
-                self._patch_codec_ids()
+                self._patch_codec_ids(tracks)
             commit(self._temporary, self.path, self.overwrite)
         except BaseException:
             self._remove_temporary()
@@ -356,22 +362,79 @@ class Writer:
         self._lock = None
         return self.path
 
-    def _patch_codec_ids(self) -> None:
-        """Turn the template CodecIDs of neural tracks into ``V_MS/VFW/FOURCC`` / ``A_MS/ACM``."""
+    def _patch_codec_ids(self, tracks: Mapping[int, str]) -> None:
+        """Turn the template CodecIDs of neural tracks into ``V_MS/VFW/FOURCC`` / ``A_MS/ACM``, then verify.
+
+        Each track is found by its TrackUID (the writer's stream index + 1, as FFmpeg's
+        muxer numbers them in bit-exact mode), never by its position in Tracks: an
+        attachment takes a stream index but has no TrackEntry. Before the patch every
+        neural track must still be the template (its CodecID) carrying this writer's
+        CodecPrivate; after it, :meth:`_verify_tracks` reads the file back.
+
+        Raises:
+            InvalidDataError: a track is not where, or what, the writer put there.
+        """
         with open(self._temporary, "r+b") as f:
-            entries = ebml.read_tracks(f)
+            before = self._tracks_by_uid(f)
             new_ids = {}
             for stream in self.streams:
                 if stream.neural is None:
                     continue
-                entry = entries[stream.index]
-                video = stream.type == "video"
-                expected = carrier.VIDEO_TEMPLATE[1] if video else carrier.AUDIO_TEMPLATE[1]
-                if entry.codec_id != expected:
-                    raise ebml.InvalidDataError(f"track {entry.number} has CodecID {entry.codec_id!r}, "
-                                                f"expected the template's {expected!r}")
-                new_ids[entry.number] = carrier.VIDEO_CODEC_ID if video else carrier.AUDIO_CODEC_ID
+                entry = self._entry_of(stream, before)
+                expected = carrier.VIDEO_TEMPLATE[1] if stream.type == "video" else carrier.AUDIO_TEMPLATE[1]
+                if entry.codec_id != expected or entry.codec_private != self._carrier_private[stream.index]:
+                    raise ebml.InvalidDataError(
+                        f"output track {entry.number} (stream {stream.index}) has CodecID {entry.codec_id!r} "
+                        f"and not the neural carrier this writer made ({expected!r}): the file was not patched")
+                new_ids[entry.number] = carrier.VIDEO_CODEC_ID if stream.type == "video" else carrier.AUDIO_CODEC_ID
             ebml.patch_codec_ids(f, new_ids)
+        self._verify_tracks(tracks, {uid: entry.codec_id for uid, entry in before.items()})
+
+    def _verify_tracks(self, tracks: Mapping[int, str], codec_ids_before: Mapping[int, str]) -> None:
+        """Read the written file back: every track has the CodecID it must have, and Tracks its CRC.
+
+        Args:
+            tracks: ``{stream index: type}`` of the output's streams that have a TrackEntry.
+            codec_ids_before: ``{TrackUID: CodecID}`` as the muxer wrote them (before the patch).
+
+        Raises:
+            InvalidDataError: a track's CodecID or CodecPrivate is wrong, a track is missing
+                or extra, or the Tracks CRC-32 does not match.
+        """
+        with open(self._temporary, "rb") as f:
+            after = self._tracks_by_uid(f)
+            crc_valid = ebml.tracks_crc_valid(f)
+        if len(after) != len(tracks):
+            raise ebml.InvalidDataError(f"the written file has {len(after)} tracks, expected {len(tracks)}")
+        for index, kind in tracks.items():
+            entry = after.get(index + 1)
+            if entry is None:
+                raise ebml.InvalidDataError(f"the written file has no track for output stream {index}")
+            if index in self._carrier_private:
+                wanted = carrier.VIDEO_CODEC_ID if kind == "video" else carrier.AUDIO_CODEC_ID
+                if entry.codec_private != self._carrier_private[index]:
+                    raise ebml.InvalidDataError(f"neural track {entry.number} of the written file lost its "
+                                                "CodecPrivate")
+            else:
+                wanted = codec_ids_before.get(index + 1)
+            if entry.codec_id != wanted:
+                raise ebml.InvalidDataError(f"track {entry.number} of the written file has CodecID "
+                                            f"{entry.codec_id!r}, expected {wanted!r}")
+        if not crc_valid:
+            raise ebml.InvalidDataError("the written file's Tracks CRC-32 does not match its data")
+
+    @staticmethod
+    def _tracks_by_uid(f) -> dict[int, ebml.TrackEntry]:
+        uids = ebml.read_track_uids(f)
+        return {uids.get(entry.number, 0): entry for entry in ebml.read_tracks(f)}
+
+    @staticmethod
+    def _entry_of(stream: OutputStream, entries: Mapping[int, ebml.TrackEntry]) -> ebml.TrackEntry:
+        entry = entries.get(stream.index + 1)
+        if entry is None:
+            raise ebml.InvalidDataError(f"the written file has no track with TrackUID {stream.index + 1} "
+                                        f"(output stream {stream.index})")
+        return entry
 
     def abort(self) -> None:
         """Stop writing and delete the temporary file; nothing appears at the target."""
