@@ -24,12 +24,12 @@ import re
 import secrets
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from . import interrupts
 from .errors import OutputExistsError, OutputPathError
 
-__all__ = ["STALE_AFTER", "check_target", "temporary_path", "claim", "release", "remove_stale", "commit",
+__all__ = ["STALE_AFTER", "check_target", "refuse_input_as_output", "temporary_path", "claim", "release", "remove_stale", "commit",
            "atomic_output"]
 
 STALE_AFTER = 600.0
@@ -51,6 +51,38 @@ def check_target(path: str | os.PathLike, overwrite: bool) -> Path:
     if not target.parent.is_dir():
         raise OutputPathError(f"output folder `{target.parent}` does not exist")
     return target
+
+
+def refuse_input_as_output(inputs: Iterable[object], target: str | os.PathLike) -> None:
+    """Refuse an output that is the same file as one of the inputs, however it is spelled.
+
+    Files are compared by device and inode (``os.path.samestat``), so ``x.mkv``,
+    ``./x.mkv``, an absolute path, a hard link and a symlink to the input (either way
+    round) are all the same file. Writing it would replace the input with a file made
+    from it; ffmpeg refuses this too. Inputs that are not paths (``-``, file objects)
+    are skipped.
+
+    Args:
+        inputs: The command's inputs, in ``-i`` order.
+        target: The output path.
+
+    Raises:
+        OutputPathError: the output is one of the inputs (names both).
+    """
+    try:
+        output = os.stat(target)
+    except (OSError, ValueError):  # does not exist (yet): cannot be an input
+        return
+    for number, source in enumerate(inputs):
+        if not isinstance(source, (str, os.PathLike)) or os.fspath(source) == "-":
+            continue
+        try:
+            same = os.path.samestat(os.stat(source), output)
+        except (OSError, ValueError):  # the reader says what is wrong with this input
+            continue
+        if same:
+            raise OutputPathError(f"output `{target}` is the same file as input #{number} `{source}`: "
+                                  "writing it would destroy the input (choose another output name)")
 
 
 def temporary_path(target: Path) -> Path:
