@@ -22,6 +22,7 @@ random segment id, date or library version), so the same input gives the same by
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 from fractions import Fraction
@@ -36,7 +37,7 @@ from neuralav.registry import Encoder, MediaType, Registry
 from . import carrier, ebml
 from .atomic import check_target, claim, commit, release, remove_stale, temporary_path
 from .carrier import NeuralTrackInfo
-from .errors import UnsupportedOutputError
+from .errors import OutputPathError, UnsupportedOutputError
 
 __all__ = ["Writer", "OutputStream", "output_format_for"]
 
@@ -45,6 +46,11 @@ _IMAGE_SUFFIXES = {".png": "png", ".jpg": "mjpeg", ".jpeg": "mjpeg", ".bmp": "bm
 _FORMAT_BY_SUFFIX = {".mkv": "matroska", ".mka": "matroska", ".mks": "matroska", ".webm": "webm",
                      ".mp4": "mp4", ".m4a": "mp4", ".mov": "mov", ".wav": "wav", ".flac": "flac",
                      ".ogg": "ogg", ".opus": "ogg", ".mp3": "mp3", ".nut": "nut"}
+
+
+_STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS, errno.EACCES,
+                             errno.EPERM})
+"""errno values of a failed write that are the file system's doing, not the media's."""
 
 
 def output_format_for(path: str | os.PathLike) -> str:
@@ -314,10 +320,13 @@ class Writer:
         if not self._started:
             self._set_defaults()
             self._started = True
-        for packet in packets:
-            if packet.size == 0 and packet.pts is None:
-                continue
-            self._container.mux_one(packet)
+        try:
+            for packet in packets:
+                if packet.size == 0 and packet.pts is None:
+                    continue
+                self._container.mux_one(packet)
+        except OSError as error:
+            raise self._storage_error(error) from None
 
     def _set_defaults(self) -> None:
         """Mark the first standard video and audio track default; neural tracks never are.
@@ -351,7 +360,10 @@ class Writer:
                 self._set_defaults()
             # After close() PyAV's container lists no streams: note which have a TrackEntry.
             tracks = {s.index: s.type for s in self._container.streams if s.type != "attachment"}
-            self._container.close()
+            try:
+                self._container.close()
+            except OSError as error:
+                raise self._storage_error(error) from None
             if any(s.neural is not None for s in self.streams):
                 self._patch_codec_ids(tracks)
             commit(self._temporary, self.path, self.overwrite)
@@ -435,6 +447,17 @@ class Writer:
             raise ebml.InvalidDataError(f"the written file has no track with TrackUID {stream.index + 1} "
                                         f"(output stream {stream.index})")
         return entry
+
+    def _storage_error(self, error: OSError) -> OSError:
+        """The error to raise for ``error`` from the muxer: a full disk, a quota, an I/O error...
+
+        Errors of the file system become an :class:`OutputPathError` naming the output and
+        the reason (one line for the CLI); others (e.g. FFmpeg refusing a timestamp) pass on.
+        """
+        if error.errno in _STORAGE_ERRNOS:
+            return OutputPathError(f"cannot write output `{self.path}`: {error.strerror or error} "
+                                   "(nothing was written)")
+        return error
 
     def abort(self) -> None:
         """Stop writing and delete the temporary file; nothing appears at the target."""
