@@ -301,3 +301,46 @@ def patch_codec_ids(f: BinaryIO, new_ids: dict[int, str]) -> None:
         f.seek(crc_data)
         f.write(struct.pack("<I", zlib.crc32(body)))
     f.flush()
+
+
+# ---------------------------------------------------------------- write side (container/writer.py)
+
+TRACK_UID = 0x73C5
+
+
+def read_track_uids(f: BinaryIO) -> dict[int, int]:
+    """Return ``{TrackNumber: TrackUID}`` for every TrackEntry of a Matroska file.
+
+    The writer identifies its own tracks by TrackUID: FFmpeg's muxer, in bit-exact
+    mode, gives the stream of index ``i`` the TrackUID ``i + 1`` (attachments take
+    an index but no TrackEntry, so positions in Tracks do not match stream indices).
+
+    Raises:
+        InvalidDataError: the file is not Matroska, or its Tracks element is corrupt.
+    """
+    _, tracks_data, tracks_size = _find_tracks(f)
+    uids = {}
+    for element_id, data, size, _ in list(_children(f, tracks_data, tracks_data + tracks_size, "Tracks")):
+        if element_id != TRACK_ENTRY:
+            continue
+        values = {}
+        for child_id, child_data, child_size, _ in list(_children(f, data, data + size, "a TrackEntry")):
+            if child_id in (TRACK_NUMBER, TRACK_UID) and child_size <= 8:
+                f.seek(child_data)
+                values[child_id] = _uint(f.read(child_size))
+        if TRACK_NUMBER in values:
+            uids[values[TRACK_NUMBER]] = values.get(TRACK_UID, 0)
+    return uids
+
+
+def tracks_crc_valid(f: BinaryIO) -> bool:
+    """Whether the Tracks element's CRC-32 matches its data (``True`` when it has none)."""
+    _, tracks_data, tracks_size = _find_tracks(f)
+    children = list(_children(f, tracks_data, tracks_data + tracks_size, "Tracks"))
+    if not children or children[0][0] != CRC32 or children[0][2] != 4:
+        return True
+    _, crc_data, _, _ = children[0]
+    f.seek(crc_data)
+    stored = struct.unpack("<I", f.read(4))[0]
+    body = f.read(tracks_data + tracks_size - crc_data - 4)
+    return stored == zlib.crc32(body)

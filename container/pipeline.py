@@ -34,6 +34,7 @@ from neuralav import registry as _registry
 from neuralav.registry import InvalidOptionError, NeuralavError, PluginError, Registry
 from neuralav.registry.samples import array_to_frame, frame_to_array, slice_frame
 
+from .atomic import refuse_input_as_output
 from .errors import StreamSelectionError, UnsupportedOutputError
 from .progress import Progress
 from .reader import DecodeWarning, Reader, Track
@@ -415,6 +416,7 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
         if not readers:
             raise StreamSelectionError("no input given (-i FILE)")
         selected = _select(readers, maps, output_format)
+        refuse_input_as_output(inputs, output)
         writer = Writer(output, overwrite=overwrite, registry=registry)
         routes = _plan(readers, selected, writer, codecs, qualities, bitrates, codec_options, str(output),
                        decode_neural)

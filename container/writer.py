@@ -22,6 +22,7 @@ random segment id, date or library version), so the same input gives the same by
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 from fractions import Fraction
@@ -36,7 +37,7 @@ from neuralav.registry import Encoder, MediaType, Registry
 from . import carrier, ebml
 from .atomic import check_target, claim, commit, release, remove_stale, temporary_path
 from .carrier import NeuralTrackInfo
-from .errors import UnsupportedOutputError
+from .errors import OutputPathError, UnsupportedOutputError
 
 __all__ = ["Writer", "OutputStream", "output_format_for"]
 
@@ -45,6 +46,11 @@ _IMAGE_SUFFIXES = {".png": "png", ".jpg": "mjpeg", ".jpeg": "mjpeg", ".bmp": "bm
 _FORMAT_BY_SUFFIX = {".mkv": "matroska", ".mka": "matroska", ".mks": "matroska", ".webm": "webm",
                      ".mp4": "mp4", ".m4a": "mp4", ".mov": "mov", ".wav": "wav", ".flac": "flac",
                      ".ogg": "ogg", ".opus": "ogg", ".mp3": "mp3", ".nut": "nut"}
+
+
+_STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS, errno.EACCES,
+                             errno.EPERM})
+"""errno values of a failed write that are the file system's doing, not the media's."""
 
 
 def output_format_for(path: str | os.PathLike) -> str:
@@ -140,6 +146,7 @@ class Writer:
         self.streams: list[OutputStream] = []
         self._closed = False
         self._started = False
+        self._carrier_private: dict[int, bytes] = {}  # stream index -> CodecPrivate of neural tracks
         remove_stale(self.path)  # temporaries of writers that were killed
         self._temporary = temporary_path(self.path)
         self._lock: int | None = None
@@ -238,11 +245,14 @@ class Writer:
             context.width, context.height = width, height
             if frame_rate:
                 context.framerate = frame_rate
-            context.extradata = carrier.bitmapinfoheader(width, height, info.fourcc or "NAVV", info.header)
+            private = carrier.bitmapinfoheader(width, height, info.fourcc or "NAVV", info.header)
         else:
             stream = self._container.add_stream_from_template(_template(carrier.AUDIO_TEMPLATE[0]))
-            stream.codec_context.sample_rate = sample_rate
-            stream.codec_context.extradata = carrier.waveformatex(sample_rate, channels, info.header)
+            context = stream.codec_context
+            context.sample_rate = sample_rate
+            private = carrier.waveformatex(sample_rate, channels, info.header)
+        context.extradata = private
+        self._carrier_private[stream.index] = private
         stream.metadata.update(carrier.track_tags(info.header, plugin))
         stream.metadata["title"] = carrier.track_name(info.codec, info.parsed.media_type)
         stream.disposition = av.stream.Disposition(0)
@@ -310,10 +320,13 @@ class Writer:
         if not self._started:
             self._set_defaults()
             self._started = True
-        for packet in packets:
-            if packet.size == 0 and packet.pts is None:
-                continue
-            self._container.mux_one(packet)
+        try:
+            for packet in packets:
+                if packet.size == 0 and packet.pts is None:
+                    continue
+                self._container.mux_one(packet)
+        except OSError as error:
+            raise self._storage_error(error) from None
 
     def _set_defaults(self) -> None:
         """Mark the first standard video and audio track default; neural tracks never are.
@@ -345,9 +358,14 @@ class Writer:
         try:
             if not self._started:
                 self._set_defaults()
-            self._container.close()
+            # After close() PyAV's container lists no streams: note which have a TrackEntry.
+            tracks = {s.index: s.type for s in self._container.streams if s.type != "attachment"}
+            try:
+                self._container.close()
+            except OSError as error:
+                raise self._storage_error(error) from None
             if any(s.neural is not None for s in self.streams):
-                self._patch_codec_ids()
+                self._patch_codec_ids(tracks)
             commit(self._temporary, self.path, self.overwrite)
         except BaseException:
             self._remove_temporary()
@@ -356,22 +374,90 @@ class Writer:
         self._lock = None
         return self.path
 
-    def _patch_codec_ids(self) -> None:
-        """Turn the template CodecIDs of neural tracks into ``V_MS/VFW/FOURCC`` / ``A_MS/ACM``."""
+    def _patch_codec_ids(self, tracks: Mapping[int, str]) -> None:
+        """Turn the template CodecIDs of neural tracks into ``V_MS/VFW/FOURCC`` / ``A_MS/ACM``, then verify.
+
+        Each track is found by its TrackUID (the writer's stream index + 1, as FFmpeg's
+        muxer numbers them in bit-exact mode), never by its position in Tracks: an
+        attachment takes a stream index but has no TrackEntry. Before the patch every
+        neural track must still be the template (its CodecID) carrying this writer's
+        CodecPrivate; after it, :meth:`_verify_tracks` reads the file back.
+
+        Raises:
+            InvalidDataError: a track is not where, or what, the writer put there.
+        """
         with open(self._temporary, "r+b") as f:
-            entries = ebml.read_tracks(f)
+            before = self._tracks_by_uid(f)
             new_ids = {}
             for stream in self.streams:
                 if stream.neural is None:
                     continue
-                entry = entries[stream.index]
-                video = stream.type == "video"
-                expected = carrier.VIDEO_TEMPLATE[1] if video else carrier.AUDIO_TEMPLATE[1]
-                if entry.codec_id != expected:
-                    raise ebml.InvalidDataError(f"track {entry.number} has CodecID {entry.codec_id!r}, "
-                                                f"expected the template's {expected!r}")
-                new_ids[entry.number] = carrier.VIDEO_CODEC_ID if video else carrier.AUDIO_CODEC_ID
+                entry = self._entry_of(stream, before)
+                expected = carrier.VIDEO_TEMPLATE[1] if stream.type == "video" else carrier.AUDIO_TEMPLATE[1]
+                if entry.codec_id != expected or entry.codec_private != self._carrier_private[stream.index]:
+                    raise ebml.InvalidDataError(
+                        f"output track {entry.number} (stream {stream.index}) has CodecID {entry.codec_id!r} "
+                        f"and not the neural carrier this writer made ({expected!r}): the file was not patched")
+                new_ids[entry.number] = carrier.VIDEO_CODEC_ID if stream.type == "video" else carrier.AUDIO_CODEC_ID
             ebml.patch_codec_ids(f, new_ids)
+        self._verify_tracks(tracks, {uid: entry.codec_id for uid, entry in before.items()})
+
+    def _verify_tracks(self, tracks: Mapping[int, str], codec_ids_before: Mapping[int, str]) -> None:
+        """Read the written file back: every track has the CodecID it must have, and Tracks its CRC.
+
+        Args:
+            tracks: ``{stream index: type}`` of the output's streams that have a TrackEntry.
+            codec_ids_before: ``{TrackUID: CodecID}`` as the muxer wrote them (before the patch).
+
+        Raises:
+            InvalidDataError: a track's CodecID or CodecPrivate is wrong, a track is missing
+                or extra, or the Tracks CRC-32 does not match.
+        """
+        with open(self._temporary, "rb") as f:
+            after = self._tracks_by_uid(f)
+            crc_valid = ebml.tracks_crc_valid(f)
+        if len(after) != len(tracks):
+            raise ebml.InvalidDataError(f"the written file has {len(after)} tracks, expected {len(tracks)}")
+        for index, kind in tracks.items():
+            entry = after.get(index + 1)
+            if entry is None:
+                raise ebml.InvalidDataError(f"the written file has no track for output stream {index}")
+            if index in self._carrier_private:
+                wanted = carrier.VIDEO_CODEC_ID if kind == "video" else carrier.AUDIO_CODEC_ID
+                if entry.codec_private != self._carrier_private[index]:
+                    raise ebml.InvalidDataError(f"neural track {entry.number} of the written file lost its "
+                                                "CodecPrivate")
+            else:
+                wanted = codec_ids_before.get(index + 1)
+            if entry.codec_id != wanted:
+                raise ebml.InvalidDataError(f"track {entry.number} of the written file has CodecID "
+                                            f"{entry.codec_id!r}, expected {wanted!r}")
+        if not crc_valid:
+            raise ebml.InvalidDataError("the written file's Tracks CRC-32 does not match its data")
+
+    @staticmethod
+    def _tracks_by_uid(f) -> dict[int, ebml.TrackEntry]:
+        uids = ebml.read_track_uids(f)
+        return {uids.get(entry.number, 0): entry for entry in ebml.read_tracks(f)}
+
+    @staticmethod
+    def _entry_of(stream: OutputStream, entries: Mapping[int, ebml.TrackEntry]) -> ebml.TrackEntry:
+        entry = entries.get(stream.index + 1)
+        if entry is None:
+            raise ebml.InvalidDataError(f"the written file has no track with TrackUID {stream.index + 1} "
+                                        f"(output stream {stream.index})")
+        return entry
+
+    def _storage_error(self, error: OSError) -> OSError:
+        """The error to raise for ``error`` from the muxer: a full disk, a quota, an I/O error...
+
+        Errors of the file system become an :class:`OutputPathError` naming the output and
+        the reason (one line for the CLI); others (e.g. FFmpeg refusing a timestamp) pass on.
+        """
+        if error.errno in _STORAGE_ERRNOS:
+            return OutputPathError(f"cannot write output `{self.path}`: {error.strerror or error} "
+                                   "(nothing was written)")
+        return error
 
     def abort(self) -> None:
         """Stop writing and delete the temporary file; nothing appears at the target."""
