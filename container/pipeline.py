@@ -619,13 +619,8 @@ def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clock: _Cl
             continue
         seconds = _packet_time(packet)
         encoders = [r for r in targets if not r.copies]
-        for route in targets:
-            if not route.copies:
-                continue
-            if seconds != float("-inf") and clock.after(seconds):
-                finished.add(id(route))
-                continue
-            _copy(writer, route, packet, clock, bar)
+        # Decode before copying: muxing rescales the packet's timestamps in place to the output
+        # stream's time base, which the decoder would then read as the source's.
         if encoders:
             track = encoders[0].track
             for frame in _decode(reader, track, packet, registry):
@@ -633,6 +628,13 @@ def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clock: _Cl
                     if id(route) not in finished and not _encode_frame(writer, route, _clone(frame, len(encoders)),
                                                                        clock, bar, registry):
                         finished.add(id(route))
+        for route in targets:
+            if not route.copies:
+                continue
+            if seconds != float("-inf") and clock.after(seconds):
+                finished.add(id(route))
+                continue
+            _copy(writer, route, packet, clock, bar)
     # Flush each source's decoder once and give its last frames to every route still taking them
     # (a second flush of the same decoder fails, and the other routes would lose those frames).
     for group in by_source.values():
@@ -673,7 +675,16 @@ def _clone(frame: av.frame.Frame, users: int) -> av.frame.Frame:
 
 
 def _copy(writer: Writer, route: _Route, packet: av.Packet, clock: _Clock, bar: Progress) -> None:
-    """Remux one packet unchanged, shifted by -ss."""
+    """Remux one packet unchanged, shifted by -ss.
+
+    Raises:
+        UnsupportedOutputError: the packet has no timestamps (a raw stream such as Annex-B
+            H.264): the muxer needs them, and with B-frames they cannot be counted.
+    """
+    if packet.pts is None and packet.dts is None:
+        raise UnsupportedOutputError(
+            f"cannot copy {route.track.describe()} of `{route.reader.path}`: its packets carry no timestamps "
+            f"(a raw stream); re-encode it (e.g. -c:{route.track.type[0]} libx264)")
     if clock.start and packet.pts is not None and packet.time_base is not None:
         shift = int(round(clock.start / packet.time_base))
         packet.pts -= shift
