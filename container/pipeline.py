@@ -19,6 +19,7 @@ A plugin's codec is isolated: whatever it raises while encoding or decoding beco
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import heapq
 import os
@@ -40,7 +41,7 @@ from .reader import DecodeWarning, Reader, Track
 from .writer import OutputStream, Writer, output_format_for
 
 __all__ = ["StreamChoice", "TranscodeResult", "OutputSummary", "transcode", "parse_bitrate",
-           "DEFAULT_ENCODERS", "matches_spec", "EncodeWarning"]
+           "DEFAULT_ENCODERS", "matches_spec", "EncodeWarning", "StreamDroppedWarning"]
 
 _TYPE_LETTERS = {"v": "video", "a": "audio", "s": "subtitle", "t": "attachment", "d": "data"}
 
@@ -62,9 +63,18 @@ DEFAULT_ENCODERS: dict[str, dict[str, str]] = {
 _IMAGE_ENCODERS = {".png": "png", ".jpg": "mjpeg", ".jpeg": "mjpeg", ".bmp": "bmp", ".tif": "tiff",
                    ".tiff": "tiff", ".webp": "libwebp"}
 
+_TEXT_SUBTITLE_ENCODERS = ("mov_text", "webvtt", "ass", "subrip", "text")
+"""Subtitle encoders a text subtitle (SRT, ASS, WebVTT...) is converted to, in order of preference,
+when the output format cannot hold its codec: MP4 and MOV take ``mov_text``, WebM ``webvtt``."""
+
 
 class EncodeWarning(UserWarning):
     """A frame failed to encode and was skipped (``ignore_errors=True``)."""
+
+
+class StreamDroppedWarning(UserWarning):
+    """A stream chosen by default (no ``-map``) was left out: the output format cannot hold it
+    (e.g. PGS subtitles or an attachment in MP4). An explicit ``-map`` of it is an error instead."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,13 +244,51 @@ def _default_codec(track: Track, writer: Writer, output_suffix: str, decode_neur
     if track.is_neural:
         if writer.is_matroska and not decode_neural:
             return "copy"
-    elif track.type in ("subtitle", "attachment") or track.codec in writer._container.supported_codecs:
+    elif track.type in ("subtitle", "attachment"):
+        return _default_subtitle_codec(track, writer) if track.type == "subtitle" else _attachment_codec(track, writer)
+    elif track.codec in writer._container.supported_codecs:
         return "copy"
     encoders = DEFAULT_ENCODERS.get(writer.format, {})
     if track.type not in encoders:
         raise UnsupportedOutputError(f"a {writer.format} output cannot hold {track.describe()} "
                                      "(choose another -map or output)")
     return encoders[track.type]
+
+
+def _default_subtitle_codec(track: Track, writer: Writer) -> str:
+    """``copy`` if the output holds the subtitle codec, else a text subtitle encoder it holds.
+
+    Matroska holds every subtitle codec (PyAV's list of them misses bitmap ones such as PGS).
+    Text subtitles are converted as ffmpeg does (SRT to ``mov_text`` for MP4); bitmap ones
+    cannot become text.
+
+    Raises:
+        UnsupportedOutputError: the output can hold neither the codec nor a conversion of it.
+    """
+    supported = writer._container.supported_codecs
+    if writer.is_matroska or track.codec in supported:
+        return "copy"
+    context = track.av_stream.codec_context
+    text = context is not None and bool(context.codec.properties & av.codec.codec.Properties.TEXT_SUB.value)
+    if text:
+        for name in _TEXT_SUBTITLE_ENCODERS:
+            if name in supported:
+                return name
+    kind = "text" if text else "bitmap"
+    raise UnsupportedOutputError(f"a {writer.format} output cannot hold {track.describe()} ({kind} subtitles"
+                                 f"{'' if text else ', which cannot be converted to text'})")
+
+
+def _attachment_codec(track: Track, writer: Writer) -> str:
+    """``copy``: only Matroska outputs take attachments.
+
+    Raises:
+        UnsupportedOutputError: the output is not Matroska.
+    """
+    if writer.is_matroska:
+        return "copy"
+    raise UnsupportedOutputError(f"a {writer.format} output cannot hold attachments ({track.describe()} "
+                                 f"`{track.av_stream.name}`)")
 
 
 def _frame_rate(track: Track) -> Fraction:
@@ -259,6 +307,8 @@ def _add_output(writer: Writer, route: _Route, registry: Registry | None) -> Out
         if track.av_stream.codec_context is None:
             raise UnsupportedOutputError(f"cannot copy {track.describe()} of `{route.reader.path}`")
         return writer.add_stream_from_template(track.av_stream)
+    if track.type == "subtitle":
+        return _add_subtitle_conversion(writer, route)
     names = registry.names() if registry is not None else _registry.default_registry().names()
     neural = route.codec in names
     options: dict[str, Any] = dict(route.options)
@@ -299,6 +349,33 @@ def _add_output(writer: Writer, route: _Route, registry: Registry | None) -> Out
             stream.av_stream.codec_context.qscale = int(float(route.quality))
         return stream
     raise UnsupportedOutputError(f"cannot encode {track.describe()} with `{route.codec}`; use -c:{track.type[0]} copy")
+
+
+def _add_subtitle_conversion(writer: Writer, route: _Route) -> OutputStream:
+    """An output stream that re-encodes a text subtitle track (e.g. SRT as ``mov_text``).
+
+    The encoder takes the source decoder's ASS header (styles), as ffmpeg's conversion does.
+
+    Raises:
+        UnsupportedOutputError: the codec is not a subtitle encoder, or the source has no decoder.
+    """
+    track, source = route.track, route.track.av_stream.codec_context
+    try:
+        encoder = av.Codec(route.codec, "w")
+    except Exception:
+        encoder = None
+    if encoder is None or encoder.type != "subtitle" or source is None:
+        raise UnsupportedOutputError(f"cannot convert {track.describe()} with `{route.codec}` (a subtitle "
+                                     f"encoder such as {', '.join(_TEXT_SUBTITLE_ENCODERS)} is needed)")
+    stream = writer.add_stream(route.codec)
+    source.open(strict=False)  # the decoder's subtitle header exists once it is open
+    if source.subtitle_header:
+        stream.av_stream.codec_context.subtitle_header = source.subtitle_header
+    with contextlib.suppress(Exception):
+        stream.av_stream.metadata.update({k: v for k, v in track.av_stream.metadata.items()
+                                          if k.upper() != "DURATION"})
+    stream.av_stream.time_base = track.time_base or Fraction(1, 1000)
+    return stream
 
 
 _LEVEL_RATE = re.compile(r"(\d+) ~(\d+(?:\.\d+)?) ?kbps")
@@ -417,7 +494,9 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
         selected = _select(readers, maps, output_format)
         writer = Writer(output, overwrite=overwrite, registry=registry)
         routes = _plan(readers, selected, writer, codecs, qualities, bitrates, codec_options, str(output),
-                       decode_neural)
+                       decode_neural, explicit=bool(maps))
+        if not routes:
+            raise StreamSelectionError(f"no input stream can go into a {writer.format} output")
         for route in routes:
             route.ignore_errors = ignore_errors
         for route in routes:
@@ -454,14 +533,26 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
 
 
 def _plan(readers, selected, writer, codecs, qualities, bitrates, codec_options, output,
-          decode_neural) -> list[_Route]:
+          decode_neural, explicit: bool = True) -> list[_Route]:
+    """One route per selected stream; streams chosen by default (``explicit`` false) that the
+    output cannot hold are left out with a :class:`StreamDroppedWarning`."""
     routes = []
     counts: dict[str, int] = {}
     suffix = os.path.splitext(output)[1].lower()
-    for out_index, (number, track) in enumerate(selected):
+    for number, track in selected:
+        out_index = len(routes)  # output stream numbers close up over streams left out
         type_index = counts.get(track.type, 0)
         counts[track.type] = type_index + 1
-        codec = _last_match(codecs, track, type_index, out_index) or _default_codec(track, writer, suffix, decode_neural)
+        codec = _last_match(codecs, track, type_index, out_index)
+        if codec is None:
+            try:
+                codec = _default_codec(track, writer, suffix, decode_neural)
+            except UnsupportedOutputError as error:
+                if explicit or track.type not in ("subtitle", "attachment"):
+                    raise
+                warnings.warn(f"{error}: left out", StreamDroppedWarning, stacklevel=3)
+                counts[track.type] = type_index
+                continue
         quality = _last_match(qualities, track, type_index, out_index)
         bit_rate = _last_match(bitrates, track, type_index, out_index)
         options = _options_for(codec_options, track, type_index, out_index)
@@ -618,7 +709,10 @@ def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clock: _Cl
         if not targets:
             continue
         seconds = _packet_time(packet)
-        encoders = [r for r in targets if not r.copies]
+        encoders = [r for r in targets if not r.copies and r.track.type != "subtitle"]
+        for route in targets:
+            if not route.copies and route.track.type == "subtitle":
+                _convert_subtitle(writer, route, packet, clock, bar)
         # Decode before copying: muxing rescales the packet's timestamps in place to the output
         # stream's time base, which the decoder would then read as the source's.
         if encoders:
@@ -638,7 +732,7 @@ def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clock: _Cl
     # Flush each source's decoder once and give its last frames to every route still taking them
     # (a second flush of the same decoder fails, and the other routes would lose those frames).
     for group in by_source.values():
-        encoders = [r for r in group if not r.copies]
+        encoders = [r for r in group if not r.copies and r.track.type != "subtitle"]
         live = [r for r in encoders if id(r) not in finished]
         if live:
             for frame in _decode(live[0].reader, live[0].track, None, registry):
@@ -648,6 +742,31 @@ def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clock: _Cl
                         finished.add(id(route))
         for route in encoders:
             _emit(writer, route, _encode(route, None, None, registry), bar)
+
+
+def _convert_subtitle(writer: Writer, route: _Route, packet: av.Packet, clock: _Clock, bar: Progress) -> None:
+    """Decode one subtitle packet and re-encode it with the route's subtitle encoder.
+
+    Timing is the source packet's (start and duration), shifted by -ss; subtitles that start
+    outside the -ss/-t window are left out.
+    """
+    seconds = _packet_time(packet)
+    if seconds == float("-inf") or clock.before(seconds) or clock.after(seconds):
+        return
+    try:
+        subtitles = route.track.av_stream.codec_context.decode2(packet)
+    except av.FFmpegError as error:
+        raise UnsupportedOutputError(f"`{route.reader.path}` {route.track.describe()}: subtitle at "
+                                     f"{seconds:.3f} s cannot be decoded for conversion: {error}") from None
+    if subtitles is None:
+        return
+    coded = route.output.av_stream.codec_context.encode_subtitle(subtitles)
+    coded.time_base = packet.time_base
+    coded.pts = coded.dts = packet.pts - int(round(clock.start / packet.time_base))
+    coded.duration = packet.duration
+    coded.stream = route.output.av_stream
+    route.summary.frames += 1
+    _emit(writer, route, [coded], bar)
 
 
 def _clone(frame: av.frame.Frame, users: int) -> av.frame.Frame:
