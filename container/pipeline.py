@@ -332,8 +332,10 @@ def _add_output(writer: Writer, route: _Route, registry: Registry | None) -> Out
                 channels = track.channels if track.type == "audio" else 1
                 options["quality"] = _quality_for_bitrate(descriptor, route.bit_rate, channels or 1)
     if track.type == "video":
+        pix_fmt = None if neural else _pixel_format_for(route.codec, track.width, track.height)
         stream = writer.add_stream(route.codec, _frame_rate(track), options=options, width=track.width,
-                                   height=track.height, bit_rate=None if neural else route.bit_rate)
+                                   height=track.height, bit_rate=None if neural else route.bit_rate,
+                                   pix_fmt=pix_fmt)
         if route.quality is not None and not neural:
             stream.av_stream.codec_context.qscale = int(float(route.quality))
         return stream
@@ -349,6 +351,31 @@ def _add_output(writer: Writer, route: _Route, registry: Registry | None) -> Out
             stream.av_stream.codec_context.qscale = int(float(route.quality))
         return stream
     raise UnsupportedOutputError(f"cannot encode {track.describe()} with `{route.codec}`; use -c:{track.type[0]} copy")
+
+
+def _pixel_format_for(encoder: str, width: int, height: int) -> str | None:
+    """The pixel format for a PyAV video encoder of ``width`` x ``height`` pictures, or ``None``
+    for the writer's default (yuv420p, which every player decodes).
+
+    A 4:2:0 picture of odd width or height has a half chroma sample at its edge, which libx264
+    (and MPEG-4 and others) refuse. For such sizes this returns the first format the encoder
+    takes that keeps full chroma resolution along each odd side (libx264: yuv444p for 97x65,
+    yuv422p for 96x65), which is what ffmpeg picks for an RGB source of any size.
+    """
+    if width % 2 == 0 and height % 2 == 0:
+        return None
+    try:
+        formats = [f.name for f in (av.Codec(encoder, "w").video_formats or ())]
+    except Exception:  # not a PyAV encoder: the writer names it
+        return None
+    for name in formats:
+        components = av.VideoFormat(name, width, height).components
+        if len(components) < 3:  # gray: would lose the colour
+            continue
+        if all((c.width == width or width % 2 == 0) and (c.height == height or height % 2 == 0)
+               for c in components):
+            return name
+    return None
 
 
 def _add_subtitle_conversion(writer: Writer, route: _Route) -> OutputStream:
