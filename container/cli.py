@@ -101,14 +101,19 @@ def _main(argv: list[str]) -> int:
 @contextlib.contextmanager
 def _one_line_warnings(command: str) -> Iterator[None]:
     """Within the block, warnings print as ``neuralav COMMAND: warning: message`` (one line, no
-    source line), as a command's notices should (a stream left out, a packet skipped)."""
-    def show(message, category, filename, lineno, file=None, line=None):
-        text = str(message).replace("\n", " ")
-        print(f"neuralav {command}: warning: {text}", file=file or sys.stderr)
+    source line), as a command's notices should (a stream left out, a packet skipped).
 
-    with warnings.catch_warnings():
-        warnings.showwarning = show
+    Only the formatting changes (``warnings.formatwarning``): filters, and callers that record
+    warnings (``warnings.catch_warnings(record=True)``, ``pytest.warns``), work as before.
+    """
+    def one_line(message, category, filename, lineno, line=None):
+        return f"neuralav {command}: warning: {str(message).replace(chr(10), ' ')}\n"
+
+    previous, warnings.formatwarning = warnings.formatwarning, one_line
+    try:
         yield
+    finally:
+        warnings.formatwarning = previous
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -246,13 +246,34 @@ def _default_codec(track: Track, writer: Writer, output_suffix: str, decode_neur
             return "copy"
     elif track.type in ("subtitle", "attachment"):
         return _default_subtitle_codec(track, writer) if track.type == "subtitle" else _attachment_codec(track, writer)
-    elif track.codec in writer._container.supported_codecs:
+    elif _holds_natively(writer, track.codec):
         return "copy"
     encoders = DEFAULT_ENCODERS.get(writer.format, {})
     if track.type not in encoders:
         raise UnsupportedOutputError(f"a {writer.format} output cannot hold {track.describe()} "
                                      "(choose another -map or output)")
     return encoders[track.type]
+
+
+_NATIVE_CODECS = {
+    "wav": lambda codec: codec.startswith("pcm_"),
+    "ogg": lambda codec: codec in ("opus", "vorbis", "flac", "speex", "theora"),
+}
+"""Formats whose muxer accepts more codecs than the format is made for: WAV takes AAC, MP3...
+under a format tag, but readers of WAV (Python's ``wave``, most tools) expect PCM; Ogg is listed
+because FFmpeg's codec query knows only two of its codecs."""
+
+
+def _holds_natively(writer: Writer, codec: str) -> bool:
+    """Whether a track coded with ``codec`` is copied into ``writer``'s format as it is.
+
+    As ffmpeg's choice of codec: only a codec the format is made for (PCM for WAV), not
+    everything its muxer would take.
+    """
+    native = _NATIVE_CODECS.get(writer.format)
+    if native is not None:
+        return native(codec)
+    return codec in writer._container.supported_codecs
 
 
 def _default_subtitle_codec(track: Track, writer: Writer) -> str:
