@@ -35,6 +35,7 @@ from neuralav import registry as _registry
 from neuralav.registry import InvalidOptionError, NeuralavError, PluginError, Registry
 from neuralav.registry.samples import array_to_frame, frame_to_array, slice_frame
 
+from . import ebml
 from .errors import StreamSelectionError, UnsupportedOutputError
 from .progress import Progress
 from .reader import DecodeWarning, Reader, Track
@@ -313,7 +314,20 @@ def _attachment_codec(track: Track, writer: Writer) -> str:
 
 
 def _frame_rate(track: Track) -> Fraction:
-    return track.frame_rate if track.frame_rate and 0 < track.frame_rate <= 1000 else Fraction(25)
+    """The frame rate an encoder of ``track`` runs at (frames/s), as ffmpeg picks it.
+
+    FFmpeg's guess (``r_frame_rate``, the rate the timestamps are on) comes first: the average
+    rate of a file without frame durations is its mean packet spacing, which Matroska's 1 ms
+    ticks round (a 60 fps source without durations averages 62.5 fps: 16 ms frames). Then the
+    reader's rate, then 25.
+    """
+    guessed = None
+    if track.av_stream is not None and not track.is_neural:
+        guessed = getattr(track.av_stream, "guessed_rate", None)
+    for rate in (guessed, track.frame_rate):
+        if rate and 0 < rate <= 1000:
+            return Fraction(rate)
+    return Fraction(25)
 
 
 def _add_output(writer: Writer, route: _Route, registry: Registry | None) -> OutputStream:
@@ -353,10 +367,14 @@ def _add_output(writer: Writer, route: _Route, registry: Registry | None) -> Out
                 channels = track.channels if track.type == "audio" else 1
                 options["quality"] = _quality_for_bitrate(descriptor, route.bit_rate, channels or 1)
     if track.type == "video":
-        pix_fmt = None if neural else _pixel_format_for(route.codec, track.width, track.height)
+        source_format = None
+        if not track.is_neural and track.av_stream.codec_context is not None:
+            source_format = getattr(track.av_stream.codec_context.format, "name", None)
+        pix_fmt = None if neural else _pixel_format_for(route.codec, track.width, track.height, source_format)
         stream = writer.add_stream(route.codec, _frame_rate(track), options=options, width=track.width,
                                    height=track.height, bit_rate=None if neural else route.bit_rate,
                                    pix_fmt=pix_fmt)
+        _carry_colour(route.reader, track, stream)
         if route.quality is not None and not neural:
             stream.av_stream.codec_context.qscale = int(float(route.quality))
         return stream
@@ -374,29 +392,93 @@ def _add_output(writer: Writer, route: _Route, registry: Registry | None) -> Out
     raise UnsupportedOutputError(f"cannot encode {track.describe()} with `{route.codec}`; use -c:{track.type[0]} copy")
 
 
-def _pixel_format_for(encoder: str, width: int, height: int) -> str | None:
+def _pixel_format_for(encoder: str, width: int, height: int, source: str | None = None) -> str | None:
     """The pixel format for a PyAV video encoder of ``width`` x ``height`` pictures, or ``None``
     for the writer's default (yuv420p, which every player decodes).
+
+    The source's own format comes first when the encoder takes it (as ffmpeg: a 10-bit HDR
+    source stays 10-bit in libx264).
 
     A 4:2:0 picture of odd width or height has a half chroma sample at its edge, which libx264
     (and MPEG-4 and others) refuse. For such sizes this returns the first format the encoder
     takes that keeps full chroma resolution along each odd side (libx264: yuv444p for 97x65,
     yuv422p for 96x65), which is what ffmpeg picks for an RGB source of any size.
     """
-    if width % 2 == 0 and height % 2 == 0:
-        return None
     try:
         formats = [f.name for f in (av.Codec(encoder, "w").video_formats or ())]
     except Exception:  # not a PyAV encoder: the writer names it
         return None
+    if source in formats and _full_chroma_where_odd(source, width, height):
+        return source
+    if width % 2 == 0 and height % 2 == 0:
+        return None
     for name in formats:
-        components = av.VideoFormat(name, width, height).components
-        if len(components) < 3:  # gray: would lose the colour
-            continue
-        if all((c.width == width or width % 2 == 0) and (c.height == height or height % 2 == 0)
-               for c in components):
-            return name
+        if len(av.VideoFormat(name).components) >= 3 and _full_chroma_where_odd(name, width, height):
+            return name  # (gray, with fewer components, would lose the colour)
     return None
+
+
+def _full_chroma_where_odd(pix_fmt: str, width: int, height: int) -> bool:
+    """Whether ``pix_fmt`` has no chroma subsampling along an odd side of the picture."""
+    return all((c.width == width or width % 2 == 0) and (c.height == height or height % 2 == 0)
+               for c in av.VideoFormat(pix_fmt, width, height).components)
+
+
+_NOT_CARRIED_TAGS = {"DURATION", "ENCODER", "HANDLER_NAME", "VENDOR_ID", "BPS", "NUMBER_OF_FRAMES",
+                     "NUMBER_OF_BYTES", "_STATISTICS_WRITING_APP", "_STATISTICS_WRITING_DATE_UTC", "_STATISTICS_TAGS"}
+"""Tags that describe the source's coding, not its content: a re-encoded track does not keep them."""
+
+
+def _carry_tags(track: Track, output: OutputStream) -> None:
+    """Keep a re-encoded track's language (``eng`` stays ``eng``, neural tracks included) and, between
+    standard codecs, its other descriptive tags (title...), as ffmpeg does.
+
+    A neural track's own tags (its codec header, its title) are the carrier's: only the language
+    crosses between neural and standard.
+    """
+    source = dict(track.av_stream.metadata)
+    language = source.get("language")
+    if language and language != "und":
+        output.av_stream.metadata["language"] = language
+    if track.is_neural or output.kind == "neural":
+        return
+    for key, value in source.items():
+        if key.upper() not in _NOT_CARRIED_TAGS and key != "language":
+            output.av_stream.metadata[key] = value
+
+
+_COLOUR_PROPERTIES = ("color_primaries", "color_trc", "colorspace", "color_range")
+"""What a source says about its colours (FFmpeg's enums: BT.2020 primaries are 9, PQ transfer 16...)."""
+
+
+def _carry_colour(reader: Reader, track: Track, output: OutputStream) -> None:
+    """Give the output stream the source's colour primaries, transfer, matrix and range, as ffmpeg
+    does; the muxer writes them (Matroska: the track's Colour element, MP4: its colr box).
+
+    Values the source leaves unspecified stay unspecified. A neural track's are read from its
+    Matroska Colour element (PyAV shows colours only through a codec context, which it lacks).
+    """
+    if track.is_neural:
+        try:
+            with open(reader.path, "rb") as f:  # paired by position, as the reader pairs its tracks
+                entries = ebml.read_colours(f)
+            colours = dict(entries[track.index]) if track.index < len(entries) else {}
+        except (OSError, NeuralavError):  # informative only: the reader has checked the header
+            colours = {}
+        # A neural track's decoded frames reach the encoder through a conversion to its pixel
+        # format, which gives limited-range YUV: a full range (an RGB or JPEG source's) no longer holds.
+        if colours.get("color_range") == 2:
+            del colours["color_range"]
+    else:
+        colours = {name: getattr(track.av_stream, name, 0) for name in _COLOUR_PROPERTIES}
+    for name in _COLOUR_PROPERTIES:
+        value = colours.get(name, 0)
+        if value:
+            # Encoders read the codec context; a neural track's template stream (which PyAV does
+            # not refresh from its context) is written from the stream's parameters.
+            if output.av_stream.codec_context is not None:
+                setattr(output.av_stream.codec_context, name, value)
+            setattr(output.av_stream, name, value)
 
 
 def _add_subtitle_conversion(writer: Writer, route: _Route) -> OutputStream:
@@ -549,6 +631,8 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
             route.ignore_errors = ignore_errors
         for route in routes:
             route.output = _add_output(writer, route, registry)
+            if route.output is not None and not route.copies:
+                _carry_tags(route.track, route.output)
             kind = route.track.type
             route.summary = OutputSummary(route.output.index if route.output else -1, kind,
                                           route.output.codec if route.output else route.track.codec,
@@ -558,14 +642,16 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
             if kind == "attachment" and route.copies:
                 stream = route.track.av_stream
                 writer.add_attachment(stream.name, stream.mimetype, bytes(stream.data))
-        clock = _Clock(start, duration)
+        # As ffmpeg (without -copyts): each input's timeline starts at 0 in the output, and -ss
+        # counts from the input's own start.
+        clocks = {id(reader): _Clock(start + _origin(reader), duration) for reader in readers}
         if start > 0:
             for reader in readers:
-                reader.seek(start)
+                reader.seek(start + _origin(reader))
         total = duration if duration is not None else max(
             [d - start for d in (r.duration for r in readers) if d is not None] or [0.0])
         with Progress(total, enabled=progress) as bar:
-            _run(readers, routes, writer, clock, bar, registry)
+            _run(readers, routes, writer, clocks, bar, registry)
         writer.close()
     except BaseException:
         if writer is not None:
@@ -741,8 +827,17 @@ def _encode_frame(writer: Writer, route: _Route, frame: av.frame.Frame, clock: _
     return True
 
 
-def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clock: _Clock, bar: Progress,
-         registry: Registry | None) -> None:
+def _origin(reader: Reader) -> float:
+    """Where the input's timeline starts (s): the container's start time, 0 if unknown.
+
+    ffmpeg subtracts it from every timestamp (a file cut from 10 s on starts at 0 in the output).
+    """
+    start = reader.container.start_time
+    return start / av.time_base if start is not None else 0.0
+
+
+def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clocks: dict[int, _Clock],
+         bar: Progress, registry: Registry | None) -> None:
     by_source: dict[tuple[int, int], list[_Route]] = {}
     for route in routes:
         if route.output is not None:
@@ -753,6 +848,7 @@ def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clock: _Cl
         if len(finished) == active:
             break
         key = (id(reader), packet.stream.index)
+        clock = clocks[id(reader)]
         targets = [r for r in by_source.get(key, []) if id(r) not in finished]
         if not targets:
             continue
@@ -783,6 +879,7 @@ def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clock: _Cl
         encoders = [r for r in group if not r.copies and r.track.type != "subtitle"]
         live = [r for r in encoders if id(r) not in finished]
         if live:
+            clock = clocks[id(live[0].reader)]
             for frame in _decode(live[0].reader, live[0].track, None, registry):
                 for route in live:
                     if id(route) not in finished and not _encode_frame(writer, route, _clone(frame, len(live)),
@@ -852,7 +949,7 @@ def _copy(writer: Writer, route: _Route, packet: av.Packet, clock: _Clock, bar: 
         raise UnsupportedOutputError(
             f"cannot copy {route.track.describe()} of `{route.reader.path}`: its packets carry no timestamps "
             f"(a raw stream); re-encode it (e.g. -c:{route.track.type[0]} libx264)")
-    if clock.start and packet.pts is not None and packet.time_base is not None:
+    if clock.start != 0 and packet.pts is not None and packet.time_base is not None:
         shift = int(round(clock.start / packet.time_base))
         packet.pts -= shift
         if packet.dts is not None:
