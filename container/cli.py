@@ -10,11 +10,13 @@ with exit status 1; usage errors exit with status 2, as argparse does.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import os
 import sys
-from typing import Sequence
+import warnings
+from typing import Iterator, Sequence
 
 from . import interrupts
 
@@ -86,13 +88,32 @@ def _main(argv: list[str]) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args._run(args) or 0)
+        with _one_line_warnings(args.command):
+            return int(args._run(args) or 0)
     except NeuralavError as error:
         print(f"neuralav {args.command}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"neuralav {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+@contextlib.contextmanager
+def _one_line_warnings(command: str) -> Iterator[None]:
+    """Within the block, warnings print as ``neuralav COMMAND: warning: message`` (one line, no
+    source line), as a command's notices should (a stream left out, a packet skipped).
+
+    Only the formatting changes (``warnings.formatwarning``): filters, and callers that record
+    warnings (``warnings.catch_warnings(record=True)``, ``pytest.warns``), work as before.
+    """
+    def one_line(message, category, filename, lineno, line=None):
+        return f"neuralav {command}: warning: {str(message).replace(chr(10), ' ')}\n"
+
+    previous, warnings.formatwarning = warnings.formatwarning, one_line
+    try:
+        yield
+    finally:
+        warnings.formatwarning = previous
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -344,3 +344,41 @@ def tracks_crc_valid(f: BinaryIO) -> bool:
     stored = struct.unpack("<I", f.read(4))[0]
     body = f.read(tracks_data + tracks_size - crc_data - 4)
     return stored == zlib.crc32(body)
+
+
+VIDEO = 0xE0
+COLOUR = 0x55B0
+_COLOUR_FIELDS = {0x55BB: "color_primaries", 0x55BA: "color_trc", 0x55B1: "colorspace", 0x55B9: "color_range"}
+"""Colour children (Primaries, TransferCharacteristics, MatrixCoefficients, Range) -> FFmpeg's names.
+Both number them as ISO/IEC 23091-4 (H.273) does, and the ranges as 1 broadcast, 2 full."""
+
+
+def read_colours(f: BinaryIO) -> list[dict[str, int]]:
+    """The Colour element of each track, in the order of :func:`read_tracks` (``{}`` where a track
+    has none): ``[{"color_primaries": 9, "color_trc": 16, ...}, ...]``.
+
+    PyAV shows a track's colours only through a codec context, which tracks of a codec FFmpeg
+    does not know (neural ones) lack; this reads them from the header.
+
+    Raises:
+        InvalidDataError: the file is not Matroska, or its header is truncated or corrupt.
+    """
+    _, tracks_data, tracks_size = _find_tracks(f)
+    found: list[dict[str, int]] = []
+    for element_id, data, size, _ in list(_children(f, tracks_data, tracks_data + tracks_size, "Tracks")):
+        if element_id != TRACK_ENTRY:
+            continue
+        colours: dict[str, int] = {}
+        for child_id, child_data, child_size, _ in list(_children(f, data, data + size, "a TrackEntry")):
+            if child_id == VIDEO:
+                for video_id, video_data, video_size, _ in list(_children(f, child_data, child_data + child_size,
+                                                                          "a Video element")):
+                    if video_id != COLOUR:
+                        continue
+                    for colour_id, colour_data, colour_size, _ in list(
+                            _children(f, video_data, video_data + video_size, "a Colour element")):
+                        if colour_id in _COLOUR_FIELDS and colour_size <= 8:
+                            f.seek(colour_data)
+                            colours[_COLOUR_FIELDS[colour_id]] = _uint(f.read(colour_size))
+        found.append(colours)
+    return found

@@ -19,6 +19,7 @@ A plugin's codec is isolated: whatever it raises while encoding or decoding beco
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import heapq
 import os
@@ -35,13 +36,14 @@ from neuralav.registry import InvalidOptionError, NeuralavError, PluginError, Re
 from neuralav.registry.samples import array_to_frame, frame_to_array, slice_frame
 
 from .atomic import refuse_input_as_output
+from . import ebml
 from .errors import StreamSelectionError, UnsupportedOutputError
 from .progress import Progress
 from .reader import DecodeWarning, Reader, Track
 from .writer import OutputStream, Writer, output_format_for
 
 __all__ = ["StreamChoice", "TranscodeResult", "OutputSummary", "transcode", "parse_bitrate",
-           "DEFAULT_ENCODERS", "matches_spec", "EncodeWarning"]
+           "DEFAULT_ENCODERS", "matches_spec", "EncodeWarning", "StreamDroppedWarning"]
 
 _TYPE_LETTERS = {"v": "video", "a": "audio", "s": "subtitle", "t": "attachment", "d": "data"}
 
@@ -63,9 +65,18 @@ DEFAULT_ENCODERS: dict[str, dict[str, str]] = {
 _IMAGE_ENCODERS = {".png": "png", ".jpg": "mjpeg", ".jpeg": "mjpeg", ".bmp": "bmp", ".tif": "tiff",
                    ".tiff": "tiff", ".webp": "libwebp"}
 
+_TEXT_SUBTITLE_ENCODERS = ("mov_text", "webvtt", "ass", "subrip", "text")
+"""Subtitle encoders a text subtitle (SRT, ASS, WebVTT...) is converted to, in order of preference,
+when the output format cannot hold its codec: MP4 and MOV take ``mov_text``, WebM ``webvtt``."""
+
 
 class EncodeWarning(UserWarning):
     """A frame failed to encode and was skipped (``ignore_errors=True``)."""
+
+
+class StreamDroppedWarning(UserWarning):
+    """A stream chosen by default (no ``-map``) was left out: the output format cannot hold it
+    (e.g. PGS subtitles or an attachment in MP4). An explicit ``-map`` of it is an error instead."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -235,7 +246,9 @@ def _default_codec(track: Track, writer: Writer, output_suffix: str, decode_neur
     if track.is_neural:
         if writer.is_matroska and not decode_neural:
             return "copy"
-    elif track.type in ("subtitle", "attachment") or track.codec in writer._container.supported_codecs:
+    elif track.type in ("subtitle", "attachment"):
+        return _default_subtitle_codec(track, writer) if track.type == "subtitle" else _attachment_codec(track, writer)
+    elif _holds_natively(writer, track.codec):
         return "copy"
     encoders = DEFAULT_ENCODERS.get(writer.format, {})
     if track.type not in encoders:
@@ -244,8 +257,78 @@ def _default_codec(track: Track, writer: Writer, output_suffix: str, decode_neur
     return encoders[track.type]
 
 
+_NATIVE_CODECS = {
+    "wav": lambda codec: codec.startswith("pcm_"),
+    "ogg": lambda codec: codec in ("opus", "vorbis", "flac", "speex", "theora"),
+}
+"""Formats whose muxer accepts more codecs than the format is made for: WAV takes AAC, MP3...
+under a format tag, but readers of WAV (Python's ``wave``, most tools) expect PCM; Ogg is listed
+because FFmpeg's codec query knows only two of its codecs."""
+
+
+def _holds_natively(writer: Writer, codec: str) -> bool:
+    """Whether a track coded with ``codec`` is copied into ``writer``'s format as it is.
+
+    As ffmpeg's choice of codec: only a codec the format is made for (PCM for WAV), not
+    everything its muxer would take.
+    """
+    native = _NATIVE_CODECS.get(writer.format)
+    if native is not None:
+        return native(codec)
+    return codec in writer._container.supported_codecs
+
+
+def _default_subtitle_codec(track: Track, writer: Writer) -> str:
+    """``copy`` if the output holds the subtitle codec, else a text subtitle encoder it holds.
+
+    Matroska holds every subtitle codec (PyAV's list of them misses bitmap ones such as PGS).
+    Text subtitles are converted as ffmpeg does (SRT to ``mov_text`` for MP4); bitmap ones
+    cannot become text.
+
+    Raises:
+        UnsupportedOutputError: the output can hold neither the codec nor a conversion of it.
+    """
+    supported = writer._container.supported_codecs
+    if writer.is_matroska or track.codec in supported:
+        return "copy"
+    context = track.av_stream.codec_context
+    text = context is not None and bool(context.codec.properties & av.codec.codec.Properties.TEXT_SUB.value)
+    if text:
+        for name in _TEXT_SUBTITLE_ENCODERS:
+            if name in supported:
+                return name
+    kind = "text" if text else "bitmap"
+    raise UnsupportedOutputError(f"a {writer.format} output cannot hold {track.describe()} ({kind} subtitles"
+                                 f"{'' if text else ', which cannot be converted to text'})")
+
+
+def _attachment_codec(track: Track, writer: Writer) -> str:
+    """``copy``: only Matroska outputs take attachments.
+
+    Raises:
+        UnsupportedOutputError: the output is not Matroska.
+    """
+    if writer.is_matroska:
+        return "copy"
+    raise UnsupportedOutputError(f"a {writer.format} output cannot hold attachments ({track.describe()} "
+                                 f"`{track.av_stream.name}`)")
+
+
 def _frame_rate(track: Track) -> Fraction:
-    return track.frame_rate if track.frame_rate and 0 < track.frame_rate <= 1000 else Fraction(25)
+    """The frame rate an encoder of ``track`` runs at (frames/s), as ffmpeg picks it.
+
+    FFmpeg's guess (``r_frame_rate``, the rate the timestamps are on) comes first: the average
+    rate of a file without frame durations is its mean packet spacing, which Matroska's 1 ms
+    ticks round (a 60 fps source without durations averages 62.5 fps: 16 ms frames). Then the
+    reader's rate, then 25.
+    """
+    guessed = None
+    if track.av_stream is not None and not track.is_neural:
+        guessed = getattr(track.av_stream, "guessed_rate", None)
+    for rate in (guessed, track.frame_rate):
+        if rate and 0 < rate <= 1000:
+            return Fraction(rate)
+    return Fraction(25)
 
 
 def _add_output(writer: Writer, route: _Route, registry: Registry | None) -> OutputStream:
@@ -260,6 +343,8 @@ def _add_output(writer: Writer, route: _Route, registry: Registry | None) -> Out
         if track.av_stream.codec_context is None:
             raise UnsupportedOutputError(f"cannot copy {track.describe()} of `{route.reader.path}`")
         return writer.add_stream_from_template(track.av_stream)
+    if track.type == "subtitle":
+        return _add_subtitle_conversion(writer, route)
     names = registry.names() if registry is not None else _registry.default_registry().names()
     neural = route.codec in names
     options: dict[str, Any] = dict(route.options)
@@ -283,8 +368,14 @@ def _add_output(writer: Writer, route: _Route, registry: Registry | None) -> Out
                 channels = track.channels if track.type == "audio" else 1
                 options["quality"] = _quality_for_bitrate(descriptor, route.bit_rate, channels or 1)
     if track.type == "video":
+        source_format = None
+        if not track.is_neural and track.av_stream.codec_context is not None:
+            source_format = getattr(track.av_stream.codec_context.format, "name", None)
+        pix_fmt = None if neural else _pixel_format_for(route.codec, track.width, track.height, source_format)
         stream = writer.add_stream(route.codec, _frame_rate(track), options=options, width=track.width,
-                                   height=track.height, bit_rate=None if neural else route.bit_rate)
+                                   height=track.height, bit_rate=None if neural else route.bit_rate,
+                                   pix_fmt=pix_fmt)
+        _carry_colour(route.reader, track, stream)
         if route.quality is not None and not neural:
             stream.av_stream.codec_context.qscale = int(float(route.quality))
         return stream
@@ -300,6 +391,122 @@ def _add_output(writer: Writer, route: _Route, registry: Registry | None) -> Out
             stream.av_stream.codec_context.qscale = int(float(route.quality))
         return stream
     raise UnsupportedOutputError(f"cannot encode {track.describe()} with `{route.codec}`; use -c:{track.type[0]} copy")
+
+
+def _pixel_format_for(encoder: str, width: int, height: int, source: str | None = None) -> str | None:
+    """The pixel format for a PyAV video encoder of ``width`` x ``height`` pictures, or ``None``
+    for the writer's default (yuv420p, which every player decodes).
+
+    The source's own format comes first when the encoder takes it (as ffmpeg: a 10-bit HDR
+    source stays 10-bit in libx264).
+
+    A 4:2:0 picture of odd width or height has a half chroma sample at its edge, which libx264
+    (and MPEG-4 and others) refuse. For such sizes this returns the first format the encoder
+    takes that keeps full chroma resolution along each odd side (libx264: yuv444p for 97x65,
+    yuv422p for 96x65), which is what ffmpeg picks for an RGB source of any size.
+    """
+    try:
+        formats = [f.name for f in (av.Codec(encoder, "w").video_formats or ())]
+    except Exception:  # not a PyAV encoder: the writer names it
+        return None
+    if source in formats and _full_chroma_where_odd(source, width, height):
+        return source
+    if width % 2 == 0 and height % 2 == 0:
+        return None
+    for name in formats:
+        if len(av.VideoFormat(name).components) >= 3 and _full_chroma_where_odd(name, width, height):
+            return name  # (gray, with fewer components, would lose the colour)
+    return None
+
+
+def _full_chroma_where_odd(pix_fmt: str, width: int, height: int) -> bool:
+    """Whether ``pix_fmt`` has no chroma subsampling along an odd side of the picture."""
+    return all((c.width == width or width % 2 == 0) and (c.height == height or height % 2 == 0)
+               for c in av.VideoFormat(pix_fmt, width, height).components)
+
+
+_NOT_CARRIED_TAGS = {"DURATION", "ENCODER", "HANDLER_NAME", "VENDOR_ID", "BPS", "NUMBER_OF_FRAMES",
+                     "NUMBER_OF_BYTES", "_STATISTICS_WRITING_APP", "_STATISTICS_WRITING_DATE_UTC", "_STATISTICS_TAGS"}
+"""Tags that describe the source's coding, not its content: a re-encoded track does not keep them."""
+
+
+def _carry_tags(track: Track, output: OutputStream) -> None:
+    """Keep a re-encoded track's language (``eng`` stays ``eng``, neural tracks included) and, between
+    standard codecs, its other descriptive tags (title...), as ffmpeg does.
+
+    A neural track's own tags (its codec header, its title) are the carrier's: only the language
+    crosses between neural and standard.
+    """
+    source = dict(track.av_stream.metadata)
+    language = source.get("language")
+    if language and language != "und":
+        output.av_stream.metadata["language"] = language
+    if track.is_neural or output.kind == "neural":
+        return
+    for key, value in source.items():
+        if key.upper() not in _NOT_CARRIED_TAGS and key != "language":
+            output.av_stream.metadata[key] = value
+
+
+_COLOUR_PROPERTIES = ("color_primaries", "color_trc", "colorspace", "color_range")
+"""What a source says about its colours (FFmpeg's enums: BT.2020 primaries are 9, PQ transfer 16...)."""
+
+
+def _carry_colour(reader: Reader, track: Track, output: OutputStream) -> None:
+    """Give the output stream the source's colour primaries, transfer, matrix and range, as ffmpeg
+    does; the muxer writes them (Matroska: the track's Colour element, MP4: its colr box).
+
+    Values the source leaves unspecified stay unspecified. A neural track's are read from its
+    Matroska Colour element (PyAV shows colours only through a codec context, which it lacks).
+    """
+    if track.is_neural:
+        try:
+            with open(reader.path, "rb") as f:  # paired by position, as the reader pairs its tracks
+                entries = ebml.read_colours(f)
+            colours = dict(entries[track.index]) if track.index < len(entries) else {}
+        except (OSError, NeuralavError):  # informative only: the reader has checked the header
+            colours = {}
+        # A neural track's decoded frames reach the encoder through a conversion to its pixel
+        # format, which gives limited-range YUV: a full range (an RGB or JPEG source's) no longer holds.
+        if colours.get("color_range") == 2:
+            del colours["color_range"]
+    else:
+        colours = {name: getattr(track.av_stream, name, 0) for name in _COLOUR_PROPERTIES}
+    for name in _COLOUR_PROPERTIES:
+        value = colours.get(name, 0)
+        if value:
+            # Encoders read the codec context; a neural track's template stream (which PyAV does
+            # not refresh from its context) is written from the stream's parameters.
+            if output.av_stream.codec_context is not None:
+                setattr(output.av_stream.codec_context, name, value)
+            setattr(output.av_stream, name, value)
+
+
+def _add_subtitle_conversion(writer: Writer, route: _Route) -> OutputStream:
+    """An output stream that re-encodes a text subtitle track (e.g. SRT as ``mov_text``).
+
+    The encoder takes the source decoder's ASS header (styles), as ffmpeg's conversion does.
+
+    Raises:
+        UnsupportedOutputError: the codec is not a subtitle encoder, or the source has no decoder.
+    """
+    track, source = route.track, route.track.av_stream.codec_context
+    try:
+        encoder = av.Codec(route.codec, "w")
+    except Exception:
+        encoder = None
+    if encoder is None or encoder.type != "subtitle" or source is None:
+        raise UnsupportedOutputError(f"cannot convert {track.describe()} with `{route.codec}` (a subtitle "
+                                     f"encoder such as {', '.join(_TEXT_SUBTITLE_ENCODERS)} is needed)")
+    stream = writer.add_stream(route.codec)
+    source.open(strict=False)  # the decoder's subtitle header exists once it is open
+    if source.subtitle_header:
+        stream.av_stream.codec_context.subtitle_header = source.subtitle_header
+    with contextlib.suppress(Exception):
+        stream.av_stream.metadata.update({k: v for k, v in track.av_stream.metadata.items()
+                                          if k.upper() != "DURATION"})
+    stream.av_stream.time_base = track.time_base or Fraction(1, 1000)
+    return stream
 
 
 _LEVEL_RATE = re.compile(r"(\d+) ~(\d+(?:\.\d+)?) ?kbps")
@@ -419,11 +626,15 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
         refuse_input_as_output(inputs, output)
         writer = Writer(output, overwrite=overwrite, registry=registry)
         routes = _plan(readers, selected, writer, codecs, qualities, bitrates, codec_options, str(output),
-                       decode_neural)
+                       decode_neural, explicit=bool(maps))
+        if not routes:
+            raise StreamSelectionError(f"no input stream can go into a {writer.format} output")
         for route in routes:
             route.ignore_errors = ignore_errors
         for route in routes:
             route.output = _add_output(writer, route, registry)
+            if route.output is not None and not route.copies:
+                _carry_tags(route.track, route.output)
             kind = route.track.type
             route.summary = OutputSummary(route.output.index if route.output else -1, kind,
                                           route.output.codec if route.output else route.track.codec,
@@ -433,14 +644,16 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
             if kind == "attachment" and route.copies:
                 stream = route.track.av_stream
                 writer.add_attachment(stream.name, stream.mimetype, bytes(stream.data))
-        clock = _Clock(start, duration)
+        # As ffmpeg (without -copyts): each input's timeline starts at 0 in the output, and -ss
+        # counts from the input's own start.
+        clocks = {id(reader): _Clock(start + _origin(reader), duration) for reader in readers}
         if start > 0:
             for reader in readers:
-                reader.seek(start)
+                reader.seek(start + _origin(reader))
         total = duration if duration is not None else max(
             [d - start for d in (r.duration for r in readers) if d is not None] or [0.0])
         with Progress(total, enabled=progress) as bar:
-            _run(readers, routes, writer, clock, bar, registry)
+            _run(readers, routes, writer, clocks, bar, registry)
         writer.close()
     except BaseException:
         if writer is not None:
@@ -456,14 +669,26 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
 
 
 def _plan(readers, selected, writer, codecs, qualities, bitrates, codec_options, output,
-          decode_neural) -> list[_Route]:
+          decode_neural, explicit: bool = True) -> list[_Route]:
+    """One route per selected stream; streams chosen by default (``explicit`` false) that the
+    output cannot hold are left out with a :class:`StreamDroppedWarning`."""
     routes = []
     counts: dict[str, int] = {}
     suffix = os.path.splitext(output)[1].lower()
-    for out_index, (number, track) in enumerate(selected):
+    for number, track in selected:
+        out_index = len(routes)  # output stream numbers close up over streams left out
         type_index = counts.get(track.type, 0)
         counts[track.type] = type_index + 1
-        codec = _last_match(codecs, track, type_index, out_index) or _default_codec(track, writer, suffix, decode_neural)
+        codec = _last_match(codecs, track, type_index, out_index)
+        if codec is None:
+            try:
+                codec = _default_codec(track, writer, suffix, decode_neural)
+            except UnsupportedOutputError as error:
+                if explicit or track.type not in ("subtitle", "attachment"):
+                    raise
+                warnings.warn(f"{error}: left out", StreamDroppedWarning, stacklevel=3)
+                counts[track.type] = type_index
+                continue
         quality = _last_match(qualities, track, type_index, out_index)
         bit_rate = _last_match(bitrates, track, type_index, out_index)
         options = _options_for(codec_options, track, type_index, out_index)
@@ -604,8 +829,17 @@ def _encode_frame(writer: Writer, route: _Route, frame: av.frame.Frame, clock: _
     return True
 
 
-def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clock: _Clock, bar: Progress,
-         registry: Registry | None) -> None:
+def _origin(reader: Reader) -> float:
+    """Where the input's timeline starts (s): the container's start time, 0 if unknown.
+
+    ffmpeg subtracts it from every timestamp (a file cut from 10 s on starts at 0 in the output).
+    """
+    start = reader.container.start_time
+    return start / av.time_base if start is not None else 0.0
+
+
+def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clocks: dict[int, _Clock],
+         bar: Progress, registry: Registry | None) -> None:
     by_source: dict[tuple[int, int], list[_Route]] = {}
     for route in routes:
         if route.output is not None:
@@ -616,18 +850,17 @@ def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clock: _Cl
         if len(finished) == active:
             break
         key = (id(reader), packet.stream.index)
+        clock = clocks[id(reader)]
         targets = [r for r in by_source.get(key, []) if id(r) not in finished]
         if not targets:
             continue
         seconds = _packet_time(packet)
-        encoders = [r for r in targets if not r.copies]
+        encoders = [r for r in targets if not r.copies and r.track.type != "subtitle"]
         for route in targets:
-            if not route.copies:
-                continue
-            if seconds != float("-inf") and clock.after(seconds):
-                finished.add(id(route))
-                continue
-            _copy(writer, route, packet, clock, bar)
+            if not route.copies and route.track.type == "subtitle":
+                _convert_subtitle(writer, route, packet, clock, bar)
+        # Decode before copying: muxing rescales the packet's timestamps in place to the output
+        # stream's time base, which the decoder would then read as the source's.
         if encoders:
             track = encoders[0].track
             for frame in _decode(reader, track, packet, registry):
@@ -635,12 +868,20 @@ def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clock: _Cl
                     if id(route) not in finished and not _encode_frame(writer, route, _clone(frame, len(encoders)),
                                                                        clock, bar, registry):
                         finished.add(id(route))
+        for route in targets:
+            if not route.copies:
+                continue
+            if seconds != float("-inf") and clock.after(seconds):
+                finished.add(id(route))
+                continue
+            _copy(writer, route, packet, clock, bar)
     # Flush each source's decoder once and give its last frames to every route still taking them
     # (a second flush of the same decoder fails, and the other routes would lose those frames).
     for group in by_source.values():
-        encoders = [r for r in group if not r.copies]
+        encoders = [r for r in group if not r.copies and r.track.type != "subtitle"]
         live = [r for r in encoders if id(r) not in finished]
         if live:
+            clock = clocks[id(live[0].reader)]
             for frame in _decode(live[0].reader, live[0].track, None, registry):
                 for route in live:
                     if id(route) not in finished and not _encode_frame(writer, route, _clone(frame, len(live)),
@@ -648,6 +889,31 @@ def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clock: _Cl
                         finished.add(id(route))
         for route in encoders:
             _emit(writer, route, _encode(route, None, None, registry), bar)
+
+
+def _convert_subtitle(writer: Writer, route: _Route, packet: av.Packet, clock: _Clock, bar: Progress) -> None:
+    """Decode one subtitle packet and re-encode it with the route's subtitle encoder.
+
+    Timing is the source packet's (start and duration), shifted by -ss; subtitles that start
+    outside the -ss/-t window are left out.
+    """
+    seconds = _packet_time(packet)
+    if seconds == float("-inf") or clock.before(seconds) or clock.after(seconds):
+        return
+    try:
+        subtitles = route.track.av_stream.codec_context.decode2(packet)
+    except av.FFmpegError as error:
+        raise UnsupportedOutputError(f"`{route.reader.path}` {route.track.describe()}: subtitle at "
+                                     f"{seconds:.3f} s cannot be decoded for conversion: {error}") from None
+    if subtitles is None:
+        return
+    coded = route.output.av_stream.codec_context.encode_subtitle(subtitles)
+    coded.time_base = packet.time_base
+    coded.pts = coded.dts = packet.pts - int(round(clock.start / packet.time_base))
+    coded.duration = packet.duration
+    coded.stream = route.output.av_stream
+    route.summary.frames += 1
+    _emit(writer, route, [coded], bar)
 
 
 def _clone(frame: av.frame.Frame, users: int) -> av.frame.Frame:
@@ -675,8 +941,17 @@ def _clone(frame: av.frame.Frame, users: int) -> av.frame.Frame:
 
 
 def _copy(writer: Writer, route: _Route, packet: av.Packet, clock: _Clock, bar: Progress) -> None:
-    """Remux one packet unchanged, shifted by -ss."""
-    if clock.start and packet.pts is not None and packet.time_base is not None:
+    """Remux one packet unchanged, shifted by -ss.
+
+    Raises:
+        UnsupportedOutputError: the packet has no timestamps (a raw stream such as Annex-B
+            H.264): the muxer needs them, and with B-frames they cannot be counted.
+    """
+    if packet.pts is None and packet.dts is None:
+        raise UnsupportedOutputError(
+            f"cannot copy {route.track.describe()} of `{route.reader.path}`: its packets carry no timestamps "
+            f"(a raw stream); re-encode it (e.g. -c:{route.track.type[0]} libx264)")
+    if clock.start != 0 and packet.pts is not None and packet.time_base is not None:
         shift = int(round(clock.start / packet.time_base))
         packet.pts -= shift
         if packet.dts is not None:
