@@ -490,11 +490,13 @@ def _emit(writer: Writer, route: _Route, packets: list[av.Packet], bar: Progress
 
 def _plugin_failure(codec: str, registry: Registry | None, what: str, error: Exception) -> str:
     """``codec `x` (its distribution) failed to <what>: Type: message`` for an exception a codec raised."""
+    from neuralav.registry import guard
+
     try:
-        distribution = _registry.get_codec(codec, registry=registry).distribution or "unknown distribution"
+        distribution = _registry.get_codec(codec, registry=registry).distribution
     except NeuralavError:
-        distribution = "unknown distribution"
-    return f"codec `{codec}` ({distribution}) failed to {what}: {type(error).__name__}: {error}"
+        distribution = None
+    return str(guard.plugin_error(codec, distribution, what, error))
 
 
 def _encode(route: _Route, frame: av.frame.Frame | None, seconds: float | None,

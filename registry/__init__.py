@@ -19,6 +19,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Mapping
 
+from . import guard
 from .api import AudioChunk, AudioDecoder, AudioEncoder, Decoder, Encoder, VideoDecoder, VideoEncoder
 from .descriptor import Capability, CodecDescriptor, MediaType, Option
 from .errors import (
@@ -104,19 +105,11 @@ def create_decoder(name: str, header: bytes, *, registry: Registry | None = None
 
 
 def _construct(descriptor: CodecDescriptor, what: str, cls, *args: Any, **kwargs: Any):
-    """``cls(*args, **kwargs)``; an exception that is not a neuralav error names the plugin."""
+    """``cls(*args, **kwargs)`` under :func:`guard.call`: what the plugin raises by mistake names it."""
     try:
-        return cls(*args, **kwargs)
-    except NeuralavError:
+        return guard.call(descriptor.name, descriptor.distribution, what, cls, *args, **kwargs)
+    except PluginError as error:
+        cause = error.__cause__
+        if isinstance(cause, TypeError) and kwargs and "unexpected keyword" in str(cause):
+            raise cause from None  # a caller's mistake (a keyword the class does not take), not the plugin's
         raise
-    except TypeError as error:
-        if kwargs and "unexpected keyword" in str(error):  # a caller's mistake, not the plugin's
-            raise
-        raise _plugin_error(descriptor, what, error) from error
-    except Exception as error:  # isolate plugin bugs behind a neuralav error
-        raise _plugin_error(descriptor, what, error) from error
-
-
-def _plugin_error(descriptor: CodecDescriptor, what: str, error: Exception) -> PluginError:
-    return PluginError(f"codec `{descriptor.name}` ({descriptor.distribution or 'unknown distribution'}) "
-                       f"failed to {what}: {type(error).__name__}: {error}")

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
 import struct
 from fractions import Fraction
 from typing import Any, ClassVar
@@ -33,6 +34,7 @@ from typing import Any, ClassVar
 import av
 import numpy as np
 
+from . import guard
 from .descriptor import Capability, CodecDescriptor, MediaType
 from .errors import FormatNotSupportedError, InvalidDataError, NeuralavError, PluginError
 from .header import CodecHeader
@@ -95,6 +97,26 @@ def _default_time_base(frame: av.frame.Frame, fallback: Fraction) -> Fraction:
     return frame.time_base if frame.time_base is not None else fallback
 
 
+_BYTES = (bytes, bytearray, memoryview)
+
+
+def _guarded(method, what: str, returns: type, returns_text: str):
+    """``method`` (a subclass's ``encode``/``decode``) run under :func:`guard.call`, its result checked."""
+    if getattr(method, "_neuralav_guarded", False):
+        return method
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        result = self._call_codec(what, method, self, *args, **kwargs)
+        self._check_return(what, result, list, f"a list of {returns_text}")
+        for item in result:
+            self._check_return(what, item, returns, returns_text)
+        return result
+
+    wrapper._neuralav_guarded = True
+    return wrapper
+
+
 class _Codec:
     """What encoders and decoders share: the descriptor and error wrapping."""
 
@@ -106,17 +128,14 @@ class _Codec:
         """The codec's name, e.g. ``cae``."""
         return self.descriptor.name
 
-    def _call_codec(self, what: str, function, *args):
-        """Run a codec method; errors not raised on purpose name the codec's distribution."""
-        try:
-            return function(*args)
-        except NeuralavError:
-            raise
-        except Exception as error:  # isolate plugin bugs behind a neuralav error
-            raise PluginError(
-                f"codec `{self.name}` ({self.descriptor.distribution or 'unknown distribution'}) "
-                f"failed to {what}: {type(error).__name__}: {error}"
-            ) from error
+    def _call_codec(self, what: str, function, *args, **kwargs):
+        """Run a codec method under :func:`guard.call`: what it raises by mistake (``SystemExit``
+        and a ``KeyboardInterrupt`` without Ctrl-C included) names the codec's distribution."""
+        return guard.call(self.name, self.descriptor.distribution, what, function, *args, **kwargs)
+
+    def _check_return(self, what: str, value: object, expected, expected_text: str) -> None:
+        """Refuse a codec method's return value of the wrong type (see :func:`guard.check_return`)."""
+        guard.check_return(self.name, self.descriptor.distribution, what, value, expected, expected_text)
 
 
 class Encoder(_Codec, abc.ABC):
@@ -144,13 +163,29 @@ class Encoder(_Codec, abc.ABC):
 
     @property
     def header(self) -> bytes:
-        """The codec header (like ``extradata``) a decoder is built from."""
-        return CodecHeader(self.name, self.descriptor.version, self.descriptor.media_type,
-                           self.header_fields()).to_bytes()
+        """The codec header (like ``extradata``) a decoder is built from.
+
+        Raises:
+            PluginError: ``header_fields`` failed or returned something other than a dict.
+        """
+        fields = self._call_codec("write its header", self.header_fields)
+        self._check_return("write its header", fields, dict, "a dict of header fields")
+        return CodecHeader(self.name, self.descriptor.version, self.descriptor.media_type, fields).to_bytes()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Every encode() a subclass defines runs guarded and returns a checked list of packets,
+        # so a codec that implements encode() itself is held to the same contract.
+        super().__init_subclass__(**kwargs)
+        if "encode" in cls.__dict__ and not getattr(cls.encode, "__isabstractmethod__", False):
+            cls.encode = _guarded(cls.__dict__["encode"], "encode", av.Packet, "av.Packet")
 
     @abc.abstractmethod
     def encode(self, frame: av.frame.Frame | None = None) -> list[av.Packet]:
-        """Encode one frame; ``None`` flushes buffered input. Returns the packets now ready."""
+        """Encode one frame; ``None`` flushes buffered input. Returns the packets now ready.
+
+        A subclass's ``encode`` runs under :func:`guard.call` (stray exceptions become a
+        :class:`PluginError` naming the codec) and must return a ``list`` of ``av.Packet``.
+        """
 
 
 class Decoder(_Codec, abc.ABC):
@@ -169,9 +204,19 @@ class Decoder(_Codec, abc.ABC):
             {k: v for k, v in self.header.fields.items() if any(o.name == k for o in descriptor.options)}
         ) if descriptor.options else {}
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # As for encoders: every decode() a subclass defines is guarded and its result checked.
+        super().__init_subclass__(**kwargs)
+        if "decode" in cls.__dict__ and not getattr(cls.decode, "__isabstractmethod__", False):
+            cls.decode = _guarded(cls.__dict__["decode"], "decode", av.frame.Frame, "av.AudioFrame/av.VideoFrame")
+
     @abc.abstractmethod
     def decode(self, packet: av.Packet | None = None) -> list[av.frame.Frame]:
-        """Decode one packet; ``None`` flushes. Returns the frames now ready."""
+        """Decode one packet; ``None`` flushes. Returns the frames now ready.
+
+        A subclass's ``decode`` runs under :func:`guard.call` and must return a ``list`` of
+        frames.
+        """
 
     def _check_packet(self, packet: object) -> None:
         """Refuse anything but an ``av.Packet`` (e.g. bare bytes) with an error naming it.
@@ -249,6 +294,7 @@ class VideoEncoder(Encoder):
         coded_format = self._coded_format(frame)
         image = frame.to_ndarray(format=coded_format)
         payload = self._call_codec("encode a frame", self.encode_image, image, coded_format)
+        self._check_return("encode a frame", payload, _BYTES, "bytes")
         source = frame.format.name.encode("ascii")
         coded = coded_format.encode("ascii")
         prefix = struct.pack(">BHH", len(coded), frame.width, frame.height) + coded
@@ -351,13 +397,17 @@ class VideoDecoder(Decoder):
                 f"packet is coded as `{info.coded_format}`, which codec `{self.name}` does not produce")
         image = self._call_codec("decode a frame", self.decode_image, info.payload,
                                  info.width, info.height, info.coded_format)
+        self._check_return("decode a frame", image, np.ndarray, "a numpy array")
         try:
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=info.coded_format)
         except (ValueError, TypeError) as error:
-            raise PluginError(f"codec `{self.name}` returned an image PyAV cannot use: {error}") from error
+            raise PluginError(guard.failure_message(
+                self.name, self.descriptor.distribution, "decode a frame",
+                f"it returned an image PyAV cannot use: {error}")) from error
         if (frame.width, frame.height) != (info.width, info.height):
-            raise PluginError(f"codec `{self.name}` decoded a {frame.width}x{frame.height} image "
-                              f"for a {info.width}x{info.height} frame")
+            raise PluginError(guard.failure_message(
+                self.name, self.descriptor.distribution, "decode a frame",
+                f"it returned a {frame.width}x{frame.height} image for a {info.width}x{info.height} frame"))
         if info.output_format != info.coded_format:
             try:
                 frame = frame.reformat(format=info.output_format)
@@ -520,7 +570,7 @@ class AudioEncoder(Encoder):
             if self._resampler is None:
                 return []
             tail = self._flush_tail()
-            return self._packets(self._call_codec("flush", self.encode_samples, tail, True))
+            return self._packets("flush", self._call_codec("flush", self.encode_samples, tail, True))
         if not isinstance(frame, av.AudioFrame):
             raise FormatNotSupportedError(f"codec `{self.name}` encodes av.AudioFrame, not {type(frame).__name__}")
         if frame.samples <= 0:
@@ -548,9 +598,22 @@ class AudioEncoder(Encoder):
         samples = self._to_array(frame)
         self._source_format = frame.format.name
         self.accepted_samples += frame.samples
-        return self._packets(self._call_codec("encode samples", self.encode_samples, samples, False))
+        return self._packets("encode samples",
+                             self._call_codec("encode samples", self.encode_samples, samples, False))
 
-    def _packets(self, chunks: list[AudioChunk]) -> list[av.Packet]:
+    def _check_chunks(self, what: str, chunks: object) -> None:
+        """Refuse what ``encode_samples`` returned unless it is a list of well-formed chunks."""
+        self._check_return(what, chunks, list, "a list of AudioChunk")
+        for chunk in chunks:
+            self._check_return(what, chunk, AudioChunk, "AudioChunk")
+            self._check_return(what, chunk.payload, _BYTES, "AudioChunk.payload as bytes")
+            self._check_return(what, chunk.samples, int, "AudioChunk.samples as an int")
+            if chunk.samples < 0:
+                raise PluginError(guard.failure_message(self.name, self.descriptor.distribution, what,
+                                                        f"it returned a chunk of {chunk.samples} samples"))
+
+    def _packets(self, what: str, chunks: list[AudioChunk]) -> list[av.Packet]:
+        self._check_chunks(what, chunks)
         packets = []
         coded_rate = self.coded_rate or self.sample_rate
         for chunk in chunks:
@@ -611,10 +674,12 @@ class AudioDecoder(Decoder):
             return []
         self._check_packet(packet)
         samples = self._call_codec("decode a packet", self.decode_samples, bytes(packet))
+        self._check_return("decode a packet", samples, np.ndarray, "a numpy array")
         coded_format = self.coded_format
         if samples.ndim != 2 or samples.shape[0] != self.channels:
-            raise PluginError(f"codec `{self.name}` decoded an array of shape {samples.shape}; "
-                              f"expected ({self.channels}, samples)")
+            raise PluginError(guard.failure_message(
+                self.name, self.descriptor.distribution, "decode a packet",
+                f"it returned an array of shape {samples.shape}; expected ({self.channels}, samples)"))
         frame = array_to_frame(samples, coded_format, self.layout, self.coded_rate or self.sample_rate)
         if coded_format != self.output_format or frame.sample_rate != self.sample_rate:
             if self._output_resampler is None:

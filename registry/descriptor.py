@@ -15,6 +15,7 @@ import enum
 import importlib
 from typing import Any, Mapping
 
+from . import guard
 from .errors import InvalidOptionError, PluginError
 
 __all__ = ["MediaType", "Capability", "Option", "CodecDescriptor"]
@@ -239,17 +240,19 @@ class CodecDescriptor:
         """Import and return the ``encoder`` or ``decoder`` class.
 
         Raises:
-            UnknownCodecError-like PluginError: if the codec has no such role or the import fails.
+            PluginError: the codec has no such role, or the import fails (in any way,
+                ``SystemExit`` included), or the path names something other than a class.
         """
         path = getattr(self, role)
         if path is None:
             raise PluginError(f"codec `{self.name}` has no {role}")
         module_name, _, attribute = path.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-            return getattr(module, attribute)
-        except Exception as error:  # a plugin's import can fail in any way
-            raise PluginError(
-                f"codec `{self.name}` ({self.distribution or 'unknown distribution'}): "
-                f"cannot load its {role} {path}: {type(error).__name__}: {error}"
-            ) from error
+        def load() -> type:
+            return getattr(importlib.import_module(module_name), attribute)
+
+        # A plugin's import can fail in any way, sys.exit() included: guard.call names it.
+        cls = guard.call(self.name, self.distribution, f"load its {role} {path}", load)
+        if not isinstance(cls, type):
+            raise PluginError(guard.failure_message(self.name, self.distribution, f"load its {role} {path}",
+                                                    f"it is {guard.describe(cls)}, not a class"))
+        return cls

@@ -2,8 +2,9 @@
 
 Load order follows pytest: hook specifications first, then every entry point of
 the ``neuralav`` group, then each plugin's ``neuralav_register_codecs`` hook. A
-plugin that fails to import or to register is skipped with a
-:class:`PluginWarning` naming it; every other codec keeps working. A codec name
+plugin that fails to import or to register (in any way: ``sys.exit()`` at import
+and a ``KeyboardInterrupt`` no Ctrl-C caused included, see :mod:`.guard`) is
+skipped with a :class:`PluginWarning` naming it; every other codec keeps working. A codec name
 registered by two distributions is unusable until one is uninstalled, and the
 error names both: neither silently wins.
 """
@@ -19,7 +20,7 @@ from typing import Iterable
 
 import pluggy
 
-from . import hookspecs
+from . import guard, hookspecs
 from .descriptor import CodecDescriptor
 from .errors import DuplicateCodecError, UnknownCodecError
 
@@ -135,12 +136,12 @@ def build_registry(plugins: Iterable[object] = (), *, autoload: bool | None = No
                 continue
             seen.add(key)
             plugin_name = f"{dist}:{entry_point.name}"
-            try:
-                plugin = entry_point.load()
-                manager.register(plugin, name=plugin_name)
-            except Exception as error:  # a plugin's import can fail in any way
+            plugin, error = guard.attempt(entry_point.load)  # an import can fail in any way, sys.exit() too
+            if error is None:
+                _, error = guard.attempt(manager.register, plugin, name=plugin_name)
+            if error is not None:
                 fail(plugin_name, f"neuralav plugin '{plugin_name}' ({entry_point.value}) failed to load: "
-                     f"{type(error).__name__}: {error}")
+                     f"{_describe(error)}")
                 continue
             origins[plugin_name] = dist
     for plugin in plugins:
@@ -159,15 +160,19 @@ def build_registry(plugins: Iterable[object] = (), *, autoload: bool | None = No
                 raise TypeError(f"register() takes a CodecDescriptor, not {type(descriptor).__name__}")
             _added.append(descriptor)
 
-        try:
-            impl.function(register=register)
-        except Exception as error:  # isolate a broken plugin from the others
+        _, error = guard.attempt(impl.function, register=register)  # isolate a broken plugin from the others
+        if error is not None:
             fail(impl.plugin_name, f"neuralav plugin '{impl.plugin_name}' failed in "
-                 f"neuralav_register_codecs ({impl.function.__qualname__}): {type(error).__name__}: {error}")
+                 f"neuralav_register_codecs ({impl.function.__qualname__}): {_describe(error)}")
             continue
         for descriptor in added:
             registry._add(descriptor, distribution)
     return registry
+
+
+def _describe(error: BaseException) -> str:
+    """``Type: message`` of a plugin's exception (``SystemExit: 3`` for ``sys.exit(3)``)."""
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 @functools.lru_cache(maxsize=1)

@@ -337,12 +337,12 @@ class WavenetEncoder(AudioEncoder):
                                           f"{len(frame.layout.channels)} ({frame.layout.name})")
         return super().encode(frame)
 
-    def _packets(self, chunks: list[AudioChunk]) -> list[av.Packet]:
+    def _packets(self, what: str, chunks: list[AudioChunk]) -> list[av.Packet]:
         # Stamps pts/duration from rounded cumulative positions (no drift), and gives the
         # final packet the duration that ends the stream at the input's exact length.
         packets = []
         for chunk in chunks:
-            (packet,) = super()._packets([chunk])
+            (packet,) = super()._packets(what, [chunk])
             if self._first_pts is None:
                 self._first_pts = packet.pts
             begin = round(self._emitted * self.sample_rate / CODED_RATE)
