@@ -301,31 +301,33 @@ def _add_output(writer: Writer, route: _Route, registry: Registry | None) -> Out
     raise UnsupportedOutputError(f"cannot encode {track.describe()} with `{route.codec}`; use -c:{track.type[0]} copy")
 
 
-_LEVEL_RATE = re.compile(r"(\d+) ~(\d+(?:\.\d+)?) ?kbps")
+def _quality_for_bitrate(descriptor: _registry.CodecDescriptor, bit_rate: int, channels: int = 1,
+                         pixels_per_second: float | None = None) -> int:
+    """The ``quality`` value whose nominal rate is closest to ``bit_rate`` (bits/s, whole stream).
 
-
-def _quality_for_bitrate(descriptor: _registry.CodecDescriptor, bit_rate: int, channels: int = 1) -> int:
-    """The quality level whose nominal rate is closest to ``bit_rate`` (bits/s, whole stream).
-
-    For neural codecs without a bitrate option, ``-b`` picks a level from the rates the
-    ``quality`` option's help lists as ``N ~X kbps`` (e.g. ``wavenet``: ``2 ~6 kbps``).
-    Rates the help marks ``(mono)`` or ``per channel`` are for one channel: they count
-    ``channels`` times (stereo at ``-b:a 12k`` gets the ``~6 kbps`` level).
+    For neural codecs without a bitrate option, ``-b`` picks a level from the ``quality``
+    option's :class:`~neuralav.registry.NominalRates` (typed fields, never help text). Rates
+    given per channel count ``channels`` times (stereo ``wavenet`` at ``-b:a 12k`` gets the
+    ~6 kbps level); rates in bits per pixel (image codecs) need ``pixels_per_second``
+    (width x height x frames/s) to become bits/s. Ties go to the lower level.
 
     Raises:
-        InvalidOptionError: the codec lists no nominal rates.
+        InvalidOptionError: the codec has no ``quality`` option, its levels state no rates,
+            or they are per pixel and the frame size and rate are not known.
     """
     names = [o.name for o in descriptor.options]
     if "quality" not in names:
         raise InvalidOptionError(f"codec `{descriptor.name}` takes no bitrate (-b) nor quality (-q)")
     option = descriptor.option("quality")
-    rates = {int(level): float(kbps) for level, kbps in _LEVEL_RATE.findall(option.help)}
-    if not rates:
-        raise InvalidOptionError(f"codec `{descriptor.name}` does not take a bitrate (-b); use -q "
-                                 f"(quality: {option.range_text()})")
-    if "(mono)" in option.help or "per channel" in option.help:
-        rates = {level: kbps * channels for level, kbps in rates.items()}
-    return min(rates, key=lambda level: (abs(rates[level] * 1000 - bit_rate), level))
+    if option.nominal_rates is None:
+        raise InvalidOptionError(f"codec `{descriptor.name}` does not take a bitrate (-b): its levels state no "
+                                 f"rate; use -q (quality: {option.range_text()})")
+    rates = option.nominal_rates.bits_per_second(channels=channels, pixels_per_second=pixels_per_second)
+    if rates is None:
+        raise InvalidOptionError(f"codec `{descriptor.name}` states its levels' rates in bits per pixel "
+                                 f"({option.nominal_rates.describe()}), and -b needs the frame size and rate to "
+                                 f"use them; use -q (quality: {option.range_text()})")
+    return min(rates, key=lambda level: (abs(rates[level] - bit_rate), level))
 
 
 def _packet_time(packet: av.Packet) -> float:

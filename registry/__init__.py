@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 from . import guard
 from .api import AudioChunk, AudioDecoder, AudioEncoder, Decoder, Encoder, VideoDecoder, VideoEncoder
-from .descriptor import Capability, CodecDescriptor, MediaType, Option
+from .descriptor import Capability, CodecDescriptor, MediaType, NominalRates, Option, RateUnit
 from .errors import (
     DuplicateCodecError,
     FormatNotSupportedError,
@@ -39,8 +39,8 @@ from .manager import PluginWarning, Registry, build_registry, default_registry, 
 __all__ = [
     "AudioChunk", "AudioDecoder", "AudioEncoder", "Capability", "CodecDescriptor", "CodecHeader",
     "Decoder", "DuplicateCodecError", "Encoder", "FormatNotSupportedError", "HeaderMismatchError",
-    "InvalidDataError", "InvalidOptionError", "MediaType", "NeuralavError", "Option", "PluginError",
-    "PluginWarning", "Registry", "UnknownCodecError", "VideoDecoder", "VideoEncoder",
+    "InvalidDataError", "InvalidOptionError", "MediaType", "NeuralavError", "NominalRates", "Option",
+    "PluginError", "PluginWarning", "RateUnit", "Registry", "UnknownCodecError", "VideoDecoder", "VideoEncoder",
     "build_registry", "create_decoder", "create_encoder", "default_registry", "get_codec",
     "hookimpl", "list_codecs", "reset_default_registry",
 ]

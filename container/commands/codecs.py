@@ -62,6 +62,14 @@ def _provider(codec: CodecDescriptor) -> str:
         return codec.distribution
 
 
+def _rates_dict(option) -> dict | None:
+    rates = option.nominal_rates
+    if rates is None:
+        return None
+    return {"unit": rates.unit.value, "per_channel": rates.per_channel, "source": rates.source or None,
+            "rates": [[value, rate] for value, rate in rates.rates]}
+
+
 def _as_dict(codec: CodecDescriptor) -> dict:
     return {
         "name": codec.name,
@@ -76,7 +84,8 @@ def _as_dict(codec: CodecDescriptor) -> dict:
         "decoder": codec.decoder is not None,
         "options": [
             {"name": o.name, "type": o.type_name, "default": o.default, "min": o.min, "max": o.max,
-             "choices": list(o.choices) if o.choices else None, "help": o.help}
+             "choices": list(o.choices) if o.choices else None, "help": o.help,
+             "nominal_rates": _rates_dict(o)}
             for o in codec.options
         ],
     }
@@ -118,6 +127,9 @@ def format_help(codec: CodecDescriptor) -> str:
     for option in codec.options:
         lines.append(f"  -{option.name:<12} <{option.type_name}>  {option.help} "
                      f"({option.range_text()}) (default {option.default})")
+        if option.nominal_rates is not None:
+            lines.append(f"  {'':<13} {'':<{len(option.type_name) + 2}}  nominal rates: "
+                         f"{option.nominal_rates.describe()}")
     if not codec.options:
         lines.append("  (none)")
     return "\n".join(lines)
