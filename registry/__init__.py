@@ -20,7 +20,8 @@ from fractions import Fraction
 from typing import Any, Mapping
 
 from . import guard
-from .api import AudioChunk, AudioDecoder, AudioEncoder, Decoder, Encoder, VideoDecoder, VideoEncoder
+from .api import (AudioChunk, AudioDecoder, AudioEncoder, Decoder, Encoder, PacketInfo, VideoDecoder,
+                  VideoEncoder)
 from .descriptor import Capability, CodecDescriptor, MediaType, NominalRates, Option, RateUnit
 from .errors import (
     DuplicateCodecError,
@@ -39,7 +40,7 @@ from .manager import PluginWarning, Registry, build_registry, default_registry, 
 __all__ = [
     "AudioChunk", "AudioDecoder", "AudioEncoder", "Capability", "CodecDescriptor", "CodecHeader",
     "Decoder", "DuplicateCodecError", "Encoder", "FormatNotSupportedError", "HeaderMismatchError",
-    "InvalidDataError", "InvalidOptionError", "MediaType", "NeuralavError", "NominalRates", "Option",
+    "InvalidDataError", "InvalidOptionError", "MediaType", "NeuralavError", "NominalRates", "Option", "PacketInfo",
     "PluginError", "PluginWarning", "RateUnit", "Registry", "UnknownCodecError", "VideoDecoder", "VideoEncoder",
     "build_registry", "create_decoder", "create_encoder", "default_registry", "get_codec",
     "hookimpl", "list_codecs", "reset_default_registry",

@@ -38,7 +38,7 @@ from . import guard
 from .descriptor import Capability, CodecDescriptor, MediaType
 from .errors import FormatNotSupportedError, InvalidDataError, NeuralavError, PluginError
 from .header import CodecHeader
-from .samples import DTYPES, array_to_frame, frame_to_array
+from .samples import DTYPES, array_to_frame, float_to_frames, frame_to_array, to_float
 
 __all__ = [
     "MAX_DIMENSION",
@@ -50,6 +50,7 @@ __all__ = [
     "AudioChunk",
     "AudioEncoder",
     "AudioDecoder",
+    "PacketInfo",
     "LOSSLESS_PIXEL_CONVERSIONS",
 ]
 
@@ -433,11 +434,17 @@ class AudioChunk:
         payload: The coded bytes.
         samples: Number of samples (per channel) it decodes to, at the coded rate.
         keyframe: Whether decoding can start at this packet.
+        duration: Samples at the input rate the packet stands for, or ``None`` (the usual
+            case): ``samples`` at the input rate, from rounded cumulative positions so that
+            durations add up without drift. Give it for the stream's last chunk of a codec
+            that resamples, to end the stream at the input's exact length
+            (:attr:`AudioEncoder.accepted_samples`).
     """
 
     payload: bytes
     samples: int
     keyframe: bool = True
+    duration: int | None = None
 
 
 class AudioEncoder(Encoder):
@@ -456,11 +463,17 @@ class AudioEncoder(Encoder):
     sample format are fixed by the first frame, as for an FFmpeg encoder. After a flush the
     encoder takes no more frames.
 
+    Timestamps: packets get pts and duration in samples at the input rate, from the
+    cumulative position of their coded samples (``round(coded * input_rate / coded_rate)``),
+    counted from the first frame's pts; an :class:`AudioChunk` may set its own ``duration``
+    (the stream's last one).
+
     Attributes:
         coded_rate: Sample rate (Hz) the codec works at, or ``None`` for the input's.
         accepted_samples: Samples (per channel, at the input rate) of the frames handed to
             :meth:`encode_samples` so far (a codec that then fails on one keeps or drops those
             samples as it documents; the flush pads the coded stream to this length).
+        stamped_samples: Coded-rate samples of the chunks turned into packets so far.
     """
 
     coded_rate: ClassVar[int | None] = None
@@ -474,8 +487,9 @@ class AudioEncoder(Encoder):
         self.input_format = format
         self.accepted_samples = 0
         self._converted = 0  # samples handed to encode_samples, at the coded rate
+        self.stamped_samples = 0
         self._resampler: av.AudioResampler | None = None
-        self._next_pts: int | None = None
+        self._first_pts: int | None = None  # pts of the first frame, in samples at the input rate
         self._flushed = False
         self._source_format: str | None = None  # sample format of the first frame taken
 
@@ -592,9 +606,9 @@ class AudioEncoder(Encoder):
             raise FormatNotSupportedError(
                 f"audio changed from `{self._source_format}` to `{frame.format.name}` samples mid-stream")
         _check_finite(frame, self.name)
-        if self._next_pts is None:
+        if self._first_pts is None:
             time_base = frame.time_base or self.time_base or Fraction(1, self.sample_rate)
-            self._next_pts = int(round(frame.pts * time_base * self.sample_rate)) if frame.pts is not None else 0
+            self._first_pts = int(round(frame.pts * time_base * self.sample_rate)) if frame.pts is not None else 0
         samples = self._to_array(frame)
         self._source_format = frame.format.name
         self.accepted_samples += frame.samples
@@ -608,6 +622,8 @@ class AudioEncoder(Encoder):
             self._check_return(what, chunk, AudioChunk, "AudioChunk")
             self._check_return(what, chunk.payload, _BYTES, "AudioChunk.payload as bytes")
             self._check_return(what, chunk.samples, int, "AudioChunk.samples as an int")
+            if chunk.duration is not None:
+                self._check_return(what, chunk.duration, int, "AudioChunk.duration as an int or None")
             if chunk.samples < 0:
                 raise PluginError(guard.failure_message(self.name, self.descriptor.distribution, what,
                                                         f"it returned a chunk of {chunk.samples} samples"))
@@ -617,22 +633,59 @@ class AudioEncoder(Encoder):
         packets = []
         coded_rate = self.coded_rate or self.sample_rate
         for chunk in chunks:
+            begin = round(self.stamped_samples * self.sample_rate / coded_rate)
+            self.stamped_samples += chunk.samples
+            end = round(self.stamped_samples * self.sample_rate / coded_rate)
             packet = av.Packet(bytes(chunk.payload))
             packet.time_base = Fraction(1, self.sample_rate)
-            duration = int(round(chunk.samples * self.sample_rate / coded_rate))
-            packet.pts = packet.dts = self._next_pts
-            packet.duration = duration
+            packet.pts = packet.dts = self._first_pts + begin
+            packet.duration = chunk.duration if chunk.duration is not None else end - begin
             packet.is_keyframe = chunk.keyframe
-            self._next_pts += duration
             packets.append(packet)
         return packets
 
 
-class AudioDecoder(Decoder):
-    """Base of audio decoders. Subclasses implement :meth:`decode_samples`.
+@dataclasses.dataclass(frozen=True)
+class PacketInfo:
+    """What an audio decoder learns from a packet before decoding it (:meth:`AudioDecoder.inspect`).
 
-    Frames come back in the encoder's input sample format, rate and layout.
+    Attributes:
+        samples: Samples (per channel, at the coded rate) the packet decodes to.
+        final_duration: For the stream's last packet, the samples at the input rate it stands
+            for (the decoded stream then ends at the encoder's input length exactly);
+            ``None`` for every other packet.
+        data: What :meth:`AudioDecoder.decode_group` needs of the packet (e.g. its parsed
+            payload; the default ``decode_group`` passes it to ``decode_samples``).
     """
+
+    samples: int
+    final_duration: int | None = None
+    data: Any = None
+
+
+class AudioDecoder(Decoder):
+    """Base of audio decoders.
+
+    Frames come back in the encoder's input sample format, rate and layout. A codec
+    implements one of two contracts:
+
+    * **Packet by packet** (the simple one): :meth:`decode_samples` turns one payload into
+      samples. Each packet is decoded as it arrives; frames take the packet's pts.
+    * **Streaming**: :meth:`inspect` checks each payload as it arrives and says how many
+      samples it decodes to (and, for the last packet, how many input samples it stands
+      for); :meth:`decode_group` decodes packets in order, carrying the codec's state
+      (causal filters, overlap) from call to call; :meth:`reset` drops that state. The base
+      class then groups packets (:attr:`group_size` per call; the stream's last packet, a
+      jump in pts and the flush decode what is waiting), resamples from :attr:`coded_rate`
+      to the input rate with one resampler for the whole stream, counts samples so that
+      the output is exactly as long as the encoder's input, and stamps frames with pts in
+      samples (time base ``1/sample_rate``) from the first packet's pts. A packet whose pts
+      is not where the previous one ended (a seek) finishes what came before and restarts
+      the stream from it (:meth:`reset`).
+    """
+
+    group_size: ClassVar[int] = 1
+    """Streaming decoders: packets handed to :meth:`decode_group` at once (more can be faster)."""
 
     coded_rate: ClassVar[int | None] = None
 
@@ -656,6 +709,10 @@ class AudioDecoder(Decoder):
             raise InvalidDataError(f"`{self.name}` header claims a sample rate of {self.sample_rate} Hz")
         self.channels = len(av.AudioLayout(self.layout).channels)
         self._output_resampler: av.AudioResampler | None = None
+        self._streaming = False
+        self._restart_stream()
+
+    # ---------------------------------------------------------------- hooks for codecs
 
     def decode_samples(self, payload: bytes) -> np.ndarray:
         """Decode one packet's payload to an array of shape (channels, n).
@@ -668,12 +725,169 @@ class AudioDecoder(Decoder):
         """
         raise NotImplementedError
 
+    def inspect(self, payload: bytes) -> PacketInfo | None:
+        """Streaming decoders: check a payload as it arrives and describe it.
+
+        Returns:
+            A :class:`PacketInfo`, or ``None`` (the default) for a codec that decodes packet
+            by packet with :meth:`decode_samples`.
+
+        Raises:
+            InvalidDataError: the payload is truncated, corrupt or foreign.
+        """
+        return None
+
+    def decode_group(self, packets: list[PacketInfo]) -> list[np.ndarray]:
+        """Streaming decoders: decode inspected packets, in stream order, continuing the stream.
+
+        Returns:
+            One array per packet, of shape (channels, ``info.samples``), in the coded format's
+            dtype at the coded rate. The default calls :meth:`decode_samples` on each
+            ``info.data``.
+        """
+        return [self.decode_samples(info.data) for info in packets]
+
+    def reset(self) -> None:
+        """Streaming decoders: forget the stream's state; the next packet starts a new stream
+        (called after a jump in pts, e.g. a seek). Set up the initial state in ``__init__``."""
+
+    # ---------------------------------------------------------------- the base's work
+
+    def _restart_stream(self) -> None:
+        self._stream_resampler: av.AudioResampler | None = None
+        self._fifo = np.zeros((self.channels, 0), np.float32)  # decoded, at the input rate
+        self._pending: list[PacketInfo] = []
+        self._arrived = 0  # coded-rate samples of the packets received since (re)start
+        self._decoded = 0  # coded-rate samples decoded since (re)start
+        self._due = 0  # output samples owed since (re)start
+        self._emitted = 0  # output samples emitted since (re)start
+        self._start_pts: int | None = None
+        self._expected_pts: int | None = None
+
     def decode(self, packet: av.Packet | None = None) -> list[av.AudioFrame]:
-        """Decode one packet into one frame; ``None`` flushes (nothing is buffered here)."""
+        """Take one packet (``None`` flushes); returns the frames now decoded.
+
+        Raises:
+            InvalidDataError: corrupt, truncated or foreign packet.
+        """
         if packet is None:
-            return []
+            return self._call_codec("decode packets", self._run_pending, True) if self._streaming else []
         self._check_packet(packet)
-        samples = self._call_codec("decode a packet", self.decode_samples, bytes(packet))
+        if self._streaming:
+            out = self._jump(packet)
+        else:
+            out = []
+        payload = bytes(packet)
+        info = self._call_codec("decode a packet", self.inspect, payload)
+        if info is None:
+            if self._streaming:
+                raise PluginError(guard.failure_message(self.name, self.descriptor.distribution, "decode a packet",
+                                                        "its inspect() returned None in a streaming decoder"))
+            return self._decode_now(packet, payload)
+        self._check_return("decode a packet", info, PacketInfo, "PacketInfo or None")
+        self._check_return("decode a packet", info.samples, int, "PacketInfo.samples as an int")
+        self._streaming = True
+        rate = self.coded_rate or self.sample_rate
+        pts = self._pts_in_samples(packet)
+        if self._start_pts is None:
+            self._start_pts = pts if pts is not None else 0
+        final = info.final_duration is not None
+        before = round(self._arrived * self.sample_rate / rate)
+        self._arrived += info.samples
+        after = before + info.final_duration if final else round(self._arrived * self.sample_rate / rate)
+        if pts is not None:
+            self._expected_pts = pts + (after - before)
+        self._pending.append(info)
+        if len(self._pending) >= self.group_size or final:
+            out += self._call_codec("decode packets", self._run_pending, final)
+        return out
+
+    def _pts_in_samples(self, packet: av.Packet) -> int | None:
+        if packet.pts is None or packet.time_base is None:
+            return None
+        return int(round(packet.pts * packet.time_base * self.sample_rate))
+
+    def _jump(self, packet: av.Packet) -> list[av.AudioFrame]:
+        """At a seek (pts not where the last packet ended), finish what came before and restart.
+        One tick of a coarse time base is tolerated (Matroska reads back in milliseconds)."""
+        pts = self._pts_in_samples(packet)
+        tolerance = 1 + (int(np.ceil(packet.time_base * self.sample_rate)) if packet.time_base else 0)
+        if self._expected_pts is None or pts is None or abs(pts - self._expected_pts) <= tolerance:
+            return []
+        out = self._call_codec("decode packets", self._run_pending, True)
+        self._restart_stream()
+        self._call_codec("restart after a seek", self.reset)
+        return out
+
+    def _run_pending(self, flush: bool) -> list[av.AudioFrame]:
+        """Decode the packets waiting, account for each, and emit what is due."""
+        pending, self._pending = self._pending, []
+        pieces = self.decode_group(pending) if pending else []
+        self._check_return("decode packets", pieces, list, "a list of arrays")
+        rate = self.coded_rate or self.sample_rate
+        for info, piece in zip(pending, pieces):
+            self._check_return("decode packets", piece, np.ndarray, "a list of arrays")
+            if piece.shape != (self.channels, info.samples):
+                raise PluginError(guard.failure_message(
+                    self.name, self.descriptor.distribution, "decode packets",
+                    f"it returned an array of shape {piece.shape}; expected ({self.channels}, {info.samples})"))
+            before = round(self._decoded * self.sample_rate / rate)
+            self._decoded += piece.shape[1]
+            if info.final_duration is not None:
+                self._due = before + info.final_duration
+            else:
+                self._due = round(self._decoded * self.sample_rate / rate)
+        if len(pieces) != len(pending):
+            raise PluginError(guard.failure_message(self.name, self.descriptor.distribution, "decode packets",
+                                                    f"it returned {len(pieces)} arrays for {len(pending)} packets"))
+        if pieces:
+            self._push(np.concatenate(pieces, axis=1))
+        ended = flush or any(info.final_duration is not None for info in pending)
+        return self._emit(flush=ended)
+
+    def _push(self, samples: np.ndarray) -> None:
+        """Decoded samples (coded rate and format) into the output FIFO, as float32 at the input rate."""
+        if not samples.shape[1]:
+            return
+        samples = to_float(samples)
+        if self.sample_rate == (self.coded_rate or self.sample_rate):
+            self._fifo = np.concatenate([self._fifo, samples], axis=1)
+            return
+        if self._stream_resampler is None:
+            self._stream_resampler = av.AudioResampler(format="fltp", layout=self.layout, rate=self.sample_rate)
+        frame = array_to_frame(np.ascontiguousarray(samples, np.float32), "fltp", self.layout, self.coded_rate)
+        self._fifo = np.concatenate(
+            [self._fifo] + [frame_to_array(f) for f in self._stream_resampler.resample(frame)], axis=1)
+
+    def _emit(self, flush: bool) -> list[av.AudioFrame]:
+        """The output samples now due, as frames; at the end of the stream, exactly what is owed."""
+        if flush and self._stream_resampler is not None:
+            tail = [frame_to_array(f) for f in self._stream_resampler.resample(None)]
+            self._fifo = np.concatenate([self._fifo] + tail, axis=1)
+            self._stream_resampler = None
+        count = self._due - self._emitted
+        if flush and self._fifo.shape[1] < count:  # the resampler came up short: pad the last samples
+            pad = np.zeros((self.channels, count - self._fifo.shape[1]), np.float32)
+            self._fifo = np.concatenate([self._fifo, pad], axis=1)
+        count = min(count, self._fifo.shape[1])
+        if count <= 0:
+            if flush:
+                self._fifo = self._fifo[:, :0]
+            return []
+        out, self._fifo = self._fifo[:, :count], self._fifo[:, count:]
+        if flush:
+            self._fifo = self._fifo[:, :0]
+        frames = float_to_frames(out, self.output_format, self.layout, self.sample_rate)
+        pts = self._start_pts + self._emitted
+        for frame in frames:
+            frame.pts, frame.time_base = pts, Fraction(1, self.sample_rate)
+            pts += frame.samples
+        self._emitted += count
+        return frames
+
+    def _decode_now(self, packet: av.Packet, payload: bytes) -> list[av.AudioFrame]:
+        """The packet-by-packet contract: :meth:`decode_samples`, converted to the output format."""
+        samples = self._call_codec("decode a packet", self.decode_samples, payload)
         self._check_return("decode a packet", samples, np.ndarray, "a numpy array")
         coded_format = self.coded_format
         if samples.ndim != 2 or samples.shape[0] != self.channels:
