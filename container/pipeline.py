@@ -23,7 +23,6 @@ import contextlib
 import dataclasses
 import heapq
 import os
-import re
 import time
 import warnings
 from fractions import Fraction
@@ -509,31 +508,33 @@ def _add_subtitle_conversion(writer: Writer, route: _Route) -> OutputStream:
     return stream
 
 
-_LEVEL_RATE = re.compile(r"(\d+) ~(\d+(?:\.\d+)?) ?kbps")
+def _quality_for_bitrate(descriptor: _registry.CodecDescriptor, bit_rate: int, channels: int = 1,
+                         pixels_per_second: float | None = None) -> int:
+    """The ``quality`` value whose nominal rate is closest to ``bit_rate`` (bits/s, whole stream).
 
-
-def _quality_for_bitrate(descriptor: _registry.CodecDescriptor, bit_rate: int, channels: int = 1) -> int:
-    """The quality level whose nominal rate is closest to ``bit_rate`` (bits/s, whole stream).
-
-    For neural codecs without a bitrate option, ``-b`` picks a level from the rates the
-    ``quality`` option's help lists as ``N ~X kbps`` (e.g. ``wavenet``: ``2 ~6 kbps``).
-    Rates the help marks ``(mono)`` or ``per channel`` are for one channel: they count
-    ``channels`` times (stereo at ``-b:a 12k`` gets the ``~6 kbps`` level).
+    For neural codecs without a bitrate option, ``-b`` picks a level from the ``quality``
+    option's :class:`~neuralav.registry.NominalRates` (typed fields, never help text). Rates
+    given per channel count ``channels`` times (stereo ``wavenet`` at ``-b:a 12k`` gets the
+    ~6 kbps level); rates in bits per pixel (image codecs) need ``pixels_per_second``
+    (width x height x frames/s) to become bits/s. Ties go to the lower level.
 
     Raises:
-        InvalidOptionError: the codec lists no nominal rates.
+        InvalidOptionError: the codec has no ``quality`` option, its levels state no rates,
+            or they are per pixel and the frame size and rate are not known.
     """
     names = [o.name for o in descriptor.options]
     if "quality" not in names:
         raise InvalidOptionError(f"codec `{descriptor.name}` takes no bitrate (-b) nor quality (-q)")
     option = descriptor.option("quality")
-    rates = {int(level): float(kbps) for level, kbps in _LEVEL_RATE.findall(option.help)}
-    if not rates:
-        raise InvalidOptionError(f"codec `{descriptor.name}` does not take a bitrate (-b); use -q "
-                                 f"(quality: {option.range_text()})")
-    if "(mono)" in option.help or "per channel" in option.help:
-        rates = {level: kbps * channels for level, kbps in rates.items()}
-    return min(rates, key=lambda level: (abs(rates[level] * 1000 - bit_rate), level))
+    if option.nominal_rates is None:
+        raise InvalidOptionError(f"codec `{descriptor.name}` does not take a bitrate (-b): its levels state no "
+                                 f"rate; use -q (quality: {option.range_text()})")
+    rates = option.nominal_rates.bits_per_second(channels=channels, pixels_per_second=pixels_per_second)
+    if rates is None:
+        raise InvalidOptionError(f"codec `{descriptor.name}` states its levels' rates in bits per pixel "
+                                 f"({option.nominal_rates.describe()}), and -b needs the frame size and rate to "
+                                 f"use them; use -q (quality: {option.range_text()})")
+    return min(rates, key=lambda level: (abs(rates[level] - bit_rate), level))
 
 
 def _packet_time(packet: av.Packet) -> float:
@@ -717,11 +718,13 @@ def _emit(writer: Writer, route: _Route, packets: list[av.Packet], bar: Progress
 
 def _plugin_failure(codec: str, registry: Registry | None, what: str, error: Exception) -> str:
     """``codec `x` (its distribution) failed to <what>: Type: message`` for an exception a codec raised."""
+    from neuralav.registry import guard
+
     try:
-        distribution = _registry.get_codec(codec, registry=registry).distribution or "unknown distribution"
+        distribution = _registry.get_codec(codec, registry=registry).distribution
     except NeuralavError:
-        distribution = "unknown distribution"
-    return f"codec `{codec}` ({distribution}) failed to {what}: {type(error).__name__}: {error}"
+        distribution = None
+    return str(guard.plugin_error(codec, distribution, what, error))
 
 
 def _encode(route: _Route, frame: av.frame.Frame | None, seconds: float | None,

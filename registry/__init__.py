@@ -19,8 +19,10 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Mapping
 
-from .api import AudioChunk, AudioDecoder, AudioEncoder, Decoder, Encoder, VideoDecoder, VideoEncoder
-from .descriptor import Capability, CodecDescriptor, MediaType, Option
+from . import guard
+from .api import (AudioChunk, AudioDecoder, AudioEncoder, Decoder, Encoder, PacketInfo, VideoDecoder,
+                  VideoEncoder)
+from .descriptor import Capability, CodecDescriptor, MediaType, NominalRates, Option, RateUnit
 from .errors import (
     DuplicateCodecError,
     FormatNotSupportedError,
@@ -38,8 +40,8 @@ from .manager import PluginWarning, Registry, build_registry, default_registry, 
 __all__ = [
     "AudioChunk", "AudioDecoder", "AudioEncoder", "Capability", "CodecDescriptor", "CodecHeader",
     "Decoder", "DuplicateCodecError", "Encoder", "FormatNotSupportedError", "HeaderMismatchError",
-    "InvalidDataError", "InvalidOptionError", "MediaType", "NeuralavError", "Option", "PluginError",
-    "PluginWarning", "Registry", "UnknownCodecError", "VideoDecoder", "VideoEncoder",
+    "InvalidDataError", "InvalidOptionError", "MediaType", "NeuralavError", "NominalRates", "Option", "PacketInfo",
+    "PluginError", "PluginWarning", "RateUnit", "Registry", "UnknownCodecError", "VideoDecoder", "VideoEncoder",
     "build_registry", "create_decoder", "create_encoder", "default_registry", "get_codec",
     "hookimpl", "list_codecs", "reset_default_registry",
 ]
@@ -104,19 +106,11 @@ def create_decoder(name: str, header: bytes, *, registry: Registry | None = None
 
 
 def _construct(descriptor: CodecDescriptor, what: str, cls, *args: Any, **kwargs: Any):
-    """``cls(*args, **kwargs)``; an exception that is not a neuralav error names the plugin."""
+    """``cls(*args, **kwargs)`` under :func:`guard.call`: what the plugin raises by mistake names it."""
     try:
-        return cls(*args, **kwargs)
-    except NeuralavError:
+        return guard.call(descriptor.name, descriptor.distribution, what, cls, *args, **kwargs)
+    except PluginError as error:
+        cause = error.__cause__
+        if isinstance(cause, TypeError) and kwargs and "unexpected keyword" in str(cause):
+            raise cause from None  # a caller's mistake (a keyword the class does not take), not the plugin's
         raise
-    except TypeError as error:
-        if kwargs and "unexpected keyword" in str(error):  # a caller's mistake, not the plugin's
-            raise
-        raise _plugin_error(descriptor, what, error) from error
-    except Exception as error:  # isolate plugin bugs behind a neuralav error
-        raise _plugin_error(descriptor, what, error) from error
-
-
-def _plugin_error(descriptor: CodecDescriptor, what: str, error: Exception) -> PluginError:
-    return PluginError(f"codec `{descriptor.name}` ({descriptor.distribution or 'unknown distribution'}) "
-                       f"failed to {what}: {type(error).__name__}: {error}")

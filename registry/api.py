@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
 import struct
 from fractions import Fraction
 from typing import Any, ClassVar
@@ -33,10 +34,11 @@ from typing import Any, ClassVar
 import av
 import numpy as np
 
+from . import guard
 from .descriptor import Capability, CodecDescriptor, MediaType
 from .errors import FormatNotSupportedError, InvalidDataError, NeuralavError, PluginError
 from .header import CodecHeader
-from .samples import DTYPES, array_to_frame, frame_to_array
+from .samples import DTYPES, array_to_frame, float_to_frames, frame_to_array, to_float
 
 __all__ = [
     "MAX_DIMENSION",
@@ -48,6 +50,7 @@ __all__ = [
     "AudioChunk",
     "AudioEncoder",
     "AudioDecoder",
+    "PacketInfo",
     "LOSSLESS_PIXEL_CONVERSIONS",
 ]
 
@@ -95,6 +98,26 @@ def _default_time_base(frame: av.frame.Frame, fallback: Fraction) -> Fraction:
     return frame.time_base if frame.time_base is not None else fallback
 
 
+_BYTES = (bytes, bytearray, memoryview)
+
+
+def _guarded(method, what: str, returns: type, returns_text: str):
+    """``method`` (a subclass's ``encode``/``decode``) run under :func:`guard.call`, its result checked."""
+    if getattr(method, "_neuralav_guarded", False):
+        return method
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        result = self._call_codec(what, method, self, *args, **kwargs)
+        self._check_return(what, result, list, f"a list of {returns_text}")
+        for item in result:
+            self._check_return(what, item, returns, returns_text)
+        return result
+
+    wrapper._neuralav_guarded = True
+    return wrapper
+
+
 class _Codec:
     """What encoders and decoders share: the descriptor and error wrapping."""
 
@@ -106,17 +129,14 @@ class _Codec:
         """The codec's name, e.g. ``cae``."""
         return self.descriptor.name
 
-    def _call_codec(self, what: str, function, *args):
-        """Run a codec method; errors not raised on purpose name the codec's distribution."""
-        try:
-            return function(*args)
-        except NeuralavError:
-            raise
-        except Exception as error:  # isolate plugin bugs behind a neuralav error
-            raise PluginError(
-                f"codec `{self.name}` ({self.descriptor.distribution or 'unknown distribution'}) "
-                f"failed to {what}: {type(error).__name__}: {error}"
-            ) from error
+    def _call_codec(self, what: str, function, *args, **kwargs):
+        """Run a codec method under :func:`guard.call`: what it raises by mistake (``SystemExit``
+        and a ``KeyboardInterrupt`` without Ctrl-C included) names the codec's distribution."""
+        return guard.call(self.name, self.descriptor.distribution, what, function, *args, **kwargs)
+
+    def _check_return(self, what: str, value: object, expected, expected_text: str) -> None:
+        """Refuse a codec method's return value of the wrong type (see :func:`guard.check_return`)."""
+        guard.check_return(self.name, self.descriptor.distribution, what, value, expected, expected_text)
 
 
 class Encoder(_Codec, abc.ABC):
@@ -144,13 +164,29 @@ class Encoder(_Codec, abc.ABC):
 
     @property
     def header(self) -> bytes:
-        """The codec header (like ``extradata``) a decoder is built from."""
-        return CodecHeader(self.name, self.descriptor.version, self.descriptor.media_type,
-                           self.header_fields()).to_bytes()
+        """The codec header (like ``extradata``) a decoder is built from.
+
+        Raises:
+            PluginError: ``header_fields`` failed or returned something other than a dict.
+        """
+        fields = self._call_codec("write its header", self.header_fields)
+        self._check_return("write its header", fields, dict, "a dict of header fields")
+        return CodecHeader(self.name, self.descriptor.version, self.descriptor.media_type, fields).to_bytes()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Every encode() a subclass defines runs guarded and returns a checked list of packets,
+        # so a codec that implements encode() itself is held to the same contract.
+        super().__init_subclass__(**kwargs)
+        if "encode" in cls.__dict__ and not getattr(cls.encode, "__isabstractmethod__", False):
+            cls.encode = _guarded(cls.__dict__["encode"], "encode", av.Packet, "av.Packet")
 
     @abc.abstractmethod
     def encode(self, frame: av.frame.Frame | None = None) -> list[av.Packet]:
-        """Encode one frame; ``None`` flushes buffered input. Returns the packets now ready."""
+        """Encode one frame; ``None`` flushes buffered input. Returns the packets now ready.
+
+        A subclass's ``encode`` runs under :func:`guard.call` (stray exceptions become a
+        :class:`PluginError` naming the codec) and must return a ``list`` of ``av.Packet``.
+        """
 
 
 class Decoder(_Codec, abc.ABC):
@@ -169,9 +205,19 @@ class Decoder(_Codec, abc.ABC):
             {k: v for k, v in self.header.fields.items() if any(o.name == k for o in descriptor.options)}
         ) if descriptor.options else {}
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # As for encoders: every decode() a subclass defines is guarded and its result checked.
+        super().__init_subclass__(**kwargs)
+        if "decode" in cls.__dict__ and not getattr(cls.decode, "__isabstractmethod__", False):
+            cls.decode = _guarded(cls.__dict__["decode"], "decode", av.frame.Frame, "av.AudioFrame/av.VideoFrame")
+
     @abc.abstractmethod
     def decode(self, packet: av.Packet | None = None) -> list[av.frame.Frame]:
-        """Decode one packet; ``None`` flushes. Returns the frames now ready."""
+        """Decode one packet; ``None`` flushes. Returns the frames now ready.
+
+        A subclass's ``decode`` runs under :func:`guard.call` and must return a ``list`` of
+        frames.
+        """
 
     def _check_packet(self, packet: object) -> None:
         """Refuse anything but an ``av.Packet`` (e.g. bare bytes) with an error naming it.
@@ -249,6 +295,7 @@ class VideoEncoder(Encoder):
         coded_format = self._coded_format(frame)
         image = frame.to_ndarray(format=coded_format)
         payload = self._call_codec("encode a frame", self.encode_image, image, coded_format)
+        self._check_return("encode a frame", payload, _BYTES, "bytes")
         source = frame.format.name.encode("ascii")
         coded = coded_format.encode("ascii")
         prefix = struct.pack(">BHH", len(coded), frame.width, frame.height) + coded
@@ -351,13 +398,17 @@ class VideoDecoder(Decoder):
                 f"packet is coded as `{info.coded_format}`, which codec `{self.name}` does not produce")
         image = self._call_codec("decode a frame", self.decode_image, info.payload,
                                  info.width, info.height, info.coded_format)
+        self._check_return("decode a frame", image, np.ndarray, "a numpy array")
         try:
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=info.coded_format)
         except (ValueError, TypeError) as error:
-            raise PluginError(f"codec `{self.name}` returned an image PyAV cannot use: {error}") from error
+            raise PluginError(guard.failure_message(
+                self.name, self.descriptor.distribution, "decode a frame",
+                f"it returned an image PyAV cannot use: {error}")) from error
         if (frame.width, frame.height) != (info.width, info.height):
-            raise PluginError(f"codec `{self.name}` decoded a {frame.width}x{frame.height} image "
-                              f"for a {info.width}x{info.height} frame")
+            raise PluginError(guard.failure_message(
+                self.name, self.descriptor.distribution, "decode a frame",
+                f"it returned a {frame.width}x{frame.height} image for a {info.width}x{info.height} frame"))
         if info.output_format != info.coded_format:
             try:
                 frame = frame.reformat(format=info.output_format)
@@ -383,11 +434,17 @@ class AudioChunk:
         payload: The coded bytes.
         samples: Number of samples (per channel) it decodes to, at the coded rate.
         keyframe: Whether decoding can start at this packet.
+        duration: Samples at the input rate the packet stands for, or ``None`` (the usual
+            case): ``samples`` at the input rate, from rounded cumulative positions so that
+            durations add up without drift. Give it for the stream's last chunk of a codec
+            that resamples, to end the stream at the input's exact length
+            (:attr:`AudioEncoder.accepted_samples`).
     """
 
     payload: bytes
     samples: int
     keyframe: bool = True
+    duration: int | None = None
 
 
 class AudioEncoder(Encoder):
@@ -406,11 +463,17 @@ class AudioEncoder(Encoder):
     sample format are fixed by the first frame, as for an FFmpeg encoder. After a flush the
     encoder takes no more frames.
 
+    Timestamps: packets get pts and duration in samples at the input rate, from the
+    cumulative position of their coded samples (``round(coded * input_rate / coded_rate)``),
+    counted from the first frame's pts; an :class:`AudioChunk` may set its own ``duration``
+    (the stream's last one).
+
     Attributes:
         coded_rate: Sample rate (Hz) the codec works at, or ``None`` for the input's.
         accepted_samples: Samples (per channel, at the input rate) of the frames handed to
             :meth:`encode_samples` so far (a codec that then fails on one keeps or drops those
             samples as it documents; the flush pads the coded stream to this length).
+        stamped_samples: Coded-rate samples of the chunks turned into packets so far.
     """
 
     coded_rate: ClassVar[int | None] = None
@@ -424,8 +487,9 @@ class AudioEncoder(Encoder):
         self.input_format = format
         self.accepted_samples = 0
         self._converted = 0  # samples handed to encode_samples, at the coded rate
+        self.stamped_samples = 0
         self._resampler: av.AudioResampler | None = None
-        self._next_pts: int | None = None
+        self._first_pts: int | None = None  # pts of the first frame, in samples at the input rate
         self._flushed = False
         self._source_format: str | None = None  # sample format of the first frame taken
 
@@ -520,7 +584,7 @@ class AudioEncoder(Encoder):
             if self._resampler is None:
                 return []
             tail = self._flush_tail()
-            return self._packets(self._call_codec("flush", self.encode_samples, tail, True))
+            return self._packets("flush", self._call_codec("flush", self.encode_samples, tail, True))
         if not isinstance(frame, av.AudioFrame):
             raise FormatNotSupportedError(f"codec `{self.name}` encodes av.AudioFrame, not {type(frame).__name__}")
         if frame.samples <= 0:
@@ -542,34 +606,86 @@ class AudioEncoder(Encoder):
             raise FormatNotSupportedError(
                 f"audio changed from `{self._source_format}` to `{frame.format.name}` samples mid-stream")
         _check_finite(frame, self.name)
-        if self._next_pts is None:
+        if self._first_pts is None:
             time_base = frame.time_base or self.time_base or Fraction(1, self.sample_rate)
-            self._next_pts = int(round(frame.pts * time_base * self.sample_rate)) if frame.pts is not None else 0
+            self._first_pts = int(round(frame.pts * time_base * self.sample_rate)) if frame.pts is not None else 0
         samples = self._to_array(frame)
         self._source_format = frame.format.name
         self.accepted_samples += frame.samples
-        return self._packets(self._call_codec("encode samples", self.encode_samples, samples, False))
+        return self._packets("encode samples",
+                             self._call_codec("encode samples", self.encode_samples, samples, False))
 
-    def _packets(self, chunks: list[AudioChunk]) -> list[av.Packet]:
+    def _check_chunks(self, what: str, chunks: object) -> None:
+        """Refuse what ``encode_samples`` returned unless it is a list of well-formed chunks."""
+        self._check_return(what, chunks, list, "a list of AudioChunk")
+        for chunk in chunks:
+            self._check_return(what, chunk, AudioChunk, "AudioChunk")
+            self._check_return(what, chunk.payload, _BYTES, "AudioChunk.payload as bytes")
+            self._check_return(what, chunk.samples, int, "AudioChunk.samples as an int")
+            if chunk.duration is not None:
+                self._check_return(what, chunk.duration, int, "AudioChunk.duration as an int or None")
+            if chunk.samples < 0:
+                raise PluginError(guard.failure_message(self.name, self.descriptor.distribution, what,
+                                                        f"it returned a chunk of {chunk.samples} samples"))
+
+    def _packets(self, what: str, chunks: list[AudioChunk]) -> list[av.Packet]:
+        self._check_chunks(what, chunks)
         packets = []
         coded_rate = self.coded_rate or self.sample_rate
         for chunk in chunks:
+            begin = round(self.stamped_samples * self.sample_rate / coded_rate)
+            self.stamped_samples += chunk.samples
+            end = round(self.stamped_samples * self.sample_rate / coded_rate)
             packet = av.Packet(bytes(chunk.payload))
             packet.time_base = Fraction(1, self.sample_rate)
-            duration = int(round(chunk.samples * self.sample_rate / coded_rate))
-            packet.pts = packet.dts = self._next_pts
-            packet.duration = duration
+            packet.pts = packet.dts = self._first_pts + begin
+            packet.duration = chunk.duration if chunk.duration is not None else end - begin
             packet.is_keyframe = chunk.keyframe
-            self._next_pts += duration
             packets.append(packet)
         return packets
 
 
-class AudioDecoder(Decoder):
-    """Base of audio decoders. Subclasses implement :meth:`decode_samples`.
+@dataclasses.dataclass(frozen=True)
+class PacketInfo:
+    """What an audio decoder learns from a packet before decoding it (:meth:`AudioDecoder.inspect`).
 
-    Frames come back in the encoder's input sample format, rate and layout.
+    Attributes:
+        samples: Samples (per channel, at the coded rate) the packet decodes to.
+        final_duration: For the stream's last packet, the samples at the input rate it stands
+            for (the decoded stream then ends at the encoder's input length exactly);
+            ``None`` for every other packet.
+        data: What :meth:`AudioDecoder.decode_group` needs of the packet (e.g. its parsed
+            payload; the default ``decode_group`` passes it to ``decode_samples``).
     """
+
+    samples: int
+    final_duration: int | None = None
+    data: Any = None
+
+
+class AudioDecoder(Decoder):
+    """Base of audio decoders.
+
+    Frames come back in the encoder's input sample format, rate and layout. A codec
+    implements one of two contracts:
+
+    * **Packet by packet** (the simple one): :meth:`decode_samples` turns one payload into
+      samples. Each packet is decoded as it arrives; frames take the packet's pts.
+    * **Streaming**: :meth:`inspect` checks each payload as it arrives and says how many
+      samples it decodes to (and, for the last packet, how many input samples it stands
+      for); :meth:`decode_group` decodes packets in order, carrying the codec's state
+      (causal filters, overlap) from call to call; :meth:`reset` drops that state. The base
+      class then groups packets (:attr:`group_size` per call; the stream's last packet, a
+      jump in pts and the flush decode what is waiting), resamples from :attr:`coded_rate`
+      to the input rate with one resampler for the whole stream, counts samples so that
+      the output is exactly as long as the encoder's input, and stamps frames with pts in
+      samples (time base ``1/sample_rate``) from the first packet's pts. A packet whose pts
+      is not where the previous one ended (a seek) finishes what came before and restarts
+      the stream from it (:meth:`reset`).
+    """
+
+    group_size: ClassVar[int] = 1
+    """Streaming decoders: packets handed to :meth:`decode_group` at once (more can be faster)."""
 
     coded_rate: ClassVar[int | None] = None
 
@@ -593,6 +709,10 @@ class AudioDecoder(Decoder):
             raise InvalidDataError(f"`{self.name}` header claims a sample rate of {self.sample_rate} Hz")
         self.channels = len(av.AudioLayout(self.layout).channels)
         self._output_resampler: av.AudioResampler | None = None
+        self._streaming = False
+        self._restart_stream()
+
+    # ---------------------------------------------------------------- hooks for codecs
 
     def decode_samples(self, payload: bytes) -> np.ndarray:
         """Decode one packet's payload to an array of shape (channels, n).
@@ -605,16 +725,175 @@ class AudioDecoder(Decoder):
         """
         raise NotImplementedError
 
+    def inspect(self, payload: bytes) -> PacketInfo | None:
+        """Streaming decoders: check a payload as it arrives and describe it.
+
+        Returns:
+            A :class:`PacketInfo`, or ``None`` (the default) for a codec that decodes packet
+            by packet with :meth:`decode_samples`.
+
+        Raises:
+            InvalidDataError: the payload is truncated, corrupt or foreign.
+        """
+        return None
+
+    def decode_group(self, packets: list[PacketInfo]) -> list[np.ndarray]:
+        """Streaming decoders: decode inspected packets, in stream order, continuing the stream.
+
+        Returns:
+            One array per packet, of shape (channels, ``info.samples``), in the coded format's
+            dtype at the coded rate. The default calls :meth:`decode_samples` on each
+            ``info.data``.
+        """
+        return [self.decode_samples(info.data) for info in packets]
+
+    def reset(self) -> None:
+        """Streaming decoders: forget the stream's state; the next packet starts a new stream
+        (called after a jump in pts, e.g. a seek). Set up the initial state in ``__init__``."""
+
+    # ---------------------------------------------------------------- the base's work
+
+    def _restart_stream(self) -> None:
+        self._stream_resampler: av.AudioResampler | None = None
+        self._fifo = np.zeros((self.channels, 0), np.float32)  # decoded, at the input rate
+        self._pending: list[PacketInfo] = []
+        self._arrived = 0  # coded-rate samples of the packets received since (re)start
+        self._decoded = 0  # coded-rate samples decoded since (re)start
+        self._due = 0  # output samples owed since (re)start
+        self._emitted = 0  # output samples emitted since (re)start
+        self._start_pts: int | None = None
+        self._expected_pts: int | None = None
+
     def decode(self, packet: av.Packet | None = None) -> list[av.AudioFrame]:
-        """Decode one packet into one frame; ``None`` flushes (nothing is buffered here)."""
+        """Take one packet (``None`` flushes); returns the frames now decoded.
+
+        Raises:
+            InvalidDataError: corrupt, truncated or foreign packet.
+        """
         if packet is None:
-            return []
+            return self._call_codec("decode packets", self._run_pending, True) if self._streaming else []
         self._check_packet(packet)
-        samples = self._call_codec("decode a packet", self.decode_samples, bytes(packet))
+        if self._streaming:
+            out = self._jump(packet)
+        else:
+            out = []
+        payload = bytes(packet)
+        info = self._call_codec("decode a packet", self.inspect, payload)
+        if info is None:
+            if self._streaming:
+                raise PluginError(guard.failure_message(self.name, self.descriptor.distribution, "decode a packet",
+                                                        "its inspect() returned None in a streaming decoder"))
+            return self._decode_now(packet, payload)
+        self._check_return("decode a packet", info, PacketInfo, "PacketInfo or None")
+        self._check_return("decode a packet", info.samples, int, "PacketInfo.samples as an int")
+        self._streaming = True
+        rate = self.coded_rate or self.sample_rate
+        pts = self._pts_in_samples(packet)
+        if self._start_pts is None:
+            self._start_pts = pts if pts is not None else 0
+        final = info.final_duration is not None
+        before = round(self._arrived * self.sample_rate / rate)
+        self._arrived += info.samples
+        after = before + info.final_duration if final else round(self._arrived * self.sample_rate / rate)
+        if pts is not None:
+            self._expected_pts = pts + (after - before)
+        self._pending.append(info)
+        if len(self._pending) >= self.group_size or final:
+            out += self._call_codec("decode packets", self._run_pending, final)
+        return out
+
+    def _pts_in_samples(self, packet: av.Packet) -> int | None:
+        if packet.pts is None or packet.time_base is None:
+            return None
+        return int(round(packet.pts * packet.time_base * self.sample_rate))
+
+    def _jump(self, packet: av.Packet) -> list[av.AudioFrame]:
+        """At a seek (pts not where the last packet ended), finish what came before and restart.
+        One tick of a coarse time base is tolerated (Matroska reads back in milliseconds)."""
+        pts = self._pts_in_samples(packet)
+        tolerance = 1 + (int(np.ceil(packet.time_base * self.sample_rate)) if packet.time_base else 0)
+        if self._expected_pts is None or pts is None or abs(pts - self._expected_pts) <= tolerance:
+            return []
+        out = self._call_codec("decode packets", self._run_pending, True)
+        self._restart_stream()
+        self._call_codec("restart after a seek", self.reset)
+        return out
+
+    def _run_pending(self, flush: bool) -> list[av.AudioFrame]:
+        """Decode the packets waiting, account for each, and emit what is due."""
+        pending, self._pending = self._pending, []
+        pieces = self.decode_group(pending) if pending else []
+        self._check_return("decode packets", pieces, list, "a list of arrays")
+        rate = self.coded_rate or self.sample_rate
+        for info, piece in zip(pending, pieces):
+            self._check_return("decode packets", piece, np.ndarray, "a list of arrays")
+            if piece.shape != (self.channels, info.samples):
+                raise PluginError(guard.failure_message(
+                    self.name, self.descriptor.distribution, "decode packets",
+                    f"it returned an array of shape {piece.shape}; expected ({self.channels}, {info.samples})"))
+            before = round(self._decoded * self.sample_rate / rate)
+            self._decoded += piece.shape[1]
+            if info.final_duration is not None:
+                self._due = before + info.final_duration
+            else:
+                self._due = round(self._decoded * self.sample_rate / rate)
+        if len(pieces) != len(pending):
+            raise PluginError(guard.failure_message(self.name, self.descriptor.distribution, "decode packets",
+                                                    f"it returned {len(pieces)} arrays for {len(pending)} packets"))
+        if pieces:
+            self._push(np.concatenate(pieces, axis=1))
+        ended = flush or any(info.final_duration is not None for info in pending)
+        return self._emit(flush=ended)
+
+    def _push(self, samples: np.ndarray) -> None:
+        """Decoded samples (coded rate and format) into the output FIFO, as float32 at the input rate."""
+        if not samples.shape[1]:
+            return
+        samples = to_float(samples)
+        if self.sample_rate == (self.coded_rate or self.sample_rate):
+            self._fifo = np.concatenate([self._fifo, samples], axis=1)
+            return
+        if self._stream_resampler is None:
+            self._stream_resampler = av.AudioResampler(format="fltp", layout=self.layout, rate=self.sample_rate)
+        frame = array_to_frame(np.ascontiguousarray(samples, np.float32), "fltp", self.layout, self.coded_rate)
+        self._fifo = np.concatenate(
+            [self._fifo] + [frame_to_array(f) for f in self._stream_resampler.resample(frame)], axis=1)
+
+    def _emit(self, flush: bool) -> list[av.AudioFrame]:
+        """The output samples now due, as frames; at the end of the stream, exactly what is owed."""
+        if flush and self._stream_resampler is not None:
+            tail = [frame_to_array(f) for f in self._stream_resampler.resample(None)]
+            self._fifo = np.concatenate([self._fifo] + tail, axis=1)
+            self._stream_resampler = None
+        count = self._due - self._emitted
+        if flush and self._fifo.shape[1] < count:  # the resampler came up short: pad the last samples
+            pad = np.zeros((self.channels, count - self._fifo.shape[1]), np.float32)
+            self._fifo = np.concatenate([self._fifo, pad], axis=1)
+        count = min(count, self._fifo.shape[1])
+        if count <= 0:
+            if flush:
+                self._fifo = self._fifo[:, :0]
+            return []
+        out, self._fifo = self._fifo[:, :count], self._fifo[:, count:]
+        if flush:
+            self._fifo = self._fifo[:, :0]
+        frames = float_to_frames(out, self.output_format, self.layout, self.sample_rate)
+        pts = self._start_pts + self._emitted
+        for frame in frames:
+            frame.pts, frame.time_base = pts, Fraction(1, self.sample_rate)
+            pts += frame.samples
+        self._emitted += count
+        return frames
+
+    def _decode_now(self, packet: av.Packet, payload: bytes) -> list[av.AudioFrame]:
+        """The packet-by-packet contract: :meth:`decode_samples`, converted to the output format."""
+        samples = self._call_codec("decode a packet", self.decode_samples, payload)
+        self._check_return("decode a packet", samples, np.ndarray, "a numpy array")
         coded_format = self.coded_format
         if samples.ndim != 2 or samples.shape[0] != self.channels:
-            raise PluginError(f"codec `{self.name}` decoded an array of shape {samples.shape}; "
-                              f"expected ({self.channels}, samples)")
+            raise PluginError(guard.failure_message(
+                self.name, self.descriptor.distribution, "decode a packet",
+                f"it returned an array of shape {samples.shape}; expected ({self.channels}, samples)"))
         frame = array_to_frame(samples, coded_format, self.layout, self.coded_rate or self.sample_rate)
         if coded_format != self.output_format or frame.sample_rate != self.sample_rate:
             if self._output_resampler is None:

@@ -15,9 +15,10 @@ import enum
 import importlib
 from typing import Any, Mapping
 
+from . import guard
 from .errors import InvalidOptionError, PluginError
 
-__all__ = ["MediaType", "Capability", "Option", "CodecDescriptor"]
+__all__ = ["MediaType", "Capability", "RateUnit", "NominalRates", "Option", "CodecDescriptor"]
 
 
 class MediaType(str, enum.Enum):
@@ -52,6 +53,74 @@ class Capability(enum.Flag):
 _TYPE_NAMES = {int: "int", float: "float", str: "string", bool: "bool"}
 
 
+class RateUnit(str, enum.Enum):
+    """The unit of a codec's nominal rates.
+
+    Audio codecs state bits per second. Image and intra-only video codecs state bits per
+    pixel (bpp), the unit of learned image compression: their rate per frame grows with the
+    frame's area, so a bitrate in bits/s means a bpp only for a given frame size and rate
+    (``bpp = bits/s / (width x height x frames/s)``).
+    """
+
+    BITS_PER_SECOND = "bit/s"
+    BITS_PER_PIXEL = "bit/pixel"
+
+
+@dataclasses.dataclass(frozen=True)
+class NominalRates:
+    """The rate each value of a level option aims at: typed data, as FFmpeg's ``AVOption``
+    carries, so that ``-b`` can pick a level without reading help text.
+
+    Rates are typical, not guaranteed: learned codecs are variable-rate, and the rate of
+    a level moves with the content (state what they were measured on in ``source``).
+
+    Attributes:
+        rates: ``(option value, rate)`` pairs, in :attr:`unit`.
+        unit: :class:`RateUnit` of the rates.
+        per_channel: The rates are for one audio channel (a stereo stream takes twice the rate).
+        source: What the rates were measured on, for help text (e.g. ``mono speech``).
+    """
+
+    rates: tuple[tuple[Any, float], ...]
+    unit: RateUnit = RateUnit.BITS_PER_SECOND
+    per_channel: bool = False
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        rates = tuple((value, float(rate)) for value, rate in dict(self.rates).items())
+        if not rates:
+            raise ValueError("nominal rates need at least one (value, rate) pair")
+        if any(not rate > 0 or rate == float("inf") for _, rate in rates):
+            raise ValueError(f"nominal rates must be positive and finite: {rates}")
+        object.__setattr__(self, "rates", rates)
+        object.__setattr__(self, "unit", RateUnit(self.unit))
+
+    def bits_per_second(self, *, channels: int = 1, pixels_per_second: float | None = None
+                        ) -> dict[Any, float] | None:
+        """Each value's nominal rate in bits/s for a stream, or ``None`` if it cannot be known.
+
+        Args:
+            channels: Audio channels of the stream (counted when :attr:`per_channel`).
+            pixels_per_second: width x height x frames per second of a video stream
+                (needed for :attr:`RateUnit.BITS_PER_PIXEL` rates; ``None`` then gives ``None``).
+        """
+        scale = float(channels) if self.per_channel else 1.0
+        if self.unit is RateUnit.BITS_PER_PIXEL:
+            if not pixels_per_second:
+                return None
+            scale *= pixels_per_second
+        return {value: rate * scale for value, rate in self.rates}
+
+    def describe(self) -> str:
+        """The rates as text, e.g. ``1 ~2.83 kbps, 2 ~5.71 kbps per channel (mono speech)``."""
+        if self.unit is RateUnit.BITS_PER_PIXEL:
+            parts = [f"{value} ~{rate:g} bpp" for value, rate in self.rates]
+        else:
+            parts = [f"{value} ~{rate / 1000:g} kbps" for value, rate in self.rates]
+        text = ", ".join(parts) + (" per channel" if self.per_channel else "")
+        return text + (f" ({self.source})" if self.source else "")
+
+
 @dataclasses.dataclass(frozen=True)
 class Option:
     """One codec option, as a row of FFmpeg's ``AVOption`` table.
@@ -64,6 +133,9 @@ class Option:
         min: Smallest allowed value (numbers only), inclusive.
         max: Largest allowed value (numbers only), inclusive.
         choices: Allowed values (strings only), or ``None`` for any.
+        nominal_rates: For a level option (``quality``), the rate each value aims at
+            (:class:`NominalRates`); ``-b`` picks the value closest to a bitrate from it.
+            ``None``: the option's values have no stated rate.
     """
 
     name: str
@@ -73,12 +145,19 @@ class Option:
     min: float | None = None
     max: float | None = None
     choices: tuple[str, ...] | None = None
+    nominal_rates: NominalRates | None = None
 
     def __post_init__(self) -> None:
         if self.type not in _TYPE_NAMES:
             raise TypeError(f"option `{self.name}`: type must be int, float, str or bool, not {self.type!r}")
         if self.default is not None:
             object.__setattr__(self, "default", self.parse(self.default))
+        if self.nominal_rates is not None:
+            if not isinstance(self.nominal_rates, NominalRates):
+                raise TypeError(f"option `{self.name}`: nominal_rates must be NominalRates, "
+                                f"not {type(self.nominal_rates).__name__}")
+            for value, _ in self.nominal_rates.rates:
+                self.parse(value)  # every rated value must be one the option accepts
 
     @property
     def type_name(self) -> str:
@@ -210,6 +289,17 @@ class CodecDescriptor:
         names = [option.name for option in self.options]
         if len(set(names)) != len(names):
             raise ValueError(f"codec `{self.name}`: option names repeat: {names}")
+        rated = [option.name for option in self.options if option.nominal_rates is not None]
+        if len(rated) > 1:
+            raise ValueError(f"codec `{self.name}`: only one option may carry nominal rates, not {rated}")
+
+    @property
+    def rated_option(self) -> Option | None:
+        """The option whose values carry :class:`NominalRates` (the level option), or ``None``."""
+        for option in self.options:
+            if option.nominal_rates is not None:
+                return option
+        return None
 
     def option(self, name: str) -> Option:
         """Return the option called ``name``.
@@ -239,17 +329,19 @@ class CodecDescriptor:
         """Import and return the ``encoder`` or ``decoder`` class.
 
         Raises:
-            UnknownCodecError-like PluginError: if the codec has no such role or the import fails.
+            PluginError: the codec has no such role, or the import fails (in any way,
+                ``SystemExit`` included), or the path names something other than a class.
         """
         path = getattr(self, role)
         if path is None:
             raise PluginError(f"codec `{self.name}` has no {role}")
         module_name, _, attribute = path.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-            return getattr(module, attribute)
-        except Exception as error:  # a plugin's import can fail in any way
-            raise PluginError(
-                f"codec `{self.name}` ({self.distribution or 'unknown distribution'}): "
-                f"cannot load its {role} {path}: {type(error).__name__}: {error}"
-            ) from error
+        def load() -> type:
+            return getattr(importlib.import_module(module_name), attribute)
+
+        # A plugin's import can fail in any way, sys.exit() included: guard.call names it.
+        cls = guard.call(self.name, self.distribution, f"load its {role} {path}", load)
+        if not isinstance(cls, type):
+            raise PluginError(guard.failure_message(self.name, self.distribution, f"load its {role} {path}",
+                                                    f"it is {guard.describe(cls)}, not a class"))
+        return cls

@@ -10,6 +10,15 @@ metadata::
 The built-in codecs register through this very group, declared in neuralav's
 own ``pyproject.toml``. Set ``NEURALAV_DISABLE_PLUGIN_AUTOLOAD=1`` to load no
 entry points (pytest's ``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` in spirit).
+
+A codec name belongs to one distribution. When two installed distributions register
+the same name, the name is unusable (every lookup, ``neuralav codecs`` and every
+``-c``/decode of it, names both distributions) until the user pins it to one::
+
+    NEURALAV_PREFER=cae=neuralav,wavenet=acme-codecs neuralav transcode ...
+
+(``CODEC=DISTRIBUTION`` pairs separated by commas; distribution names as pip shows
+them, case and ``-``/``_`` ignored) or uninstalls one of them.
 """
 
 from __future__ import annotations
@@ -40,7 +49,8 @@ def neuralav_register_codecs(register: Callable[[CodecDescriptor], None]) -> Non
 
     :param register: Call ``register(descriptor)`` once for each
         :class:`~neuralav.registry.descriptor.CodecDescriptor` the plugin provides.
-        A name that another plugin also registers is refused for both
-        (:class:`~neuralav.registry.errors.DuplicateCodecError` on lookup).
+        A name that another distribution also registers is refused for both
+        (:class:`~neuralav.registry.errors.DuplicateCodecError` on lookup, naming
+        both) unless ``NEURALAV_PREFER`` pins it to one of them.
     :return: Nothing; the return value is ignored.
     """

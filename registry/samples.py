@@ -15,7 +15,8 @@ from fractions import Fraction
 import av
 import numpy as np
 
-__all__ = ["DTYPES", "PLANE_LIMIT", "frame_to_array", "array_to_frame", "slice_frame"]
+__all__ = ["DTYPES", "PLANE_LIMIT", "frame_to_array", "array_to_frame", "slice_frame", "to_float",
+           "float_to_frames"]
 
 PLANE_LIMIT = 8
 """Planar frames with this many channels or more go through a packed frame (see above)."""
@@ -82,3 +83,40 @@ def slice_frame(frame: av.AudioFrame, start: int, stop: int) -> av.AudioFrame:
         out.time_base = frame.time_base
         out.pts = frame.pts + int(round(start / frame.sample_rate / frame.time_base))
     return out
+
+
+_INTEGER_SCALE = {"u8": 128.0, "s16": 32768.0, "s32": 2147483648.0}
+"""Full scale of the integer sample formats numpy holds (``u8`` is offset by 128)."""
+
+
+def to_float(samples: np.ndarray) -> np.ndarray:
+    """Samples of any sample format's dtype as float32 in [-1, 1) (float32 input as it is)."""
+    if samples.dtype == np.float32:
+        return samples
+    if samples.dtype.kind == "f":
+        return samples.astype(np.float32)
+    if samples.dtype == np.uint8:
+        return ((samples.astype(np.float32) - 128.0) / 128.0).astype(np.float32)
+    scale = float(2 ** (8 * samples.dtype.itemsize - 1))
+    return (samples.astype(np.float64) / scale).astype(np.float32)
+
+
+def float_to_frames(samples: np.ndarray, fmt: str, layout: str, rate: int) -> list[av.AudioFrame]:
+    """(channels, n) float samples in [-1, 1] -> ``av.AudioFrame``s in sample format ``fmt``
+    (n samples in all; no pts). Values are clipped to [-1, 1] first; integer formats round to
+    the nearest step and clip to their range, as ``round(x * full scale)``."""
+    audio_format = av.AudioFormat(fmt)
+    packed = audio_format.packed.name
+    array = np.clip(samples, -1.0, 1.0)
+    if packed in ("flt", "dbl"):
+        array = array.astype(np.float32 if packed == "flt" else np.float64)
+    elif packed in _INTEGER_SCALE:
+        scale = _INTEGER_SCALE[packed]
+        array = np.clip(np.round(array * scale), -scale, scale - 1)
+        array = (array + 128).astype(np.uint8) if packed == "u8" else array.astype(
+            np.int16 if packed == "s16" else np.int32)
+    else:  # s64 and anything else numpy cannot hold in PyAV: libswresample converts (same rate)
+        frame = array_to_frame(np.ascontiguousarray(array, np.float32), "flt", layout, rate)
+        converter = av.AudioResampler(format=fmt, layout=layout, rate=rate)
+        return converter.resample(frame) + converter.resample(None)
+    return [array_to_frame(array, fmt, layout, rate)]

@@ -1,4 +1,8 @@
-"""List the installed codecs (like ``ffmpeg -codecs``) or show one codec's options."""
+"""List the installed codecs (like ``ffmpeg -codecs``) or show one codec's options.
+
+A codec name that two installed distributions register is listed as unusable, with the
+error naming both; ``NEURALAV_PREFER`` chooses one (see :data:`EPILOG`).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import argparse
 import importlib.metadata
 import json
 
-from neuralav.registry import Capability, CodecDescriptor, get_codec, list_codecs
+from neuralav.registry import Capability, CodecDescriptor, default_registry, get_codec, list_codecs
 
 LEGEND = """Codecs:
  D..... = Decoding supported
@@ -19,8 +23,20 @@ LEGEND = """Codecs:
  -------"""
 
 
+EPILOG = """environment:
+  NEURALAV_PREFER=CODEC=DIST[,CODEC=DIST...]
+                        when two installed distributions register the same codec name,
+                        the name is unusable (listed here with both distributions) until
+                        you pin it to one, e.g. NEURALAV_PREFER=cae=neuralav; distribution
+                        names as in the [provider] column (case and -/_ ignored)
+  NEURALAV_DISABLE_PLUGIN_AUTOLOAD=1
+                        load no plugin entry points (no codecs at all)"""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``[NAME] [--json]``."""
+    """Add ``[NAME] [--json]`` and the environment variables' help."""
+    parser.epilog = EPILOG
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("name", nargs="?", help="show this codec's options, like `ffmpeg -h encoder=NAME`")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -46,6 +62,14 @@ def _provider(codec: CodecDescriptor) -> str:
         return codec.distribution
 
 
+def _rates_dict(option) -> dict | None:
+    rates = option.nominal_rates
+    if rates is None:
+        return None
+    return {"unit": rates.unit.value, "per_channel": rates.per_channel, "source": rates.source or None,
+            "rates": [[value, rate] for value, rate in rates.rates]}
+
+
 def _as_dict(codec: CodecDescriptor) -> dict:
     return {
         "name": codec.name,
@@ -60,20 +84,30 @@ def _as_dict(codec: CodecDescriptor) -> dict:
         "decoder": codec.decoder is not None,
         "options": [
             {"name": o.name, "type": o.type_name, "default": o.default, "min": o.min, "max": o.max,
-             "choices": list(o.choices) if o.choices else None, "help": o.help}
+             "choices": list(o.choices) if o.choices else None, "help": o.help,
+             "nominal_rates": _rates_dict(o)}
             for o in codec.options
         ],
     }
 
 
-def format_table(codecs: list[CodecDescriptor]) -> str:
-    """Render codecs as ``ffmpeg -codecs`` does, plus FourCC and provider columns."""
+def format_table(codecs: list[CodecDescriptor], unusable: dict[str, Exception] | None = None) -> str:
+    """Render codecs as ``ffmpeg -codecs`` does, plus FourCC and provider columns.
+
+    Args:
+        codecs: The usable codecs.
+        unusable: ``{name: error}`` of registered names that cannot be used (two
+            distributions register them): one line each, flags ``!!!!!!``, with the error.
+    """
+    unusable = unusable or {}
     lines = [LEGEND]
-    width = max([len(c.name) for c in codecs] + [4])
+    width = max([len(c.name) for c in codecs] + [len(name) for name in unusable] + [4])
     for codec in codecs:
         lines.append(f" {_flags(codec)} {codec.name:<{width}}  {codec.fourcc}  "
                      f"{codec.long_name}  [{_provider(codec)}]")
-    if not codecs:
+    for name, error in unusable.items():
+        lines.append(f" !!!!!! {name:<{width}}  ----  unusable: {error}")
+    if not codecs and not unusable:
         lines.append(" (no codecs installed)")
     return "\n".join(lines)
 
@@ -93,17 +127,27 @@ def format_help(codec: CodecDescriptor) -> str:
     for option in codec.options:
         lines.append(f"  -{option.name:<12} <{option.type_name}>  {option.help} "
                      f"({option.range_text()}) (default {option.default})")
+        if option.nominal_rates is not None:
+            lines.append(f"  {'':<13} {'':<{len(option.type_name) + 2}}  nominal rates: "
+                         f"{option.nominal_rates.describe()}")
     if not codec.options:
         lines.append("  (none)")
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the table, or one codec's help; unknown names raise UnknownCodecError."""
+    """Print the table, or one codec's help; unknown names raise UnknownCodecError, a name two
+    distributions register DuplicateCodecError (naming both)."""
     if args.name:
         codec = get_codec(args.name)
         print(json.dumps(_as_dict(codec), indent=2) if args.json else format_help(codec))
     else:
         codecs = list_codecs()
-        print(json.dumps([_as_dict(c) for c in codecs], indent=2) if args.json else format_table(codecs))
+        unusable = default_registry().unusable()
+        if args.json:
+            entries = [_as_dict(c) for c in codecs] + [{"name": name, "error": str(error)}
+                                                        for name, error in unusable.items()]
+            print(json.dumps(entries, indent=2))
+        else:
+            print(format_table(codecs, unusable))
     return 0

@@ -2,10 +2,15 @@
 
 Transcodes ``container/samples/sample.mkv`` (2 s of H.264 video + Opus speech) into
 ``OUTPUT/neural.mkv``: the original tracks copied (default tracks) next to the video
-coded with ``cae`` and the audio coded with ``wavenet`` when that codec is installed
-(otherwise the audio is only copied, and the demo says so). Then decodes the neural
-tracks into ``OUTPUT/decoded.mp4`` (H.264 + AAC, playable anywhere) and prints the
-probe of ``neural.mkv``.
+coded with a neural video codec and the audio coded with a neural audio codec when one
+is installed and works (otherwise the audio is only copied, and the demo says so). Then
+decodes the neural tracks into ``OUTPUT/decoded.mp4`` (H.264 + AAC, playable anywhere)
+and prints the probe of ``neural.mkv``.
+
+Codecs are chosen by what they can do, not by name: the first usable codec of the media
+type with the ``neural`` capability, an encoder and a decoder, the built-in ones
+(distribution ``neuralav``: ``cae``, ``wavenet``) before third-party ones, then by name.
+``-c:v``/``-c:a`` choose others.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import av
 import numpy as np
 
 from neuralav import registry
-from neuralav.registry import NeuralavError
+from neuralav.registry import Capability, CodecDescriptor, MediaType, NeuralavError
 
 from ..pipeline import StreamChoice, transcode
 from ..probe import format_probe, probe
@@ -26,10 +31,19 @@ from ..samples import SAMPLE
 from ._options import sigterm_interrupts
 from .transcode import print_summary
 
-__all__ = ["add_arguments", "run", "main", "AUDIO_CODEC", "VIDEO_CODEC"]
+__all__ = ["add_arguments", "run", "main", "neural_codecs"]
 
-VIDEO_CODEC = "cae"
-AUDIO_CODEC = "wavenet"
+BUILT_IN = "neuralav"
+"""Distribution of the built-in codecs, preferred by the demo."""
+
+
+def neural_codecs(media_type: MediaType) -> list[CodecDescriptor]:
+    """Usable neural codecs of ``media_type`` that both encode and decode, in the demo's order
+    of preference: built-in first, then by name."""
+    found = [codec for codec in registry.list_codecs()
+             if codec.media_type is media_type and Capability.NEURAL in codec.capabilities
+             and codec.encoder and codec.decoder]
+    return sorted(found, key=lambda codec: (codec.distribution != BUILT_IN, codec.name))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,29 +51,63 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", default="demo-out", help="folder to write into (default: demo-out)")
     parser.add_argument("--input", default=str(SAMPLE), help="clip with one video and one audio track "
                                                             "(default: the bundled sample)")
+    parser.add_argument("-c:v", dest="video_codec", default=None, metavar="CODEC",
+                        help="neural video codec (default: the first neural video codec installed, "
+                             "built-in first)")
+    parser.add_argument("-c:a", dest="audio_codec", default=None, metavar="CODEC",
+                        help="neural audio codec (default: the first neural audio codec installed that "
+                             "works, built-in first)")
     parser.add_argument("-q:v", dest="video_quality", default=None, metavar="N",
-                        help=f"`{VIDEO_CODEC}` quality level (default: the codec's)")
+                        help="video codec's quality level (default: the codec's)")
     parser.add_argument("-q:a", dest="audio_quality", default=None, metavar="N",
-                        help=f"`{AUDIO_CODEC}` quality level (default: the codec's)")
+                        help="audio codec's quality level (default: the codec's)")
     parser.add_argument("-y", dest="overwrite", action="store_true", help="overwrite earlier demo outputs")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar (default: only on a terminal)")
 
 
-def _audio_codec_works(quality: str | None) -> tuple[bool, str]:
-    """Whether ``wavenet`` is installed and codes a short silence; else the reason why not."""
-    if AUDIO_CODEC not in registry.default_registry().names():
-        return False, f"the `{AUDIO_CODEC}` audio codec is not installed"
+def _audio_codec_works(name: str, quality: str | None) -> str | None:
+    """``None`` if audio codec ``name`` codes a short silence, else the reason why not."""
     try:
-        encoder = registry.create_encoder(AUDIO_CODEC, {"quality": quality} if quality else {},
+        encoder = registry.create_encoder(name, {"quality": quality} if quality else {},
                                           sample_rate=16000, layout="mono", format="s16")
         silence = av.AudioFrame.from_ndarray(np.zeros((1, 1600), np.int16), format="s16", layout="mono")
         silence.sample_rate = 16000
         encoder.encode(silence)
         encoder.encode(None)
     except NeuralavError as error:
-        return False, f"the `{AUDIO_CODEC}` audio codec is installed but unusable ({error})"
-    return True, ""
+        return f"the `{name}` audio codec is installed but unusable ({error})"
+    return None
+
+
+def _video_codec(chosen: str | None) -> str:
+    """The video codec to use: ``chosen`` (checked), or the first neural video codec.
+
+    Raises:
+        UnknownCodecError: no neural video codec is installed (or ``chosen`` is unknown).
+    """
+    if chosen:
+        registry.get_codec(chosen)  # fails clearly if it is not installed
+        return chosen
+    candidates = neural_codecs(MediaType.VIDEO)
+    if not candidates:
+        raise registry.UnknownCodecError("the demo needs a neural video codec, and none is installed "
+                                         "(`neuralav codecs` lists what is)")
+    return candidates[0].name
+
+
+def _audio_codec(chosen: str | None, quality: str | None) -> tuple[str | None, str]:
+    """The audio codec to use and, if none, why not: ``chosen``, or the first neural one that works."""
+    if chosen:
+        registry.get_codec(chosen)
+        return chosen, ""
+    reasons = []
+    for codec in neural_codecs(MediaType.AUDIO):
+        reason = _audio_codec_works(codec.name, quality)
+        if reason is None:
+            return codec.name, ""
+        reasons.append(reason)
+    return None, "; ".join(reasons) or "no neural audio codec is installed"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,19 +119,19 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     folder = Path(args.output)
     folder.mkdir(parents=True, exist_ok=True)
-    registry.get_codec(VIDEO_CODEC)  # fails clearly if the built-in video codec is missing
-    neural_audio, why_not = _audio_codec_works(args.audio_quality)
-    codecs = [StreamChoice("", "copy"), StreamChoice("2", VIDEO_CODEC)]
+    video_codec = _video_codec(args.video_codec)
+    audio_codec, why_not = _audio_codec(args.audio_codec, args.audio_quality)
+    codecs = [StreamChoice("", "copy"), StreamChoice("2", video_codec)]
     maps = ["0:v:0", "0:a:0", "0:v:0"]
     qualities = [StreamChoice("v", args.video_quality)] if args.video_quality else []
-    if neural_audio:
+    if audio_codec:
         maps.append("0:a:0")
-        codecs.append(StreamChoice("3", AUDIO_CODEC))
+        codecs.append(StreamChoice("3", audio_codec))
         if args.audio_quality:
             qualities.append(StreamChoice("a", args.audio_quality))
-        print(f"demo: coding video with `{VIDEO_CODEC}` and audio with `{AUDIO_CODEC}`")
+        print(f"demo: coding video with `{video_codec}` and audio with `{audio_codec}`")
     else:
-        print(f"demo: coding video with `{VIDEO_CODEC}`; {why_not}, so the audio is only copied")
+        print(f"demo: coding video with `{video_codec}`; {why_not}, so the audio is only copied")
     # Per-type -q would also hit the copied tracks: address the neural ones by index.
     qualities = [StreamChoice("2" if q.spec == "v" else "3", q.value) for q in qualities]
     mkv = folder / "neural.mkv"
@@ -91,7 +139,7 @@ def _run(args: argparse.Namespace) -> int:
                        overwrite=args.overwrite, progress=args.progress)
     print_summary(result)
     decoded = folder / "decoded.mp4"
-    neural_maps = ["0:2"] + (["0:3"] if neural_audio else ["0:1"])
+    neural_maps = ["0:2"] + (["0:3"] if audio_codec else ["0:1"])
     result = transcode([mkv], decoded, maps=neural_maps, decode_neural=True, overwrite=args.overwrite,
                        progress=args.progress)
     print_summary(result)

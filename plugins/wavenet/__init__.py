@@ -6,9 +6,9 @@ neither TensorFlow nor the codec: listing codecs stays fast.
 
 from __future__ import annotations
 
-from neuralav.registry import Capability, CodecDescriptor, MediaType, Option, hookimpl
+from neuralav.registry import Capability, CodecDescriptor, MediaType, NominalRates, Option, hookimpl
 
-from .levels import CODED_RATE, LEVELS, option_help
+from .levels import CODED_RATE, LEVELS, RATE_SOURCE, option_help
 
 __all__ = ["WAVENET", "neuralav_register_codecs"]
 
@@ -18,7 +18,9 @@ WAVENET = CodecDescriptor(
     media_type=MediaType.AUDIO,
     capabilities=Capability.LOSSY | Capability.NEURAL | Capability.DELAY,
     formats=("flt",),
-    options=(Option("quality", int, 2, option_help(), min=min(LEVELS), max=max(LEVELS)),),
+    options=(Option("quality", int, 2, option_help(), min=min(LEVELS), max=max(LEVELS),
+                    nominal_rates=NominalRates(tuple((q, level.kbps * 1000) for q, level in LEVELS.items()),
+                                               per_channel=True, source=RATE_SOURCE)),),
     version=1,
     fourcc="NWAV",
     encoder="neuralav.plugins.wavenet.codec:WavenetEncoder",

@@ -44,7 +44,6 @@ import os
 import struct
 import threading
 from binascii import crc_hqx
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +51,7 @@ import av
 import numpy as np
 
 from neuralav.registry import (AudioChunk, AudioDecoder, AudioEncoder, FormatNotSupportedError, InvalidDataError,
-                               PluginError)
-from neuralav.registry.samples import array_to_frame, frame_to_array
+                               PacketInfo, PluginError)
 
 from .analysis import FloatAnalysis
 from .fixed import DCBlocker, FixedSynthesis
@@ -309,10 +307,6 @@ class WavenetEncoder(AudioEncoder):
         self._buffer: np.ndarray | None = None
         self._state = None
         self._coded = 0  # coded-rate samples in the chunks made so far
-        self._emitted = 0  # coded-rate samples in the packets stamped so far
-        self._first_pts: int | None = None
-        self._final_chunk: AudioChunk | None = None
-        self._final_duration = 0
 
     @property
     def bundle(self) -> Bundle:
@@ -336,24 +330,6 @@ class WavenetEncoder(AudioEncoder):
             raise FormatNotSupportedError(f"`wavenet` codes 1 to {MAX_CHANNELS} channels, not "
                                           f"{len(frame.layout.channels)} ({frame.layout.name})")
         return super().encode(frame)
-
-    def _packets(self, chunks: list[AudioChunk]) -> list[av.Packet]:
-        # Stamps pts/duration from rounded cumulative positions (no drift), and gives the
-        # final packet the duration that ends the stream at the input's exact length.
-        packets = []
-        for chunk in chunks:
-            (packet,) = super()._packets([chunk])
-            if self._first_pts is None:
-                self._first_pts = packet.pts
-            begin = round(self._emitted * self.sample_rate / CODED_RATE)
-            self._emitted += chunk.samples
-            end = round(self._emitted * self.sample_rate / CODED_RATE)
-            packet.pts = packet.dts = self._first_pts + begin
-            packet.duration = self._final_duration if chunk is self._final_chunk else end - begin
-            packets.append(packet)
-        if packets:
-            self._next_pts = packets[-1].pts + packets[-1].duration
-        return packets
 
     def encode_samples(self, samples: np.ndarray, flush: bool) -> list[AudioChunk]:
         """Buffer ``samples`` (channels, n) and code every complete second (everything on flush)."""
@@ -401,15 +377,15 @@ class WavenetEncoder(AudioEncoder):
         for index, (count, strings) in enumerate(pieces):
             valid = min(count * hop, n - start * hop)
             start += count
-            tail = None
+            tail, duration = None, None
             if final and index == len(pieces) - 1:
+                # The stream's last packet ends it at the input's exact length (in its payload
+                # for the decoder, in the chunk for the packet's duration).
                 begin = round(self._coded * self.sample_rate / CODED_RATE)
-                self._final_duration = max(self.accepted_samples - begin, 0)
-                tail = (valid, self._final_duration & 0xFFFFFFFF)
+                duration = max(self.accepted_samples - begin, 0)
+                tail = (valid, duration & 0xFFFFFFFF)
             chunk = AudioChunk(pack_payload(self.level, count, [bytes(s) for s in strings], tail), valid,
-                               keyframe=True)
-            if tail is not None:
-                self._final_chunk = chunk
+                               keyframe=True, duration=duration)
             self._coded += valid
             chunks.append(chunk)
         return chunks
@@ -421,18 +397,17 @@ class WavenetEncoder(AudioEncoder):
 class WavenetDecoder(AudioDecoder):
     """Decodes packets in order, carrying the synthesis state across packet boundaries.
 
-    Frames come back at the input's rate, layout and sample format, with pts in samples
-    (time base 1/sample_rate); the stream's total length equals the encoder's input length.
-    A pts discontinuity (a seek) resets the synthesis state.
-
-    Packets are checked (CRC, level, channels) as they arrive, then decoded in groups of
-    :data:`DECODE_GROUP` (one range-decoding and one synthesis call per group, which costs
-    a third of decoding them one by one): ``decode`` returns audio when a group is complete,
-    at the stream's final packet, before a seek, and on flush (``None``). The encoder emits
-    its packets in groups of the same size, so a live pipeline waits for nothing more.
+    A streaming decoder of the base class's contract (:class:`AudioDecoder`): packets are
+    checked (CRC, level, channels) as they arrive (:meth:`inspect`), then decoded in groups
+    of :data:`DECODE_GROUP` (one range-decoding and one synthesis call per group, which costs
+    a third of decoding them one by one; the encoder emits its packets in groups of the same
+    size, so a live pipeline waits for nothing more). The base class resamples to the input
+    rate, keeps the stream's length equal to the encoder's input length and stamps pts in
+    samples; a pts discontinuity (a seek) resets the synthesis state (:meth:`reset`).
     """
 
     coded_rate = CODED_RATE
+    group_size = DECODE_GROUP
 
     def __init__(self, descriptor, header: bytes) -> None:
         super().__init__(descriptor, header)
@@ -445,27 +420,19 @@ class WavenetDecoder(AudioDecoder):
         if model is not None and model != self.bundle.digest[:16]:
             raise InvalidDataError(f"stream was coded with `wavenet` model {model}, but the installed "
                                    f"weights are {self.bundle.digest[:16]}")
-        self._reset()
+        self.reset()
 
-    def _reset(self) -> None:
+    def reset(self) -> None:
+        """Start the synthesis (and DC blocker) from zero state."""
         self._state = self.bundle.zero_state("synthesis", self.channels)
-        self._resampler = None
-        self._fifo = np.zeros((self.channels, 0), np.float32)
-        self._pending: list[tuple[int, list[bytes], tuple[int, int] | None]] = []
-        self._arrived = 0  # coded-rate samples of the packets received since (re)start
-        self._coded = 0  # coded-rate samples decoded since (re)start
-        self._due = 0  # output samples owed since (re)start
-        self._emitted = 0
-        self._start_pts: int | None = None
-        self._expected_pts: int | None = None
 
-    def decode_samples(self, payload: bytes) -> np.ndarray:
-        """Decode one payload to (channels, valid samples) at 16 kHz, continuing the stream state."""
-        frames, strings, final = self._unpack(payload)
-        samples = self._synthesize([(frames, strings, final)])
-        return samples[:, :final[0]] if final is not None else samples
+    def inspect(self, payload: bytes) -> PacketInfo:
+        """Check a packet; its samples at 16 kHz and, for the final one, at the input rate.
 
-    def _unpack(self, payload: bytes):
+        Raises:
+            InvalidDataError: wrong CRC, truncated, another level or format, wrong channel
+                count, or a final packet claiming more input samples than it can stand for.
+        """
         frames, strings, final = unpack_payload(payload, level=self.level, channels=self.channels,
                                                 hop=self.bundle.hop)
         if final is not None:
@@ -475,11 +442,22 @@ class WavenetDecoder(AudioDecoder):
             if final[1] > limit:
                 raise InvalidDataError(f"`wavenet` final packet claims {final[1]} samples at "
                                        f"{self.sample_rate} Hz for {frames} latent frames (at most {limit})")
-        return frames, strings, final
+            return PacketInfo(final[0], final[1], (frames, strings))
+        return PacketInfo(frames * self.bundle.hop, None, (frames, strings))
 
-    def _synthesize(self, packets: list[tuple[int, list[bytes], tuple[int, int] | None]]) -> np.ndarray:
+    def decode_group(self, packets: list[PacketInfo]) -> list[np.ndarray]:
         """Range-decode packets (runs of equal frame counts in one call) and synthesize them in
-        one call from the carried state: (channels, sum of frames * hop) at 16 kHz."""
+        one call from the carried state: one (channels, valid samples) float32 array per packet."""
+        samples = self._synthesize([info.data for info in packets])
+        hop, position, pieces = self.bundle.hop, 0, []
+        for info in packets:
+            frames = info.data[0]
+            pieces.append(samples[:, position:position + frames * hop][:, :info.samples])
+            position += frames * hop
+        return pieces
+
+    def _synthesize(self, packets: list[tuple[int, list[bytes]]]) -> np.ndarray:
+        """(frames, strings) of packets in order -> (channels, sum of frames * hop) at 16 kHz."""
         bundle, channels = self.bundle, self.channels
         latents, index = [], 0
         try:
@@ -490,7 +468,7 @@ class WavenetDecoder(AudioDecoder):
                     while run < len(packets) and packets[run][0] == frames:
                         run += 1
                     if frames:
-                        strings = np.array([s for _, packet_strings, _ in packets[index:run]
+                        strings = np.array([s for _, packet_strings in packets[index:run]
                                             for s in packet_strings], dtype=object)
                         y = bundle.decompress[self.level](strings, frames).numpy()
                         y = y.reshape(run - index, channels, frames, -1).transpose(1, 0, 2, 3)
@@ -502,122 +480,3 @@ class WavenetDecoder(AudioDecoder):
         except bundle.errors() as error:
             raise InvalidDataError(f"`wavenet` packet does not decode: {error.message}") from None
         return x
-
-    def decode(self, packet: av.Packet | None = None) -> list[av.AudioFrame]:
-        """Take one packet (``None`` flushes); returns the frames now decoded.
-
-        Raises:
-            InvalidDataError: corrupt, truncated or foreign packet.
-        """
-        if packet is None:
-            return self._call_codec("decode packets", self._run_pending, True)
-        self._check_packet(packet)
-        time_base = Fraction(1, self.sample_rate)
-        pts = None
-        if packet.pts is not None and packet.time_base is not None:
-            pts = int(round(packet.pts * packet.time_base / time_base))
-        out: list[av.AudioFrame] = []
-        # A seek: finish what came before, then start again from this packet. Tolerate one
-        # tick of a coarse time base (Matroska reads back in milliseconds).
-        tolerance = 1 + (int(np.ceil(packet.time_base * self.sample_rate)) if packet.time_base else 0)
-        if self._expected_pts is not None and pts is not None and abs(pts - self._expected_pts) > tolerance:
-            out += self._call_codec("decode packets", self._run_pending, True)
-            self._reset()
-        frames, strings, final = self._unpack(bytes(packet))
-        if self._start_pts is None:
-            self._start_pts = pts if pts is not None else 0
-        valid = final[0] if final is not None else frames * self.bundle.hop
-        before = round(self._arrived * self.sample_rate / CODED_RATE)
-        self._arrived += valid
-        after = before + final[1] if final is not None else round(self._arrived * self.sample_rate / CODED_RATE)
-        if pts is not None:
-            self._expected_pts = pts + (after - before)
-        self._pending.append((frames, strings, final))
-        if len(self._pending) >= DECODE_GROUP or final is not None:
-            out += self._call_codec("decode packets", self._run_pending, final is not None)
-        return out
-
-    def _run_pending(self, flush: bool) -> list[av.AudioFrame]:
-        """Decode the packets waiting, account for each, and emit what is due."""
-        pending, self._pending = self._pending, []
-        samples = self._synthesize(pending) if pending else np.zeros((self.channels, 0), np.float32)
-        position, pieces = 0, []
-        for frames, _, final in pending:
-            piece = samples[:, position:position + frames * self.bundle.hop]
-            position += frames * self.bundle.hop
-            before = round(self._coded * self.sample_rate / CODED_RATE)
-            if final is not None:
-                piece = piece[:, :final[0]]
-                self._coded += piece.shape[1]
-                self._due = before + final[1]
-            else:
-                self._coded += piece.shape[1]
-                self._due = round(self._coded * self.sample_rate / CODED_RATE)
-            pieces.append(piece)
-        if pieces:
-            self._push(np.concatenate(pieces, axis=1))
-        ended = flush or any(final is not None for _, _, final in pending)
-        return self._emit(flush=ended)
-
-    def _push(self, samples: np.ndarray) -> None:
-        if not samples.shape[1]:
-            return
-        if self.sample_rate == CODED_RATE:
-            self._fifo = np.concatenate([self._fifo, samples], axis=1)
-            return
-        if self._resampler is None:
-            self._resampler = av.AudioResampler(format="fltp", layout=self.layout, rate=self.sample_rate)
-        frame = array_to_frame(np.ascontiguousarray(samples, np.float32), "fltp", self.layout, CODED_RATE)
-        self._fifo = np.concatenate([self._fifo] + [frame_to_array(f) for f in self._resampler.resample(frame)],
-                                    axis=1)
-
-    def _emit(self, flush: bool) -> list[av.AudioFrame]:
-        if flush and self._resampler is not None:
-            tail = [frame_to_array(f) for f in self._resampler.resample(None)]
-            self._fifo = np.concatenate([self._fifo] + tail, axis=1)
-            self._resampler = None
-        count = self._due - self._emitted
-        if flush and self._fifo.shape[1] < count:  # the resampler came up short: pad the last samples
-            pad = np.zeros((self.channels, count - self._fifo.shape[1]), np.float32)
-            self._fifo = np.concatenate([self._fifo, pad], axis=1)
-        count = min(count, self._fifo.shape[1])
-        if count <= 0:
-            if flush:
-                self._fifo = self._fifo[:, :0]
-            return []
-        out, self._fifo = self._fifo[:, :count], self._fifo[:, count:]
-        if flush:
-            self._fifo = self._fifo[:, :0]
-        frames = self._frames(out)
-        self._emitted += count
-        return frames
-
-    def _frames(self, samples: np.ndarray) -> list[av.AudioFrame]:
-        frames = _to_frames(samples, self.output_format, self.layout, self.sample_rate)
-        pts = self._start_pts + self._emitted
-        for frame in frames:
-            frame.pts, frame.time_base = pts, Fraction(1, self.sample_rate)
-            pts += frame.samples
-        return frames
-
-
-_INTEGER_SCALE = {"u8": 128.0, "s16": 32768.0, "s32": 2147483648.0}
-
-
-def _to_frames(samples: np.ndarray, fmt: str, layout: str, rate: int) -> list[av.AudioFrame]:
-    """(channels, n) float samples in [-1, 1] -> ``av.AudioFrame``s in sample format ``fmt`` (n samples in all)."""
-    audio_format = av.AudioFormat(fmt)
-    packed = audio_format.packed.name
-    array = np.clip(samples, -1.0, 1.0)
-    if packed in ("flt", "dbl"):
-        array = array.astype(np.float32 if packed == "flt" else np.float64)
-    elif packed in _INTEGER_SCALE:
-        scale = _INTEGER_SCALE[packed]
-        array = np.clip(np.round(array * scale), -scale, scale - 1)
-        array = (array + 128).astype(np.uint8) if packed == "u8" else array.astype(
-            np.int16 if packed == "s16" else np.int32)
-    else:  # s64 and anything else numpy cannot hold in PyAV: libswresample converts (same rate)
-        frame = array_to_frame(np.ascontiguousarray(array, np.float32), "flt", layout, rate)
-        converter = av.AudioResampler(format=fmt, layout=layout, rate=rate)
-        return converter.resample(frame) + converter.resample(None)
-    return [array_to_frame(array, fmt, layout, rate)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-__all__ = ["CODED_RATE", "Level", "LEVELS", "WEIGHTS_DIR", "option_help"]
+__all__ = ["CODED_RATE", "Level", "LEVELS", "WEIGHTS_DIR", "RATE_SOURCE", "option_help"]
 
 CODED_RATE = 16000
 """Sample rate (Hz) the codec works at; other rates are resampled with PyAV."""
@@ -17,10 +17,7 @@ CODED_RATE = 16000
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 SHIPPED_SHA256 = "63a3af708cf7459d3365dce9e669d361a4de943f77090d728cc6084469536ac2"
-"""SHA-256 of ``weights/wavenet.npz`` (the ninth release: the mean of run ``tux``'s checkpoints
-9,500-18,000 and run ``tuxhi``'s 4,500-11,000, two fine-tunings of the eighth release with
-more women's voices and sped-up speech; see weights/MODEL_CARD.md for the chain back to run
-``base``)."""
+"""SHA-256 of ``weights/wavenet.npz`` (how it was trained: weights/MODEL_CARD.md)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +46,11 @@ LEVELS: dict[int, Level] = {
 (weights/MODEL_CARD.md); they vary with the signal (the levels are variable-rate)."""
 
 
+RATE_SOURCE = "16 kHz speech, packet framing included"
+"""What the table's rates were measured on (shown next to them in help text)."""
+
+
 def option_help() -> str:
-    """Help text of the ``quality`` option, generated from the table."""
-    return "bitrate level: " + ", ".join(f"{q} ~{lv.kbps:g} kbps" for q, lv in LEVELS.items()) + " (mono)"
+    """Help text of the ``quality`` option (the rates themselves are the option's
+    ``nominal_rates``, made from the same table in the package's descriptor)."""
+    return "bitrate level (higher: more bits, better audio; the rate varies with the signal)"

@@ -35,7 +35,7 @@ def test_codecs_json_is_machine_readable(capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["name"] == "zliba" and data["type"] == "audio" and data["fourcc"] == "ZLBA"
     assert data["options"] == [{"name": "level", "type": "int", "default": 6, "min": 0, "max": 9,
-                                "choices": None, "help": "zlib compression level"}]
+                                "choices": None, "help": "zlib compression level", "nominal_rates": None}]
 
 
 def test_unknown_codec_prints_one_line_error_and_exits_1(capsys):
