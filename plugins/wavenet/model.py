@@ -122,7 +122,11 @@ class _Conv:
             new_state = x[:, -self.context:, :]
         else:
             new_state = None
-        y = tf.nn.conv1d(x, self.w, stride=self.stride, padding="VALID", dilations=self.dilation)
+        # tf.nn.convolution, not tf.nn.conv1d: a dilated conv then runs as space-to-batch around
+        # an undilated one (the same sums), whose gradients every CPU kernel has. TensorFlow's
+        # default (Eigen) kernels have no gradient for a dilated conv, and oneDNN, which has one,
+        # is on by default only on some CPUs (``TF_ENABLE_ONEDNN_OPTS``).
+        y = tf.nn.convolution(x, self.w, strides=self.stride, padding="VALID", dilations=self.dilation)
         return y + self.b, new_state
 
 
