@@ -110,8 +110,9 @@ class FileResult:
 def find_inputs(patterns: Sequence[str], recursive: bool = False) -> list[tuple[Path, Path]]:
     """Files named by folders, globs or paths, with the folder their relative name starts from.
 
-    Hidden files (names starting with ``.``: sidecars, temporaries) are left out of folders
-    and globs.
+    Folders and globs leave out hidden files (names starting with ``.``: sidecars,
+    temporaries) and the outputs of earlier batches (files with a sidecar), so a batch whose
+    outputs go into its input folder does not take them as inputs when run again.
 
     Args:
         patterns: Paths of files or folders, or glob patterns (``**`` recursive).
@@ -137,6 +138,8 @@ def find_inputs(patterns: Sequence[str], recursive: bool = False) -> list[tuple[
             files = sorted(Path(p) for p in glob.glob(pattern, recursive=True)
                            if Path(p).is_file() and not Path(p).name.startswith("."))
             root = _glob_root(pattern)
+        if not path.is_file():
+            files = [f for f in files if not sidecar_path(f).exists()]
         if not files:
             raise InputError(f"no input file matches `{pattern}`")
         for file in files:

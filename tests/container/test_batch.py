@@ -220,3 +220,18 @@ def test_bad_batches_fail_before_starting_with_one_line(tmp_path, capsys):
     other = media.make_clip(tmp_path / "b.mkv", frames=2)
     assert main([str(clip), str(other), "-o", str(tmp_path / "o" / "same.mkv")]) == 1
     assert "would both write" in capsys.readouterr().err
+
+
+def test_folders_and_globs_leave_out_hidden_files_and_earlier_outputs(tmp_path):
+    (tmp_path / "sub").mkdir()
+    for name in ("a.mkv", "b.mkv", "a.out.mkv", ".a.out.mkv.batch.json", ".x.mkv.1-0a1b2c3d.part.mkv",
+                 "sub/c.mkv"):
+        (tmp_path / name).write_bytes(b"x")
+    names = lambda pairs: [str(f.relative_to(tmp_path)) for f, _ in pairs]  # noqa: E731
+    assert names(batch.find_inputs([str(tmp_path)])) == ["a.mkv", "b.mkv"]
+    assert names(batch.find_inputs([str(tmp_path)], recursive=True)) == ["a.mkv", "b.mkv", "sub/c.mkv"]
+    assert names(batch.find_inputs([str(tmp_path / "**" / "*.mkv")])) == ["a.mkv", "b.mkv", "sub/c.mkv"]
+    assert names(batch.find_inputs([str(tmp_path / "a.out.mkv")])) == ["a.out.mkv"]  # named: taken
+    file, root = batch.find_inputs([str(tmp_path / "**" / "*.mkv")])[2]
+    assert batch.output_for("out/{dir}/{stem}.{ext}", file, root) == Path("out/sub/c.mkv")
+
