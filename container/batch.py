@@ -43,7 +43,7 @@ from neuralav.registry.errors import InvalidOptionError, NeuralavError
 from .errors import InputError, OutputPathError
 
 __all__ = ["BatchError", "Job", "FileResult", "find_inputs", "output_for", "sidecar_path", "fingerprint",
-           "is_done", "run_job", "cluster_client", "run_batch", "default_workers", "SIDECAR_FORMAT"]
+           "is_done", "run_job", "cluster_client", "check_cluster_options", "run_batch", "default_workers", "SIDECAR_FORMAT"]
 
 SIDECAR_FORMAT = 1
 """Version of the sidecar's layout; a sidecar of another version never matches."""
@@ -373,41 +373,55 @@ def default_workers() -> int:
 
 
 @contextlib.contextmanager
-def cluster_client(scheduler: str | None = None, workers: int | None = None,
-                   timeout: float = 30.0) -> Iterator[Any]:
+def cluster_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
     """A Dask client of the cluster at ``scheduler``, or of a new local one.
 
     Args:
         scheduler: Scheduler address (``tcp://host:8786``); default Dask's ``scheduler-address``
-            setting (``DASK_SCHEDULER_ADDRESS``), else a :class:`distributed.LocalCluster` on
-            127.0.0.1 that lives as long as the block.
+            setting (``DASK_SCHEDULER_ADDRESS``) unless ``workers`` is given, else a
+            :class:`distributed.LocalCluster` on 127.0.0.1 that lives as long as the block.
         workers: Worker processes of a local cluster (default :func:`default_workers`).
-        timeout: Seconds to wait for the scheduler, s.
+
+    How long to wait for a scheduler is Dask's ``distributed.comm.timeouts.connect`` setting
+    (``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT``, 30 s by default).
 
     Raises:
         BatchError: no scheduler answers at the address.
+        InvalidOptionError: both a scheduler and a worker count, or fewer than 1 worker.
     """
+    check_cluster_options(scheduler, workers)
     import dask
     from distributed import Client, LocalCluster
 
-    address = scheduler or dask.config.get("scheduler-address", None)
+    address = scheduler or (dask.config.get("scheduler-address", None) if workers is None else None)
     if address:
         try:
-            client = Client(address, timeout=timeout, set_as_default=False)
+            client = Client(address, set_as_default=False)
         except (OSError, TimeoutError) as error:
             raise BatchError(f"no Dask scheduler answers at `{address}`: {_one_line(error)}") from None
         with client:
             yield client
         return
     count = workers or default_workers()
-    if count < 1:
-        raise InvalidOptionError(f"worker count {count} must be at least 1")
     # One thread per process: a worker runs one file at a time, and the codecs' own threads
     # (TensorFlow, BLAS, FFmpeg) use the cores. No memory limit: a model's memory is not a leak.
     with LocalCluster(n_workers=count, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None, memory_limit=0, silence_logs=40) as cluster:
         with Client(cluster, set_as_default=False) as client:
             yield client
+
+
+def check_cluster_options(scheduler: str | None, workers: int | None) -> None:
+    """Refuse a worker count below 1, or one given with a scheduler (its cluster has its own workers).
+
+    Raises:
+        InvalidOptionError: naming the options.
+    """
+    if workers is not None and workers < 1:
+        raise InvalidOptionError(f"-j {workers}: the number of local worker processes must be at least 1")
+    if workers is not None and scheduler:
+        raise InvalidOptionError(f"-j {workers} is for a local cluster; the cluster at `{scheduler}` has "
+                                 f"its own workers (leave out -j or --scheduler)")
 
 
 def run_batch(jobs: Sequence[Job], connect: Callable[[], ContextManager[Any]], overwrite: bool = False,

@@ -50,7 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ignore-errors", action="store_true",
                         help="within each file, skip packets that fail to decode and frames that fail to encode")
     parser.add_argument("-j", dest="workers", type=int, default=None, metavar="N",
-                        help=f"local worker processes (default: one per core, {batch.default_workers()} here)")
+                        help=f"local worker processes (default: one per core, {batch.default_workers()} here); "
+                             f"given, a local cluster is used even if DASK_SCHEDULER_ADDRESS is set")
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
                         help="run on the Dask cluster of this scheduler (tcp://host:8786) instead of locally; "
                              "default: Dask's scheduler-address setting (DASK_SCHEDULER_ADDRESS)")
@@ -188,6 +189,7 @@ def _write_json(results: list[batch.FileResult], seconds: float, target: str) ->
 
 def run(args: argparse.Namespace) -> int:
     """Run the batch described by parsed ``args``; 0 if every file is done or up to date, else 1."""
+    batch.check_cluster_options(args.scheduler, args.workers)
     jobs = jobs_from_args(args)
     batch.check_jobs(jobs)
     began = time.monotonic()

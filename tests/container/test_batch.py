@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import av
+import dask
 import pytest
 
 from neuralav.container import batch
@@ -220,6 +221,13 @@ def test_bad_batches_fail_before_starting_with_one_line(tmp_path, capsys):
     other = media.make_clip(tmp_path / "b.mkv", frames=2)
     assert main([str(clip), str(other), "-o", str(tmp_path / "o" / "same.mkv")]) == 1
     assert "would both write" in capsys.readouterr().err
+    assert main([str(clip), "-o", "x/{stem}.mkv", "-j", "0"]) == 1
+    assert "at least 1" in capsys.readouterr().err
+    assert main([str(clip), "-o", "x/{stem}.mkv", "-j", "2", "--scheduler", "tcp://127.0.0.1:1"]) == 1
+    assert "has its own workers" in capsys.readouterr().err
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        assert main([str(clip), "-o", str(tmp_path / "o" / "{stem}.mkv"), "--scheduler", "tcp://127.0.0.1:9"]) == 1
+    assert "no Dask scheduler answers at `tcp://127.0.0.1:9`" in capsys.readouterr().err
 
 
 def test_folders_and_globs_leave_out_hidden_files_and_earlier_outputs(tmp_path):
