@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "transcode": "convert media files, ffmpeg-style (-i, -map, -c:v, -q:v, -b:a, -t, -ss, -y)",
     "probe": "describe the tracks of a media file, like ffprobe",
     "decode": "turn neural tracks back into standard codecs any player can play",
+    "batch": "the same transcode over many files, on this machine's cores or a Dask cluster",
     "bench": "rate-distortion and speed of the neural codecs against JPEG, WebP, AV1, HEVC, H.264 and Opus",
 }
 """Command name -> help line. A command whose module is not installed is left out."""

@@ -15,13 +15,12 @@ from .. import damage
 from ..pipeline import TranscodeResult, transcode
 from ._options import add_stream_options, parse_time, sigterm_interrupts
 
-__all__ = ["add_arguments", "run", "main", "print_summary"]
+__all__ = ["add_arguments", "add_coding_arguments", "coding_options", "run", "main", "print_summary"]
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Declare the command's options."""
-    parser.add_argument("-i", dest="inputs", action="append", default=[], metavar="INPUT", required=True,
-                        help="input file (repeatable): mp4, mkv, webm, wav, flac, png, jpg, img%%03d.png...")
+def add_coding_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the options that say how one input is coded (``-map``, ``-c``/``-q``/``-b``/``-opt``,
+    ``-ss``, ``-t``, ``-f``); ``neuralav batch`` declares the same ones."""
     parser.add_argument("-map", dest="maps", action="append", default=[], metavar="IN[:SPEC]",
                         help="streams to include (repeatable): 0, 0:v, 1:a:0, 0:2; default: all the output holds")
     add_stream_options(parser)
@@ -31,6 +30,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stop after TIME of output")
     parser.add_argument("-f", dest="input_format", default=None, metavar="FORMAT",
                         help="input demuxer, for raw streams (h264)")
+
+
+def coding_options(args: argparse.Namespace) -> dict:
+    """The keyword arguments of :func:`~neuralav.container.pipeline.transcode` set by
+    :func:`add_coding_arguments`'s options in parsed ``args``."""
+    return dict(maps=args.maps, codecs=args.codecs, qualities=args.qualities, bitrates=args.bitrates,
+                codec_options=args.codec_options, start=args.start, duration=args.duration,
+                input_format=args.input_format)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the command's options."""
+    parser.add_argument("-i", dest="inputs", action="append", default=[], metavar="INPUT", required=True,
+                        help="input file (repeatable): mp4, mkv, webm, wav, flac, png, jpg, img%%03d.png...")
+    add_coding_arguments(parser)
     parser.add_argument("-y", dest="overwrite", action="store_true", help="overwrite the output if it exists")
     parser.add_argument("--ignore-errors", action="store_true",
                         help="skip packets that fail to decode and frames a neural codec fails to encode "
@@ -62,11 +76,8 @@ def print_summary(result: TranscodeResult, file=None) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the transcode described by parsed ``args``."""
     with sigterm_interrupts(), damage.reported("transcode", strict=args.xerror):
-        result = transcode(args.inputs, args.output, maps=args.maps, codecs=args.codecs,
-                           qualities=args.qualities, bitrates=args.bitrates, codec_options=args.codec_options,
-                           start=args.start, duration=args.duration, overwrite=args.overwrite,
-                           ignore_errors=args.ignore_errors, input_format=args.input_format,
-                           progress=args.progress)
+        result = transcode(args.inputs, args.output, **coding_options(args), overwrite=args.overwrite,
+                           ignore_errors=args.ignore_errors, progress=args.progress)
     print_summary(result)
     return 0
 
