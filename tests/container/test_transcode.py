@@ -140,12 +140,13 @@ def test_start_and_duration_cut_audio_at_the_exact_sample(tmp_path, start, first
 
 def test_bitrate_of_a_per_channel_level_counts_every_channel():
     from neuralav.container.pipeline import _quality_for_bitrate
-    from neuralav.registry import Capability, CodecDescriptor, MediaType, Option
+    from neuralav.registry import Capability, CodecDescriptor, MediaType, NominalRates, Option
 
+    rates = NominalRates(((1, 3000), (2, 6000)), per_channel=True, source="mono speech")
     descriptor = CodecDescriptor(
         name="levels", long_name="levels", media_type=MediaType.AUDIO, capabilities=Capability.LOSSY,
-        formats=("flt",), options=(Option("quality", int, 2, "bitrate level: 1 ~3 kbps, 2 ~6 kbps (mono)",
-                                          min=1, max=2),), version=1, fourcc="LVLS")
+        formats=("flt",), options=(Option("quality", int, 2, "bitrate level", min=1, max=2,
+                                          nominal_rates=rates),), version=1, fourcc="LVLS")
     assert [_quality_for_bitrate(descriptor, 6000, channels) for channels in (1, 2)] == [2, 1]
     assert _quality_for_bitrate(descriptor, 12000, 2) == 2
 
@@ -290,12 +291,13 @@ def test_output_files_pass_ffprobe_and_mkvmerge(clip, tmp_path, tools):
 
 def test_bitrate_picks_the_nearest_nominal_level_of_a_neural_codec():
     from neuralav.container.pipeline import _quality_for_bitrate
-    from neuralav.registry import Capability, CodecDescriptor, MediaType, Option
+    from neuralav.registry import Capability, CodecDescriptor, MediaType, NominalRates, Option
 
+    rates = NominalRates(((1, 3000), (2, 6000), (3, 12000)))
     descriptor = CodecDescriptor(
         name="levels", long_name="levels", media_type=MediaType.AUDIO, capabilities=Capability.LOSSY,
-        formats=("flt",), options=(Option("quality", int, 2, "bitrate level: 1 ~3 kbps, 2 ~6 kbps, 3 ~12 kbps",
-                                          min=1, max=3),), version=1, fourcc="LVLS")
+        formats=("flt",), options=(Option("quality", int, 2, "bitrate level", min=1, max=3,
+                                          nominal_rates=rates),), version=1, fourcc="LVLS")
     assert [_quality_for_bitrate(descriptor, b) for b in (1000, 5000, 6000, 9500, 64000)] == [1, 2, 2, 3, 3]
 
 
