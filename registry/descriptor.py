@@ -13,12 +13,19 @@ from __future__ import annotations
 import dataclasses
 import enum
 import importlib
+import os
 from typing import Any, Mapping
 
 from . import guard
 from .errors import InvalidOptionError, PluginError
 
-__all__ = ["MediaType", "Capability", "RateUnit", "NominalRates", "Option", "CodecDescriptor"]
+__all__ = ["MediaType", "Capability", "RateUnit", "NominalRates", "Option", "CodecDescriptor", "TF_LOG_ENV"]
+
+TF_LOG_ENV = "TF_CPP_MIN_LOG_LEVEL"
+"""TensorFlow's C++ log threshold. Codecs may start TensorFlow, whose start-up on a machine
+without a GPU logs errors that are noise ("Unable to register cuDNN factory", cuFFT, cuBLAS):
+before a codec's classes are first imported the registry sets it to 3 (fatal only), as the
+command line does, unless the user set it (their level is kept)."""
 
 
 class MediaType(str, enum.Enum):
@@ -336,6 +343,7 @@ class CodecDescriptor:
         if path is None:
             raise PluginError(f"codec `{self.name}` has no {role}")
         module_name, _, attribute = path.partition(":")
+        os.environ.setdefault(TF_LOG_ENV, "3")  # before any codec can import TensorFlow (see TF_LOG_ENV)
         def load() -> type:
             return getattr(importlib.import_module(module_name), attribute)
 

@@ -134,15 +134,11 @@ class Registry:
         return sorted(self._registered)
 
     def unusable(self) -> dict[str, NeuralavError]:
-        """Return ``{codec name: the error get() raises}`` for registered names that cannot be used."""
+        """Return ``{codec name: the error get() raises}`` for registered names that cannot be used
+        (two distributions register them and no ``NEURALAV_PREFER`` pin chooses, or a pin names a
+        distribution that does not register them). ``neuralav codecs`` lists them."""
         found = {name: self._resolve(name) for name in sorted(self._registered)}
         return {name: error for name, error in found.items() if isinstance(error, NeuralavError)}
-
-    def conflicts(self) -> dict[str, tuple[str, ...]]:
-        """Return ``{codec name: distributions}`` for names registered more than once that no
-        ``NEURALAV_PREFER`` pin resolves."""
-        return {name: tuple(sorted(d.distribution or "unknown distribution" for d in self._registered[name]))
-                for name in self.unusable() if len(self._registered[name]) > 1}
 
     def get(self, name: str) -> CodecDescriptor:
         """Return the descriptor of codec ``name``.

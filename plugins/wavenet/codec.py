@@ -101,7 +101,7 @@ class Bundle:
     """
 
     def __init__(self, path: Path) -> None:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # CPU-only start-up errors are noise (registry.TF_LOG_ENV)
         import tensorflow as tf
         import tensorflow_compression as tfc
 

@@ -121,14 +121,16 @@ def test_decoding_a_file_of_that_codec_names_both(prefer, cae_file, tmp_path, ca
 def test_the_library_api_names_both(prefer):
     with pytest.raises(DuplicateCodecError, match=BOTH):
         registry.create_encoder("cae")
-    assert registry.default_registry().conflicts() == {"cae": ("neuralav", DIST)}
+    assert [str(error) for error in registry.default_registry().unusable().values()] == [
+        f"{BOTH}; choose one with {PREFER_ENV}=cae=DISTRIBUTION (e.g. {PREFER_ENV}=cae=neuralav) "
+        "or uninstall the other"]
     assert "cae" not in [codec.name for codec in registry.list_codecs()]
 
 
 def test_pinning_to_the_built_in_decodes_the_file_as_before(prefer, cae_file, tmp_path):
     prefer("cae=NeuralAV")  # distribution names compare as pip does
     assert registry.get_codec("cae").distribution == "neuralav"
-    assert registry.default_registry().conflicts() == {}
+    assert registry.default_registry().unusable() == {}
     out = tmp_path / "decoded.mkv"
     assert main(["decode", str(cae_file), str(out), "-c:v", "ffv1"]) == 0
     with av.open(str(out)) as container:
