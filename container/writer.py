@@ -68,6 +68,15 @@ def output_format_for(path: str | os.PathLike) -> str:
     raise UnsupportedOutputError(f"cannot tell the output format of `{path}` (known suffixes: {known})")
 
 
+def _carrier_layout(info: NeuralTrackInfo, channels: int) -> av.AudioLayout:
+    """The channel layout of a neural audio track: its codec header's ``layout``, else ``channels``'s default."""
+    named = info.parsed.fields.get("layout")
+    if isinstance(named, str):
+        with contextlib.suppress(ValueError, TypeError):
+            return av.AudioLayout(named)
+    return av.AudioLayout(f"{max(int(channels or 1), 1)}c")  # FFmpeg: N channels, default order
+
+
 def _template(codec: str) -> av.stream.Stream:
     """A stream of a throwaway Matroska container, for add_stream_from_template."""
     return av.open(io.BytesIO(), "w", format="matroska").add_stream(codec)
@@ -250,7 +259,10 @@ class Writer:
             stream = self._container.add_stream_from_template(_template(carrier.AUDIO_TEMPLATE[0]))
             context = stream.codec_context
             context.sample_rate = sample_rate
-            private = carrier.waveformatex(sample_rate, channels, info.header)
+            # Matroska's Channels comes from the layout (the template's is stereo): it must
+            # agree with the WAVEFORMATEX, or mkvmerge warns and exits 1 on every remux.
+            context.layout = _carrier_layout(info, channels)
+            private = carrier.waveformatex(sample_rate, context.layout.nb_channels, info.header)
         context.extradata = private
         self._carrier_private[stream.index] = private
         stream.metadata.update(carrier.track_tags(info.header, plugin))
