@@ -25,6 +25,7 @@ import contextlib
 import errno
 import io
 import os
+import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -39,7 +40,7 @@ from .atomic import check_target, claim, commit, release, remove_stale, temporar
 from .carrier import NeuralTrackInfo
 from .errors import OutputPathError, UnsupportedOutputError
 
-__all__ = ["Writer", "OutputStream", "output_format_for"]
+__all__ = ["Writer", "OutputStream", "output_format_for", "COLOR_PROPERTIES"]
 
 _IMAGE_SUFFIXES = {".png": "png", ".jpg": "mjpeg", ".jpeg": "mjpeg", ".bmp": "bmp", ".tif": "tiff",
                    ".tiff": "tiff", ".webp": "libwebp"}
@@ -66,6 +67,44 @@ def output_format_for(path: str | os.PathLike) -> str:
         return _FORMAT_BY_SUFFIX[suffix]
     known = ", ".join(sorted(set(_FORMAT_BY_SUFFIX) | set(_IMAGE_SUFFIXES)))
     raise UnsupportedOutputError(f"cannot tell the output format of `{path}` (known suffixes: {known})")
+
+
+COLOR_PROPERTIES = ("color_primaries", "color_trc", "colorspace", "color_range")
+"""The colour description of a video stream: PyAV codec-context attributes (FFmpeg enum values)."""
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+
+
+def _checked_language(language: str | None) -> str | None:
+    """``language`` if it looks like a language code (``eng``, ``fre``, ``pt-BR``); ``None`` stays ``None``.
+
+    Raises:
+        InvalidOptionError: anything else (names the value).
+    """
+    if language is None or language == "":
+        return None
+    if not isinstance(language, str) or not _LANGUAGE.fullmatch(language):
+        raise _registry.InvalidOptionError(f"track language {language!r} is not a language code "
+                                           "(ISO 639-2 such as `eng`, or BCP 47 such as `pt-BR`)")
+    return language
+
+
+def _check_color(codec: str, color: Mapping[str, int]) -> None:
+    """Check a colour description (``{name in COLOR_PROPERTIES: FFmpeg enum value}``) for encoder ``codec``.
+
+    Raises:
+        InvalidOptionError: ``codec`` is not a video encoder, a key is unknown, or a value is not an int.
+    """
+    try:
+        kind = av.Codec(codec, "w").type
+    except Exception:  # an unknown codec: _add_pyav names it
+        kind = "video"
+    if kind != "video":
+        raise _registry.InvalidOptionError(f"`color` applies to video streams, not to {kind} codec `{codec}`")
+    for name, value in color.items():
+        if name not in COLOR_PROPERTIES or isinstance(value, bool) or not isinstance(value, int):
+            raise _registry.InvalidOptionError(
+                f"colour property {name!r}={value!r}: expected one of {', '.join(COLOR_PROPERTIES)} "
+                "with an FFmpeg enum value (int)")
 
 
 def _carrier_layout(info: NeuralTrackInfo, channels: int) -> av.AudioLayout:
@@ -173,6 +212,15 @@ class Writer:
     # ------------------------------------------------------------------ adding streams
 
     @property
+    def supported_codecs(self) -> frozenset[str]:
+        """Names of the codecs the output format holds as they are (FFmpeg's muxer's list: ``h264``, ``opus``...).
+
+        What ``copy`` can put in this output; neural codecs are not listed (they need Matroska,
+        see :attr:`is_matroska`).
+        """
+        return frozenset(self._container.supported_codecs)
+
+    @property
     def is_matroska(self) -> bool:
         """Whether the output can carry neural tracks."""
         return self.format == "matroska"
@@ -180,7 +228,8 @@ class Writer:
     def add_stream(self, codec: str, rate: int | Fraction | None = None, *,
                    options: Mapping[str, Any] | None = None, width: int | None = None,
                    height: int | None = None, layout: str | None = None, pix_fmt: str | None = None,
-                   sample_format: str | None = None, bit_rate: int | None = None) -> OutputStream:
+                   sample_format: str | None = None, bit_rate: int | None = None, language: str | None = None,
+                   color: Mapping[str, int] | None = None) -> OutputStream:
         """Add a stream coded by ``codec``: a neuralav codec or any PyAV encoder.
 
         Args:
@@ -193,15 +242,36 @@ class Writer:
             sample_format: Input sample format of neural audio (e.g. ``s16``), or PyAV
                 encoder's sample format.
             bit_rate: Target bitrate of a PyAV encoder (bits/s).
+            language: The track's language, as the source names it (ISO 639-2, e.g. ``eng``;
+                Matroska's Language). Default: none (readers show ``und``).
+            color: Colour description of a video stream coded by a PyAV encoder, keys from
+                :data:`COLOR_PROPERTIES` (PyAV's codec-context attributes), values FFmpeg's
+                enum values as PyAV gives them (``source.codec_context.color_primaries``...):
+                the encoder signals them (H.264/HEVC VUI) and Matroska's Colour element
+                carries them. Not for neural streams, whose payload has no colour coding.
 
         Raises:
             UnsupportedOutputError: a neural codec for a format other than Matroska.
             UnknownCodecError: neither a neuralav codec nor a PyAV encoder.
+            InvalidOptionError: a malformed ``language``, or ``color`` where it does not apply.
         """
         names = (self.registry.names() if self.registry is not None else _registry.default_registry().names())
+        language = _checked_language(language)
         if codec in names:
-            return self._add_neural(codec, rate, options or {}, width, height, layout, sample_format)
-        return self._add_pyav(codec, rate, options or {}, width, height, layout, pix_fmt, sample_format, bit_rate)
+            if color:
+                raise _registry.InvalidOptionError(
+                    f"`color` describes how a standard encoder codes pixels; neural codec `{codec}` has none")
+            stream = self._add_neural(codec, rate, options or {}, width, height, layout, sample_format)
+        else:
+            if color:
+                _check_color(codec, color)
+            stream = self._add_pyav(codec, rate, options or {}, width, height, layout, pix_fmt, sample_format,
+                                    bit_rate)
+            for name, value in (color or {}).items():
+                setattr(stream.av_stream.codec_context, name, value)
+        if language:
+            stream.av_stream.metadata["language"] = language
+        return stream
 
     def _add_neural(self, codec: str, rate, options, width, height, layout, sample_format) -> OutputStream:
         descriptor = _registry.get_codec(codec, registry=self.registry)
@@ -235,10 +305,17 @@ class Writer:
 
     def add_neural_copy(self, info: NeuralTrackInfo, *, width: int = 0, height: int = 0,
                         frame_rate: Fraction | None = None, sample_rate: int = 0, channels: int = 1,
-                        plugin: str | None = None) -> OutputStream:
-        """Add a stream whose packets are copied from another file's neural track."""
+                        plugin: str | None = None, language: str | None = None) -> OutputStream:
+        """Add a stream whose packets are copied from another file's neural track.
+
+        Args:
+            language: The track's language (ISO 639-2, e.g. ``eng``), as the source's track says.
+        """
+        language = _checked_language(language)
         stream = self._add_carrier(info, plugin, width=width, height=height, frame_rate=frame_rate,
                                    sample_rate=sample_rate, channels=channels)
+        if language:
+            stream.av_stream.metadata["language"] = language
         stream.kind = "copy"
         return stream
 
