@@ -110,7 +110,8 @@ def test_colour_is_refused_where_it_does_not_apply(tmp_path):
 
 def test_the_writer_says_which_codecs_its_format_holds(tmp_path):
     # The pipeline's choice between `copy` and re-encoding reads this (issue 32.6: not a private attribute).
-    for name, holds, refuses in (("x.mkv", {"h264", "opus", "ffv1"}, set()), ("x.mp4", {"h264", "aac"}, {"cook", "wmav2"}),
+    for name, holds, refuses in (("x.mkv", {"h264", "opus", "ffv1"}, set()),
+                                 ("x.mp4", {"h264", "aac"}, {"cook", "wmav2"}),
                                  ("x.wav", {"pcm_s16le"}, {"h264", "opus"})):
         writer = container.open(tmp_path / name, "w")
         try:
