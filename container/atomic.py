@@ -176,6 +176,12 @@ def remove_stale(target: Path) -> list[Path]:
     not been modified for :data:`STALE_AFTER` seconds, the only test for names without a
     pid). Files being written are never touched.
 
+    Anyone who may write the output folder (``/tmp``...) can put anything under a
+    temporary's name: only regular files are considered. The type is checked with
+    ``lstat`` before opening, the open never follows a symlink and never blocks (a FIFO
+    would wait for a writer forever), and the file opened must be the one checked.
+    Symlinks, FIFOs, sockets, devices and folders are left alone.
+
     Returns:
         The paths removed.
     """
@@ -190,9 +196,8 @@ def remove_stale(target: Path) -> list[Path]:
         if match is None:
             continue
         path = target.parent / name
-        try:
-            descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError:
+        descriptor = _open_regular_file(path)
+        if descriptor is None:
             continue
         try:
             try:
@@ -202,12 +207,40 @@ def remove_stale(target: Path) -> list[Path]:
             old = time.time() - os.fstat(descriptor).st_mtime > STALE_AFTER
             pid = match.group(1)
             if old or (pid is not None and not _pid_alive(int(pid))):
-                with contextlib.suppress(FileNotFoundError):
+                try:
                     path.unlink()
+                except FileNotFoundError:
+                    pass
+                except OSError:  # e.g. not ours to delete (a sticky folder)
+                    continue
                 removed.append(path)
         finally:
             os.close(descriptor)
     return removed
+
+
+def _open_regular_file(path: Path) -> int | None:
+    """Open ``path`` read-only if it is a regular file (not through a symlink); else ``None``.
+
+    Never blocks: the type is checked before the open (``lstat``), the open is
+    non-blocking and refuses symlinks, and the descriptor must be the file checked
+    (same device and inode), in case the name was swapped in between.
+    """
+    try:
+        checked = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(checked.st_mode):
+        return None
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    opened = os.fstat(descriptor)
+    if not stat.S_ISREG(opened.st_mode) or not os.path.samestat(opened, checked):
+        os.close(descriptor)
+        return None
+    return descriptor
 
 
 def commit(temporary: Path, target: Path, overwrite: bool) -> None:

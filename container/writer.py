@@ -17,6 +17,8 @@ after the Matroska CodecID patch; :meth:`Writer.abort` (or an exception inside t
 ``with`` block) deletes it, and the temporaries of writers that were killed are removed
 by the next writer of the same path (``atomic.py``). Files are written bit-exact (no
 random segment id, date or library version), so the same input gives the same bytes.
+A writable file object (a pipe, ``sys.stdout.buffer``) is written as the muxer goes, the
+neural tracks' entries patched on their way out (``live.py``).
 """
 
 from __future__ import annotations
@@ -25,21 +27,22 @@ import contextlib
 import errno
 import io
 import os
+import re
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, BinaryIO, Iterable, Mapping
 
 import av
 
 from neuralav import registry as _registry
 from neuralav.registry import Encoder, MediaType, Registry
 
-from . import carrier, ebml
+from . import carrier, ebml, live
 from .atomic import check_target, claim, commit, release, remove_stale, temporary_path
 from .carrier import NeuralTrackInfo
 from .errors import OutputPathError, UnsupportedOutputError
 
-__all__ = ["Writer", "OutputStream", "output_format_for"]
+__all__ = ["Writer", "OutputStream", "output_format_for", "COLOR_PROPERTIES"]
 
 _IMAGE_SUFFIXES = {".png": "png", ".jpg": "mjpeg", ".jpeg": "mjpeg", ".bmp": "bmp", ".tif": "tiff",
                    ".tiff": "tiff", ".webp": "libwebp"}
@@ -49,8 +52,8 @@ _FORMAT_BY_SUFFIX = {".mkv": "matroska", ".mka": "matroska", ".mks": "matroska",
 
 
 _STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS, errno.EACCES,
-                             errno.EPERM})
-"""errno values of a failed write that are the file system's doing, not the media's."""
+                             errno.EPERM, errno.EPIPE})
+"""errno values of a failed write that are the file system's (or the pipe reader's) doing, not the media's."""
 
 
 def output_format_for(path: str | os.PathLike) -> str:
@@ -66,6 +69,53 @@ def output_format_for(path: str | os.PathLike) -> str:
         return _FORMAT_BY_SUFFIX[suffix]
     known = ", ".join(sorted(set(_FORMAT_BY_SUFFIX) | set(_IMAGE_SUFFIXES)))
     raise UnsupportedOutputError(f"cannot tell the output format of `{path}` (known suffixes: {known})")
+
+
+COLOR_PROPERTIES = ("color_primaries", "color_trc", "colorspace", "color_range")
+"""The colour description of a video stream: PyAV codec-context attributes (FFmpeg enum values)."""
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+
+
+def _checked_language(language: str | None) -> str | None:
+    """``language`` if it looks like a language code (``eng``, ``fre``, ``pt-BR``); ``None`` stays ``None``.
+
+    Raises:
+        InvalidOptionError: anything else (names the value).
+    """
+    if language is None or language == "":
+        return None
+    if not isinstance(language, str) or not _LANGUAGE.fullmatch(language):
+        raise _registry.InvalidOptionError(f"track language {language!r} is not a language code "
+                                           "(ISO 639-2 such as `eng`, or BCP 47 such as `pt-BR`)")
+    return language
+
+
+def _check_color(codec: str, color: Mapping[str, int]) -> None:
+    """Check a colour description (``{name in COLOR_PROPERTIES: FFmpeg enum value}``) for encoder ``codec``.
+
+    Raises:
+        InvalidOptionError: ``codec`` is not a video encoder, a key is unknown, or a value is not an int.
+    """
+    try:
+        kind = av.Codec(codec, "w").type
+    except Exception:  # an unknown codec: _add_pyav names it
+        kind = "video"
+    if kind != "video":
+        raise _registry.InvalidOptionError(f"`color` applies to video streams, not to {kind} codec `{codec}`")
+    for name, value in color.items():
+        if name not in COLOR_PROPERTIES or isinstance(value, bool) or not isinstance(value, int):
+            raise _registry.InvalidOptionError(
+                f"colour property {name!r}={value!r}: expected one of {', '.join(COLOR_PROPERTIES)} "
+                "with an FFmpeg enum value (int)")
+
+
+def _carrier_layout(info: NeuralTrackInfo, channels: int) -> av.AudioLayout:
+    """The channel layout of a neural audio track: its codec header's ``layout``, else ``channels``'s default."""
+    named = info.parsed.fields.get("layout")
+    if isinstance(named, str):
+        with contextlib.suppress(ValueError, TypeError):
+            return av.AudioLayout(named)
+    return av.AudioLayout(f"{max(int(channels or 1), 1)}c")  # FFmpeg: N channels, default order
 
 
 def _template(codec: str) -> av.stream.Stream:
@@ -127,7 +177,12 @@ class Writer:
     """A media file being written (Matroska for neural tracks; any PyAV format otherwise).
 
     Args:
-        path: Output file. Its suffix picks the format unless ``format`` is given.
+        path: Output file. Its suffix picks the format unless ``format`` is given. Or a
+            writable binary file object (a pipe, ``sys.stdout.buffer``): the bytes are
+            written to it as they are muxed, as ffmpeg writes to ``pipe:``; no temporary
+            file, and nothing can be taken back once sent. Matroska (the default for a file
+            object) is then written as FFmpeg writes it to a pipe: no Cues, no Duration, a
+            Segment of unknown size, and neural tracks patched on the way out (``live.py``).
         format: FFmpeg muxer name (``matroska``, ``mp4``, ``image2``...).
         overwrite: Replace an existing file (the CLI's ``-y``).
         registry: Codec registry (default: the installed plugins).
@@ -137,23 +192,41 @@ class Writer:
         UnsupportedOutputError: unknown output suffix.
     """
 
-    def __init__(self, path: str | os.PathLike, format: str | None = None, *, overwrite: bool = False,
-                 registry: Registry | None = None) -> None:
-        self.path = check_target(path, overwrite)
-        self.format = format or output_format_for(self.path)
+    def __init__(self, path: str | os.PathLike | BinaryIO, format: str | None = None, *,
+                 overwrite: bool = False, registry: Registry | None = None) -> None:
         self.overwrite = overwrite
         self.registry = registry
         self.streams: list[OutputStream] = []
         self._closed = False
         self._started = False
         self._carrier_private: dict[int, bytes] = {}  # stream index -> CodecPrivate of neural tracks
+        self._temporary: Path | None = None
+        self._lock: int | None = None
+        self._live: live.TrackPatchingOutput | None = None
+        if hasattr(path, "write"):
+            self.path = None
+            self.name = str(getattr(path, "name", "<stream>"))
+            self.format = format or "matroska"
+            output = path
+            if self.is_matroska:
+                self._live = output = live.TrackPatchingOutput(path, self._patch_in_flight)
+            self._open(output, {})
+            return
+        self.path = check_target(path, overwrite)
+        self.name = str(self.path)
+        self.format = format or output_format_for(self.path)
         remove_stale(self.path)  # temporaries of writers that were killed
         self._temporary = temporary_path(self.path)
-        self._lock: int | None = None
         try:
             self._lock = claim(self._temporary)
-            options = {"update": "1"} if self.format == "image2" else {}
-            self._container = av.open(str(self._temporary), "w", format=self.format, options=options)
+        except BaseException:
+            self._closed = True
+            raise
+        self._open(str(self._temporary), {"update": "1"} if self.format == "image2" else {})
+
+    def _open(self, output, options: Mapping[str, str]) -> None:
+        try:
+            self._container = av.open(output, "w", format=self.format, options=dict(options))
             # No random SegmentUID, date or library version: the same input gives the same bytes.
             self._container.flags |= av.container.Flags.bitexact.value
         except BaseException:
@@ -164,6 +237,15 @@ class Writer:
     # ------------------------------------------------------------------ adding streams
 
     @property
+    def supported_codecs(self) -> frozenset[str]:
+        """Names of the codecs the output format holds as they are (FFmpeg's muxer's list: ``h264``, ``opus``...).
+
+        What ``copy`` can put in this output; neural codecs are not listed (they need Matroska,
+        see :attr:`is_matroska`).
+        """
+        return frozenset(self._container.supported_codecs)
+
+    @property
     def is_matroska(self) -> bool:
         """Whether the output can carry neural tracks."""
         return self.format == "matroska"
@@ -171,7 +253,8 @@ class Writer:
     def add_stream(self, codec: str, rate: int | Fraction | None = None, *,
                    options: Mapping[str, Any] | None = None, width: int | None = None,
                    height: int | None = None, layout: str | None = None, pix_fmt: str | None = None,
-                   sample_format: str | None = None, bit_rate: int | None = None) -> OutputStream:
+                   sample_format: str | None = None, bit_rate: int | None = None, language: str | None = None,
+                   color: Mapping[str, int] | None = None) -> OutputStream:
         """Add a stream coded by ``codec``: a neuralav codec or any PyAV encoder.
 
         Args:
@@ -184,15 +267,36 @@ class Writer:
             sample_format: Input sample format of neural audio (e.g. ``s16``), or PyAV
                 encoder's sample format.
             bit_rate: Target bitrate of a PyAV encoder (bits/s).
+            language: The track's language, as the source names it (ISO 639-2, e.g. ``eng``;
+                Matroska's Language). Default: none (readers show ``und``).
+            color: Colour description of a video stream coded by a PyAV encoder, keys from
+                :data:`COLOR_PROPERTIES` (PyAV's codec-context attributes), values FFmpeg's
+                enum values as PyAV gives them (``source.codec_context.color_primaries``...):
+                the encoder signals them (H.264/HEVC VUI) and Matroska's Colour element
+                carries them. Not for neural streams, whose payload has no colour coding.
 
         Raises:
             UnsupportedOutputError: a neural codec for a format other than Matroska.
             UnknownCodecError: neither a neuralav codec nor a PyAV encoder.
+            InvalidOptionError: a malformed ``language``, or ``color`` where it does not apply.
         """
         names = (self.registry.names() if self.registry is not None else _registry.default_registry().names())
+        language = _checked_language(language)
         if codec in names:
-            return self._add_neural(codec, rate, options or {}, width, height, layout, sample_format)
-        return self._add_pyav(codec, rate, options or {}, width, height, layout, pix_fmt, sample_format, bit_rate)
+            if color:
+                raise _registry.InvalidOptionError(
+                    f"`color` describes how a standard encoder codes pixels; neural codec `{codec}` has none")
+            stream = self._add_neural(codec, rate, options or {}, width, height, layout, sample_format)
+        else:
+            if color:
+                _check_color(codec, color)
+            stream = self._add_pyav(codec, rate, options or {}, width, height, layout, pix_fmt, sample_format,
+                                    bit_rate)
+            for name, value in (color or {}).items():
+                setattr(stream.av_stream.codec_context, name, value)
+        if language:
+            stream.av_stream.metadata["language"] = language
+        return stream
 
     def _add_neural(self, codec: str, rate, options, width, height, layout, sample_format) -> OutputStream:
         descriptor = _registry.get_codec(codec, registry=self.registry)
@@ -226,10 +330,17 @@ class Writer:
 
     def add_neural_copy(self, info: NeuralTrackInfo, *, width: int = 0, height: int = 0,
                         frame_rate: Fraction | None = None, sample_rate: int = 0, channels: int = 1,
-                        plugin: str | None = None) -> OutputStream:
-        """Add a stream whose packets are copied from another file's neural track."""
+                        plugin: str | None = None, language: str | None = None) -> OutputStream:
+        """Add a stream whose packets are copied from another file's neural track.
+
+        Args:
+            language: The track's language (ISO 639-2, e.g. ``eng``), as the source's track says.
+        """
+        language = _checked_language(language)
         stream = self._add_carrier(info, plugin, width=width, height=height, frame_rate=frame_rate,
                                    sample_rate=sample_rate, channels=channels)
+        if language:
+            stream.av_stream.metadata["language"] = language
         stream.kind = "copy"
         return stream
 
@@ -237,7 +348,7 @@ class Writer:
                      sample_rate, channels) -> OutputStream:
         if not self.is_matroska:
             raise UnsupportedOutputError(
-                f"neural codec `{info.codec}` needs a Matroska output (.mkv/.mka), not `{self.path.name}` "
+                f"neural codec `{info.codec}` needs a Matroska output (.mkv/.mka), not `{Path(self.name).name}` "
                 f"({self.format}); use `neuralav decode` to get standard codecs")
         if info.parsed.media_type is MediaType.VIDEO:
             stream = self._container.add_stream_from_template(_template(carrier.VIDEO_TEMPLATE[0]))
@@ -250,7 +361,10 @@ class Writer:
             stream = self._container.add_stream_from_template(_template(carrier.AUDIO_TEMPLATE[0]))
             context = stream.codec_context
             context.sample_rate = sample_rate
-            private = carrier.waveformatex(sample_rate, channels, info.header)
+            # Matroska's Channels comes from the layout (the template's is stereo): it must
+            # agree with the WAVEFORMATEX, or mkvmerge warns and exits 1 on every remux.
+            context.layout = _carrier_layout(info, channels)
+            private = carrier.waveformatex(sample_rate, context.layout.nb_channels, info.header)
         context.extradata = private
         self._carrier_private[stream.index] = private
         stream.metadata.update(carrier.track_tags(info.header, plugin))
@@ -343,8 +457,11 @@ class Writer:
                 stream.av_stream.disposition |= av.stream.Disposition.default
                 seen.add(stream.type)
 
-    def close(self) -> Path:
+    def close(self) -> Path | None:
         """Finish the file: flush nothing (flush encoders yourself), patch, rename. Returns the path.
+
+        A file object output has no path (returns ``None``): its last bytes are sent and
+        it is flushed, not closed.
 
         Raises:
             OutputExistsError: the target appeared meanwhile and ``overwrite`` is false.
@@ -353,19 +470,26 @@ class Writer:
             return self.path
         if not self.streams:
             self.abort()
-            raise UnsupportedOutputError(f"output `{self.path}` has no streams: nothing was written")
+            raise UnsupportedOutputError(f"output `{self.name}` has no streams: nothing was written")
         self._closed = True
         try:
             if not self._started:
                 self._set_defaults()
             # After close() PyAV's container lists no streams: note which have a TrackEntry.
-            tracks = {s.index: s.type for s in self._container.streams if s.type != "attachment"}
+            self._tracks = {s.index: s.type for s in self._container.streams if s.type != "attachment"}
             try:
                 self._container.close()
+                if self._live is not None:
+                    self._live.finish()
             except OSError as error:
                 raise self._storage_error(error) from None
+            if self._temporary is None:
+                return None
             if any(s.neural is not None for s in self.streams):
-                self._patch_codec_ids(tracks)
+                with open(self._temporary, "r+b") as f:
+                    before = self._patch_codec_ids(f)
+                with open(self._temporary, "rb") as f:
+                    self._verify_tracks(f, before)
             commit(self._temporary, self.path, self.overwrite)
         except BaseException:
             self._remove_temporary()
@@ -374,7 +498,14 @@ class Writer:
         self._lock = None
         return self.path
 
-    def _patch_codec_ids(self, tracks: Mapping[int, str]) -> None:
+    def _patch_in_flight(self, f: BinaryIO) -> None:
+        """Patch and check the header of a live output (``live.TrackPatchingOutput`` calls it)."""
+        if not self._closed:  # close() noted them before the container forgot its streams
+            self._tracks = {s.index: s.type for s in self._container.streams if s.type != "attachment"}
+        before = self._patch_codec_ids(f)
+        self._verify_tracks(f, before)
+
+    def _patch_codec_ids(self, f: BinaryIO) -> dict[int, str]:
         """Turn the template CodecIDs of neural tracks into ``V_MS/VFW/FOURCC`` / ``A_MS/ACM``, then verify.
 
         Each track is found by its TrackUID (the writer's stream index + 1, as FFmpeg's
@@ -383,39 +514,45 @@ class Writer:
         neural track must still be the template (its CodecID) carrying this writer's
         CodecPrivate; after it, :meth:`_verify_tracks` reads the file back.
 
+        Args:
+            f: The Matroska file (or its beginning, up to the end of Tracks), readable and
+                writable in place.
+
+        Returns:
+            ``{TrackUID: CodecID}`` as the muxer wrote them (before the patch).
+
         Raises:
             InvalidDataError: a track is not where, or what, the writer put there.
         """
-        with open(self._temporary, "r+b") as f:
-            before = self._tracks_by_uid(f)
-            new_ids = {}
-            for stream in self.streams:
-                if stream.neural is None:
-                    continue
-                entry = self._entry_of(stream, before)
-                expected = carrier.VIDEO_TEMPLATE[1] if stream.type == "video" else carrier.AUDIO_TEMPLATE[1]
-                if entry.codec_id != expected or entry.codec_private != self._carrier_private[stream.index]:
-                    raise ebml.InvalidDataError(
-                        f"output track {entry.number} (stream {stream.index}) has CodecID {entry.codec_id!r} "
-                        f"and not the neural carrier this writer made ({expected!r}): the file was not patched")
-                new_ids[entry.number] = carrier.VIDEO_CODEC_ID if stream.type == "video" else carrier.AUDIO_CODEC_ID
-            ebml.patch_codec_ids(f, new_ids)
-        self._verify_tracks(tracks, {uid: entry.codec_id for uid, entry in before.items()})
+        before = self._tracks_by_uid(f)
+        new_ids = {}
+        for stream in self.streams:
+            if stream.neural is None:
+                continue
+            entry = self._entry_of(stream, before)
+            expected = carrier.VIDEO_TEMPLATE[1] if stream.type == "video" else carrier.AUDIO_TEMPLATE[1]
+            if entry.codec_id != expected or entry.codec_private != self._carrier_private[stream.index]:
+                raise ebml.InvalidDataError(
+                    f"output track {entry.number} (stream {stream.index}) has CodecID {entry.codec_id!r} "
+                    f"and not the neural carrier this writer made ({expected!r}): the file was not patched")
+            new_ids[entry.number] = carrier.VIDEO_CODEC_ID if stream.type == "video" else carrier.AUDIO_CODEC_ID
+        ebml.patch_codec_ids(f, new_ids)
+        return {uid: entry.codec_id for uid, entry in before.items()}
 
-    def _verify_tracks(self, tracks: Mapping[int, str], codec_ids_before: Mapping[int, str]) -> None:
+    def _verify_tracks(self, f: BinaryIO, codec_ids_before: Mapping[int, str]) -> None:
         """Read the written file back: every track has the CodecID it must have, and Tracks its CRC.
 
         Args:
-            tracks: ``{stream index: type}`` of the output's streams that have a TrackEntry.
+            f: The Matroska file as written (or its beginning, up to the end of Tracks).
             codec_ids_before: ``{TrackUID: CodecID}`` as the muxer wrote them (before the patch).
 
         Raises:
             InvalidDataError: a track's CodecID or CodecPrivate is wrong, a track is missing
                 or extra, or the Tracks CRC-32 does not match.
         """
-        with open(self._temporary, "rb") as f:
-            after = self._tracks_by_uid(f)
-            crc_valid = ebml.tracks_crc_valid(f)
+        tracks = self._tracks  # {stream index: type} of the streams that have a TrackEntry
+        after = self._tracks_by_uid(f)
+        crc_valid = ebml.tracks_crc_valid(f)
         if len(after) != len(tracks):
             raise ebml.InvalidDataError(f"the written file has {len(after)} tracks, expected {len(tracks)}")
         for index, kind in tracks.items():
@@ -455,8 +592,8 @@ class Writer:
         the reason (one line for the CLI); others (e.g. FFmpeg refusing a timestamp) pass on.
         """
         if error.errno in _STORAGE_ERRNOS:
-            return OutputPathError(f"cannot write output `{self.path}`: {error.strerror or error} "
-                                   "(nothing was written)")
+            return OutputPathError(f"cannot write output `{self.name}`: {error.strerror or error}"
+                                   + (" (nothing was written)" if self._temporary is not None else ""))
         return error
 
     def abort(self) -> None:
@@ -469,8 +606,9 @@ class Writer:
         self._remove_temporary()
 
     def _remove_temporary(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self._temporary.unlink()
+        if self._temporary is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self._temporary.unlink()
         release(self._lock)
         self._lock = None
 
