@@ -420,7 +420,7 @@ class Reader:
         expected = {t.index: t.duration if t.duration is not None else (self.duration if truncated else None)
                     for t in tracks}
         lines = []
-        for loss in log.losses(expected):
+        for loss in log.losses(expected, truncated=truncated):
             cause = (f" (the file is truncated: {size} of {self._stated_size} bytes)" if truncated and loss.tail
                      else " (damaged data the demuxer skipped)" if not loss.tail else "")
             lines.append(loss.describe(str(self.path), cause))

@@ -118,3 +118,26 @@ def test_probe_and_the_reader_report_the_damage(damaged, truncated):
     assert result.returncode == 0
     info = json.loads(result.stdout)
     assert info["damage"] and all(line in result.stderr for line in info["damage"])
+
+
+def test_a_variable_frame_rate_file_is_not_reported_as_damaged(tmp_path):
+    """Irregular timestamps are no holes: only a regular packet step makes a gap a loss."""
+    from fractions import Fraction
+
+    import numpy as np
+
+    path = tmp_path / "vfr.mkv"
+    times = [0, 40, 80, 200, 240, 250, 400, 440, 480, 900, 940, 1000]  # ms
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=25, options={"bf": "0"})
+        video.width, video.height, video.pix_fmt = media.WIDTH, media.HEIGHT, "yuv420p"
+        video.codec_context.time_base = Fraction(1, 1000)
+        for ms, image in zip(times, media.video_frames(len(times))):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = ms, Fraction(1, 1000)
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+    assert [pts for pts, _ in _zlibv_packets(path)] == times and np.diff(times).min() > 0
+    with container.open(path) as f:
+        assert sum(1 for _ in f.demux()) == len(times)
+        assert f.damage == []
