@@ -269,6 +269,7 @@ class Reader:
         self._decoders: dict[int, Decoder] = {}
         self._audio_clock: dict[int, int] = {}
         self._seek_to: float | None = None
+        self._seeked = False
         self._pending: dict[int, list[av.Packet]] = {}
 
     def _streamed_tracks(self) -> list[ebml.TrackEntry] | None:
@@ -396,35 +397,57 @@ class Reader:
         for track in wanted:
             if track.type in ("video", "audio"):
                 log.watch(track.index, track.codec)
+        checker = self._cluster_checker()
+        bad_clusters: list[tuple[int, float | None]] = []
         try:
             for packet in self.container.demux(streams):
                 if packet.size == 0 and packet.pts is None:
                     continue
+                time = (float(packet.pts * packet.time_base)
+                        if packet.pts is not None and packet.time_base is not None else None)
                 if packet.time_base is not None:
-                    log.add(packet.stream.index, None if packet.pts is None else float(packet.pts * packet.time_base),
-                            float((packet.duration or 0) * packet.time_base))
+                    log.add(packet.stream.index, time, float((packet.duration or 0) * packet.time_base))
+                if checker is not None and packet.pos is not None and packet.pos >= 0:
+                    bad_clusters += checker.passed(packet.pos, time)
                 if self._seek_to is None:
                     yield packet
                 else:
                     yield from self._after_seek(packet)
+            if checker is not None:
+                bad_clusters += checker.finish()
         except av.FFmpegError as error:
             raise ebml.InvalidDataError(f"`{self.path}` is damaged or truncated: {error}") from None
+        finally:
+            if checker is not None:
+                checker.close()
         for index in list(self._pending):
             yield from self._pending.pop(index)
-        self._report_losses(log, wanted)
+        self._report_losses(log, wanted, bad_clusters)
 
-    def _report_losses(self, log: PacketLog, tracks: list[Track]) -> None:
-        """Warn (:class:`DamageWarning`) of each hole and missing tail in the tracks just read."""
+    def _cluster_checker(self) -> ebml.ClusterChecker | None:
+        """A CRC-32 checker of the Clusters, for a first pass over a Matroska file on disk (else ``None``)."""
+        if self._stated_size is None or not self.seekable or self._seeked:
+            return None
+        try:
+            return ebml.ClusterChecker(open(self.path, "rb"))  # noqa: SIM115 (closed by its close())
+        except (OSError, ebml.InvalidDataError):
+            return None
+
+    def _report_losses(self, log: PacketLog, tracks: list[Track],
+                       bad_clusters: list[tuple[int, float | None]] = ()) -> None:
+        """Warn (:class:`DamageWarning`) of each Cluster failing its CRC-32, hole and missing tail."""
         size = self.size if self._stated_size is not None else 0
         truncated = self._stated_size is not None and size < self._stated_size
         expected = {t.index: t.duration if t.duration is not None else (self.duration if truncated else None)
                     for t in tracks}
-        lines = []
+        lines = [f"`{self.path}`: the Cluster at byte {offset}"
+                 + (f" (packets from {time:.3f} s)" if time is not None else "")
+                 + " fails its CRC-32: its data is damaged" for offset, time in bad_clusters]
         for loss in log.losses(expected, truncated=truncated):
             cause = (f" (the file is truncated: {size} of {self._stated_size} bytes)" if truncated and loss.tail
                      else " (damaged data the demuxer skipped)" if not loss.tail else "")
             lines.append(loss.describe(str(self.path), cause))
-        if truncated and not lines:
+        if truncated and not any("truncated" in line for line in lines):
             lines.append(f"`{self.path}` is truncated: {size} of {self._stated_size} bytes")
         for line in lines:
             if line not in self.damage:
@@ -518,6 +541,7 @@ class Reader:
                              f"(to {seconds:g} s); give a file instead, or cut the stream before it")
         self.container.seek(max(0, int(seconds * av.time_base)), backward=True, any_frame=False)
         self._seek_to = seconds
+        self._seeked = True
         self._pending = {t.index: [] for t in self.streams if t.type in ("video", "audio")}
         self._audio_clock.clear()
         for track in self.streams:

@@ -141,3 +141,29 @@ def test_a_variable_frame_rate_file_is_not_reported_as_damaged(tmp_path):
     with container.open(path) as f:
         assert sum(1 for _ in f.demux()) == len(times)
         assert f.damage == []
+
+
+def test_damage_the_decoder_conceals_is_found_by_the_cluster_crc(tmp_path):
+    """Flipped bytes inside an H.264 packet: libavcodec conceals them and every packet is there,
+    but the Cluster's CRC-32 (which FFmpeg's muxer writes) no longer matches."""
+    source = media.make_clip(tmp_path / "source.mkv", frames=FRAMES)
+    with av.open(str(source)) as f:
+        packets = [(p.pos, p.size, float(p.pts * p.time_base)) for p in f.demux(f.streams.video[0]) if p.size]
+    position, size, _ = packets[30]
+    data = bytearray(source.read_bytes())
+    for i in range(position + size // 2, position + size // 2 + 8):
+        data[i] ^= 0x55
+    damaged = tmp_path / "damaged.mkv"
+    damaged.write_bytes(bytes(data))
+    out = tmp_path / "out.mkv"
+    result = _run("transcode", "-i", str(damaged), "-map", "0:v", "-c:v", "libx264", str(out))
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(lines) == 1 and re.fullmatch(
+        rf"neuralav transcode: error: `{re.escape(str(damaged))}`: the Cluster at byte \d+ \(packets from "
+        r"[\d.]+ s\) fails its CRC-32: its data is damaged", lines[0]), result.stderr
+    with av.open(str(out)) as f:
+        assert sum(1 for _ in f.decode(video=0)) == FRAMES  # nothing was dropped: only the CRC tells
+    with container.open(source) as f:
+        list(f.demux())
+        assert f.damage == []
