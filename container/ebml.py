@@ -25,8 +25,8 @@ from typing import BinaryIO, Iterator
 
 from neuralav.registry.errors import InvalidDataError
 
-__all__ = ["TrackEntry", "TracksNotFoundError", "ClusterChecker", "read_tracks", "patch_codec_ids",
-           "MAX_TRACKS_BYTES", "MAX_TOP_LEVEL_ELEMENTS"]
+__all__ = ["TrackEntry", "TracksNotFoundError", "ClusterChecker", "read_tracks", "segment_bounds",
+           "patch_codec_ids", "MAX_TRACKS_BYTES", "MAX_TOP_LEVEL_ELEMENTS"]
 
 EBML = 0x1A45DFA3
 SEGMENT = 0x18538067
@@ -128,8 +128,12 @@ def _children(f: BinaryIO, start: int, end: int, what: str) -> Iterator[tuple[in
         position = data + size
 
 
-def _segment(f: BinaryIO) -> tuple[int, int | None]:
-    """Return (offset of the Segment's data, end of the Segment or ``None`` if its size is unknown)."""
+def segment_bounds(f: BinaryIO) -> tuple[int, int | None]:
+    """Return (offset of the Segment's data, end of the Segment or ``None`` if its size is unknown), in bytes.
+
+    Raises:
+        InvalidDataError: the file does not start with an EBML header and a Segment.
+    """
     f.seek(0)
     element_id, size, header_length = _element_header(f, "the EBML header")
     if element_id != EBML or size == _UNKNOWN_SIZE:
@@ -191,7 +195,7 @@ def _find_tracks(f: BinaryIO) -> tuple[int, int, int]:
     Raises:
         InvalidDataError: no Tracks element within those bounds, or a malformed header.
     """
-    segment_data, segment_end = _segment(f)
+    segment_data, segment_end = segment_bounds(f)
     position = segment_data
     seek_heads: list[int] = []
     visited = 0
@@ -323,7 +327,7 @@ class ClusterChecker:
 
     def __init__(self, f: BinaryIO) -> None:
         self._file = f
-        segment_data, self._segment_end = _segment(f)
+        segment_data, self._segment_end = segment_bounds(f)
         self._position: int | None = segment_data
         self._budget = MAX_TOP_LEVEL_ELEMENTS
         self._current_end: int | None = None

@@ -123,24 +123,24 @@ _TRACK_TYPES = {1: "video", 2: "audio", 17: "subtitle"}
 
 
 _EBML_MAGIC = b"\x1a\x45\xdf\xa3"
-
-
-def _segment_end(path: Path) -> int | None:
-    """Where the Matroska Segment says the file ends (bytes), or ``None`` if it does not say."""
-    with open(path, "rb") as f:
-        try:
-            return ebml._segment(f)[1]
-        except ebml.InvalidDataError:
-            return None
 STDIN_NAMES = ("-", "pipe:", "pipe:0")
 """Input names that mean standard input, as in ffmpeg."""
 
 
-def _matroska_tracks(path: Path) -> list[ebml.TrackEntry] | None:
-    with open(path, "rb") as f:
-        if f.read(4) != _EBML_MAGIC:
-            return None
-        return ebml.read_tracks(f)
+def _matroska_header(f: BinaryIO) -> tuple[list[ebml.TrackEntry] | None, int | None]:
+    """(the TrackEntries, or ``None`` where no header walk reaches them; where the Segment says the
+    file ends in bytes, or ``None`` for a live stream) of a Matroska file read from its start.
+
+    Raises:
+        InvalidDataError: the header is truncated or corrupt.
+    """
+    if f.read(4) != _EBML_MAGIC:
+        return None, None
+    segment_end = ebml.segment_bounds(f)[1]
+    try:
+        return ebml.read_tracks(f), segment_end
+    except ebml.TracksNotFoundError:
+        return None, segment_end  # libavformat found them: the tracks' tags name neural codecs
 
 
 class _HeadRecorder(io.RawIOBase):
@@ -220,7 +220,8 @@ class Reader:
         self._owned: BinaryIO | None = None
         if hasattr(path, "read"):
             source = path
-            self.path = Path(str(getattr(path, "name", "pipe:")))
+            name = getattr(path, "name", None)
+            self.path = Path(name if isinstance(name, str) else "pipe:")
         elif os.fspath(path) in STDIN_NAMES:
             source = sys.stdin.buffer
             self.path = Path("pipe:")
@@ -250,12 +251,10 @@ class Reader:
         if self.container.format.name.startswith("matroska"):
             try:
                 if self._recorder is None:
-                    entries = _matroska_tracks(self.path)
-                    self._stated_size = _segment_end(self.path)
+                    with open(self.path, "rb") as f:
+                        entries, self._stated_size = _matroska_header(f)
                 else:
                     entries = self._streamed_tracks()
-            except ebml.TracksNotFoundError:
-                entries = None  # out of bounds for a header walk: the tracks' tags name neural codecs
             except ebml.InvalidDataError as error:
                 self.close()
                 raise ebml.InvalidDataError(f"`{self.path}`: {error}") from None
@@ -275,18 +274,13 @@ class Reader:
     def _streamed_tracks(self) -> list[ebml.TrackEntry] | None:
         """The TrackEntries in the bytes PyAV read first from a pipe (``None`` if they are not there)."""
         head = self._recorder.release()
-        if not head.startswith(_EBML_MAGIC):
-            return None
         try:
-            self._stated_size = ebml._segment(io.BytesIO(head))[1]  # None for a live stream
-        except ebml.InvalidDataError:
-            pass  # read_tracks names the problem
-        try:
-            return ebml.read_tracks(io.BytesIO(head))
+            entries, self._stated_size = _matroska_header(io.BytesIO(head))
         except ebml.InvalidDataError:
             if len(head) < self._recorder.total:
                 return None  # Tracks lie beyond what PyAV read to open the stream: the tags tell
             raise
+        return entries
 
     @property
     def size(self) -> int:
@@ -443,11 +437,12 @@ class Reader:
         lines = [f"`{self.path}`: the Cluster at byte {offset}"
                  + (f" (packets from {time:.3f} s)" if time is not None else "")
                  + " fails its CRC-32: its data is damaged" for offset, time in bad_clusters]
-        for loss in log.losses(expected, truncated=truncated):
+        losses = log.losses(expected, truncated=truncated)
+        for loss in losses:
             cause = (f" (the file is truncated: {size} of {self._stated_size} bytes)" if truncated and loss.tail
                      else " (damaged data the demuxer skipped)" if not loss.tail else "")
             lines.append(loss.describe(str(self.path), cause))
-        if truncated and not any("truncated" in line for line in lines):
+        if truncated and not any(loss.tail for loss in losses):
             lines.append(f"`{self.path}` is truncated: {size} of {self._stated_size} bytes")
         for line in lines:
             if line not in self.damage:
