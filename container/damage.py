@@ -13,7 +13,9 @@ run out, finds what is missing:
   truncated); the packets lost are estimated from the step. Unless the file
   is known to be truncated, only tracks with a regular step are checked.
 
-Each loss becomes a :class:`DamageWarning`. Commands print them with
+The reader adds what :class:`~neuralav.container.ebml.ClusterChecker` finds:
+Clusters whose bytes no longer match their CRC-32 (damage a decoder may conceal).
+Each loss and each such Cluster becomes a :class:`DamageWarning`. Commands print them with
 :func:`reported` as ffmpeg prints its error lines, exit status unchanged (0),
 or stop at the first with ``-xerror`` (as ffmpeg's option: exit status 1, no
 output file).

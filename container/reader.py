@@ -12,10 +12,16 @@ Example::
         f.seek(1.5)                          # each track restarts at its keyframe <= 1.5 s
 
 Neural tracks are found by parsing the Matroska Tracks element (CodecID and
-CodecPrivate, see ``container/FORMAT.md``); PyAV gives them no codec context.
-Neural audio frames get sample-exact timestamps (time base ``1/sample_rate``):
-the first packet read after opening or seeking anchors the timeline at its
-millisecond timestamp, and each decoded frame advances it by its sample count.
+CodecPrivate, see ``container/FORMAT.md``), wherever the SeekHead puts it;
+PyAV gives them no codec context. Neural audio frames get sample-exact
+timestamps (time base ``1/sample_rate``): the first packet read after opening
+or seeking anchors the timeline at its millisecond timestamp, and each decoded
+frame advances it by its sample count.
+
+Pipes (``"-"`` for standard input, FIFOs, file objects that cannot seek) are
+read once, in order. When the packets of a track run out, what the input lost
+(a Cluster failing its CRC-32, a hole in a track, a tail cut off) is added to
+``Reader.damage`` and warned of (:class:`~neuralav.container.damage.DamageWarning`).
 """
 
 from __future__ import annotations
