@@ -197,10 +197,10 @@ def _is_stream(path: Path) -> bool:
 class Reader:
     """An open input file. Use :func:`neuralav.container.open`.
 
-    Inputs that cannot seek (standard input as ``"-"`` or ``"pipe:"``, a FIFO, a character
-    device, any binary file object that is not seekable) are read exactly once, in order:
-    PyAV reads them through a file object, and the Matroska header parser gets the bytes
-    PyAV read first. :meth:`seek` is refused on them.
+    Streams (standard input as ``"-"`` or ``"pipe:"``, a FIFO, a character device, and any
+    binary file object, even one that could seek) are read exactly once, in order: PyAV
+    reads them through a file object, and the Matroska header parser gets the bytes PyAV
+    read first. :meth:`seek` is refused on them; give a path to seek.
 
     Args:
         path: Input file (anything PyAV opens; neural tracks need Matroska), ``"-"`` for
