@@ -10,9 +10,12 @@ run out, finds what is missing:
   packets lost are the steps that fit in the gap;
 - a missing tail: the track ends more than 1.5 steps before the end its
   container states (the track's duration, or the file's when the file is
-  truncated); the packets lost are estimated from the step.
+  truncated); the packets lost are estimated from the step. Unless the file
+  is known to be truncated, only tracks with a regular step are checked.
 
-Each loss becomes a :class:`DamageWarning`. Commands print them with
+The reader adds what :class:`~neuralav.container.ebml.ClusterChecker` finds:
+Clusters whose bytes no longer match their CRC-32 (damage a decoder may conceal).
+Each loss and each such Cluster becomes a :class:`DamageWarning`. Commands print them with
 :func:`reported` as ffmpeg prints its error lines, exit status unchanged (0),
 or stop at the first with ``-xerror`` (as ffmpeg's option: exit status 1, no
 output file).
@@ -97,15 +100,21 @@ class PacketLog:
         if track is not None and pts is not None:
             track.times.append((pts, duration))
 
-    def losses(self, expected_end: dict[int, float | None]) -> list[Loss]:
-        """Holes in each followed track, and tails missing before the track's ``expected_end`` (s)."""
+    def losses(self, expected_end: dict[int, float | None], *, truncated: bool = False) -> list[Loss]:
+        """Holes in each followed track, and tails missing before the track's ``expected_end`` (s).
+
+        Args:
+            expected_end: Where each track should end (s), if known.
+            truncated: The input is known to end early; otherwise a missing tail is looked for
+                only in tracks with a regular packet step (a last frame may last long).
+        """
         found = []
         for index, track in self._tracks.items():
-            found += _track_losses(index, track, expected_end.get(index))
+            found += _track_losses(index, track, expected_end.get(index), truncated)
         return found
 
 
-def _track_losses(index: int, track: _TrackTimes, expected_end: float | None) -> list[Loss]:
+def _track_losses(index: int, track: _TrackTimes, expected_end: float | None, truncated: bool) -> list[Loss]:
     starts = sorted({round(t, 6) for t, _ in track.times})
     steps = [b - a for a, b in zip(starts, starts[1:])]
     if len(steps) < 2:
@@ -124,7 +133,7 @@ def _track_losses(index: int, track: _TrackTimes, expected_end: float | None) ->
                 losses[-1] = dataclasses.replace(losses[-1], end=after, packets=losses[-1].packets + lost)
             else:
                 losses.append(Loss(index, track.codec, before + step, after, lost))
-    if expected_end is not None:
+    if expected_end is not None and (regular or truncated):
         last = max(t + (d if d > 0 else step) for t, d in track.times)
         if expected_end - last > 1.5 * step + _TOLERANCE:
             losses.append(Loss(index, track.codec, last, expected_end, max(1, round((expected_end - last) / step)),

@@ -1,11 +1,13 @@
 """A minimal EBML/Matroska reader and in-place patcher for the header of a file.
 
 Just enough of Matroska (https://www.matroska.org/technical/elements.html) to
-read the Tracks element of a file (wherever its SeekHead puts it) and to
+read the Tracks element of a file (wherever its SeekHead puts it), to
 rewrite a track's CodecID in place, keeping the element's size and its CRC-32
-valid. Never reads a whole file: only the EBML header, the SeekHead, a bounded
-number of the Segment's element headers (:data:`MAX_TOP_LEVEL_ELEMENTS`) and
-the Tracks element (bounded by :data:`MAX_TRACKS_BYTES`).
+valid, and to check the CRC-32 of Clusters (:class:`ClusterChecker`). The
+header functions never read a whole file: only the EBML header, the SeekHead,
+a bounded number of the Segment's element headers
+(:data:`MAX_TOP_LEVEL_ELEMENTS`) and the Tracks element (bounded by
+:data:`MAX_TRACKS_BYTES`).
 
 Ids used (with their class markers, as Matroska writes them):
 ``0x1A45DFA3`` EBML, ``0x18538067`` Segment, ``0x1654AE6B`` Tracks,
@@ -23,8 +25,8 @@ from typing import BinaryIO, Iterator
 
 from neuralav.registry.errors import InvalidDataError
 
-__all__ = ["TrackEntry", "TracksNotFoundError", "read_tracks", "patch_codec_ids", "MAX_TRACKS_BYTES",
-           "MAX_TOP_LEVEL_ELEMENTS"]
+__all__ = ["TrackEntry", "TracksNotFoundError", "ClusterChecker", "read_tracks", "segment_bounds",
+           "patch_codec_ids", "MAX_TRACKS_BYTES", "MAX_TOP_LEVEL_ELEMENTS"]
 
 EBML = 0x1A45DFA3
 SEGMENT = 0x18538067
@@ -126,8 +128,12 @@ def _children(f: BinaryIO, start: int, end: int, what: str) -> Iterator[tuple[in
         position = data + size
 
 
-def _segment(f: BinaryIO) -> tuple[int, int | None]:
-    """Return (offset of the Segment's data, end of the Segment or ``None`` if its size is unknown)."""
+def segment_bounds(f: BinaryIO) -> tuple[int, int | None]:
+    """Return (offset of the Segment's data, end of the Segment or ``None`` if its size is unknown), in bytes.
+
+    Raises:
+        InvalidDataError: the file does not start with an EBML header and a Segment.
+    """
     f.seek(0)
     element_id, size, header_length = _element_header(f, "the EBML header")
     if element_id != EBML or size == _UNKNOWN_SIZE:
@@ -189,7 +195,7 @@ def _find_tracks(f: BinaryIO) -> tuple[int, int, int]:
     Raises:
         InvalidDataError: no Tracks element within those bounds, or a malformed header.
     """
-    segment_data, segment_end = _segment(f)
+    segment_data, segment_end = segment_bounds(f)
     position = segment_data
     seek_heads: list[int] = []
     visited = 0
@@ -382,3 +388,92 @@ def read_colours(f: BinaryIO) -> list[dict[str, int]]:
                             colours[_COLOUR_FIELDS[colour_id]] = _uint(f.read(colour_size))
         found.append(colours)
     return found
+
+
+class ClusterChecker:
+    """Checks the CRC-32 of each Cluster of a Matroska file on disk as a demuxer moves past it.
+
+    FFmpeg writes a CRC-32 element first in every Cluster; a Cluster whose bytes no longer
+    match it was damaged, whether or not the demuxer noticed. Call :meth:`passed` with each
+    packet's byte position (in file order): every top-level element that ends at or before
+    it is skipped by its size, and each Cluster among them is checked. Elements other than
+    Clusters count against :data:`MAX_TOP_LEVEL_ELEMENTS`; past that, or at an element of
+    unknown size, checking stops (it is a check, never needed to read the file).
+
+    Args:
+        f: The file, opened ``rb`` (the checker's own handle: it seeks).
+    """
+
+    _CHUNK = 1 << 20
+
+    def __init__(self, f: BinaryIO) -> None:
+        self._file = f
+        segment_data, self._segment_end = segment_bounds(f)
+        self._position: int | None = segment_data
+        self._budget = MAX_TOP_LEVEL_ELEMENTS
+        self._current_end: int | None = None
+        """End of the element at ``_position``, once a packet was seen inside it."""
+        self._current_time: float | None = None
+        """Time of the first packet seen inside the element at ``_position`` (s)."""
+        self.checked = 0
+        """Clusters checked so far (with a CRC-32 element)."""
+
+    def passed(self, position: int, time: float | None = None) -> list[tuple[int, float | None]]:
+        """Check the Clusters that end at or before byte ``position`` (where a packet at ``time`` s lies).
+
+        Returns:
+            ``(offset, time of its first packet or None)`` of each Cluster whose CRC-32 does not match.
+        """
+        if self._current_end is not None and position < self._current_end:
+            return []  # still inside the element read last
+        failures = []
+        while self._position is not None:
+            try:
+                self._file.seek(self._position)
+                element_id, size, header_length = _element_header(self._file, "the Segment")
+            except InvalidDataError:
+                self._position = None  # the end of the file (or of what can be parsed)
+                break
+            end = self._position + header_length + size
+            if size == _UNKNOWN_SIZE or (self._segment_end is not None and end > self._segment_end):
+                self._position = None
+                break
+            if end > position:
+                if self._current_time is None:
+                    self._current_time = time
+                self._current_end = end
+                break
+            if element_id == CLUSTER:
+                if self._crc_matches(self._position + header_length, end) is False:
+                    failures.append((self._position, self._current_time))
+            else:
+                self._budget -= 1
+                if not self._budget:
+                    self._position = None
+                    break
+            self._position, self._current_time, self._current_end = end, None, None
+        return failures
+
+    def close(self) -> None:
+        """Close the file."""
+        self._file.close()
+
+    def finish(self) -> list[tuple[int, float | None]]:
+        """Check the Clusters left up to the end of the Segment (or of the file)."""
+        return self.passed(self._segment_end if self._segment_end is not None else 1 << 62)
+
+    def _crc_matches(self, data: int, end: int) -> bool | None:
+        """Whether a Cluster's data matches its CRC-32 element (``None``: it has none, or the file ends first)."""
+        self._file.seek(data)
+        head = self._file.read(6)
+        if len(head) < 6 or head[:2] != b"\xbf\x84":
+            return None
+        crc, position = 0, data + 6
+        while position < end:
+            chunk = self._file.read(min(self._CHUNK, end - position))
+            if not chunk:
+                return None  # truncated: said elsewhere
+            crc = zlib.crc32(chunk, crc)
+            position += len(chunk)
+        self.checked += 1
+        return crc == struct.unpack("<I", head[2:])[0]

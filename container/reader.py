@@ -12,10 +12,16 @@ Example::
         f.seek(1.5)                          # each track restarts at its keyframe <= 1.5 s
 
 Neural tracks are found by parsing the Matroska Tracks element (CodecID and
-CodecPrivate, see ``container/FORMAT.md``); PyAV gives them no codec context.
-Neural audio frames get sample-exact timestamps (time base ``1/sample_rate``):
-the first packet read after opening or seeking anchors the timeline at its
-millisecond timestamp, and each decoded frame advances it by its sample count.
+CodecPrivate, see ``container/FORMAT.md``), wherever the SeekHead puts it;
+PyAV gives them no codec context. Neural audio frames get sample-exact
+timestamps (time base ``1/sample_rate``): the first packet read after opening
+or seeking anchors the timeline at its millisecond timestamp, and each decoded
+frame advances it by its sample count.
+
+Pipes (``"-"`` for standard input, FIFOs, file objects that cannot seek) are
+read once, in order. When the packets of a track run out, what the input lost
+(a Cluster failing its CRC-32, a hole in a track, a tail cut off) is added to
+``Reader.damage`` and warned of (:class:`~neuralav.container.damage.DamageWarning`).
 """
 
 from __future__ import annotations
@@ -123,24 +129,24 @@ _TRACK_TYPES = {1: "video", 2: "audio", 17: "subtitle"}
 
 
 _EBML_MAGIC = b"\x1a\x45\xdf\xa3"
-
-
-def _segment_end(path: Path) -> int | None:
-    """Where the Matroska Segment says the file ends (bytes), or ``None`` if it does not say."""
-    with open(path, "rb") as f:
-        try:
-            return ebml._segment(f)[1]
-        except ebml.InvalidDataError:
-            return None
 STDIN_NAMES = ("-", "pipe:", "pipe:0")
 """Input names that mean standard input, as in ffmpeg."""
 
 
-def _matroska_tracks(path: Path) -> list[ebml.TrackEntry] | None:
-    with open(path, "rb") as f:
-        if f.read(4) != _EBML_MAGIC:
-            return None
-        return ebml.read_tracks(f)
+def _matroska_header(f: BinaryIO) -> tuple[list[ebml.TrackEntry] | None, int | None]:
+    """(the TrackEntries, or ``None`` where no header walk reaches them; where the Segment says the
+    file ends in bytes, or ``None`` for a live stream) of a Matroska file read from its start.
+
+    Raises:
+        InvalidDataError: the header is truncated or corrupt.
+    """
+    if f.read(4) != _EBML_MAGIC:
+        return None, None
+    segment_end = ebml.segment_bounds(f)[1]
+    try:
+        return ebml.read_tracks(f), segment_end
+    except ebml.TracksNotFoundError:
+        return None, segment_end  # libavformat found them: the tracks' tags name neural codecs
 
 
 class _HeadRecorder(io.RawIOBase):
@@ -191,10 +197,10 @@ def _is_stream(path: Path) -> bool:
 class Reader:
     """An open input file. Use :func:`neuralav.container.open`.
 
-    Inputs that cannot seek (standard input as ``"-"`` or ``"pipe:"``, a FIFO, a character
-    device, any binary file object that is not seekable) are read exactly once, in order:
-    PyAV reads them through a file object, and the Matroska header parser gets the bytes
-    PyAV read first. :meth:`seek` is refused on them.
+    Streams (standard input as ``"-"`` or ``"pipe:"``, a FIFO, a character device, and any
+    binary file object, even one that could seek) are read exactly once, in order: PyAV
+    reads them through a file object, and the Matroska header parser gets the bytes PyAV
+    read first. :meth:`seek` is refused on them; give a path to seek.
 
     Args:
         path: Input file (anything PyAV opens; neural tracks need Matroska), ``"-"`` for
@@ -220,7 +226,8 @@ class Reader:
         self._owned: BinaryIO | None = None
         if hasattr(path, "read"):
             source = path
-            self.path = Path(str(getattr(path, "name", "pipe:")))
+            name = getattr(path, "name", None)
+            self.path = Path(name if isinstance(name, str) else "pipe:")
         elif os.fspath(path) in STDIN_NAMES:
             source = sys.stdin.buffer
             self.path = Path("pipe:")
@@ -250,12 +257,10 @@ class Reader:
         if self.container.format.name.startswith("matroska"):
             try:
                 if self._recorder is None:
-                    entries = _matroska_tracks(self.path)
-                    self._stated_size = _segment_end(self.path)
+                    with open(self.path, "rb") as f:
+                        entries, self._stated_size = _matroska_header(f)
                 else:
                     entries = self._streamed_tracks()
-            except ebml.TracksNotFoundError:
-                entries = None  # out of bounds for a header walk: the tracks' tags name neural codecs
             except ebml.InvalidDataError as error:
                 self.close()
                 raise ebml.InvalidDataError(f"`{self.path}`: {error}") from None
@@ -269,23 +274,19 @@ class Reader:
         self._decoders: dict[int, Decoder] = {}
         self._audio_clock: dict[int, int] = {}
         self._seek_to: float | None = None
+        self._seeked = False
         self._pending: dict[int, list[av.Packet]] = {}
 
     def _streamed_tracks(self) -> list[ebml.TrackEntry] | None:
         """The TrackEntries in the bytes PyAV read first from a pipe (``None`` if they are not there)."""
         head = self._recorder.release()
-        if not head.startswith(_EBML_MAGIC):
-            return None
         try:
-            self._stated_size = ebml._segment(io.BytesIO(head))[1]  # None for a live stream
-        except ebml.InvalidDataError:
-            pass  # read_tracks names the problem
-        try:
-            return ebml.read_tracks(io.BytesIO(head))
+            entries, self._stated_size = _matroska_header(io.BytesIO(head))
         except ebml.InvalidDataError:
             if len(head) < self._recorder.total:
                 return None  # Tracks lie beyond what PyAV read to open the stream: the tags tell
             raise
+        return entries
 
     @property
     def size(self) -> int:
@@ -396,35 +397,58 @@ class Reader:
         for track in wanted:
             if track.type in ("video", "audio"):
                 log.watch(track.index, track.codec)
+        checker = self._cluster_checker()
+        bad_clusters: list[tuple[int, float | None]] = []
         try:
             for packet in self.container.demux(streams):
                 if packet.size == 0 and packet.pts is None:
                     continue
+                time = (float(packet.pts * packet.time_base)
+                        if packet.pts is not None and packet.time_base is not None else None)
                 if packet.time_base is not None:
-                    log.add(packet.stream.index, None if packet.pts is None else float(packet.pts * packet.time_base),
-                            float((packet.duration or 0) * packet.time_base))
+                    log.add(packet.stream.index, time, float((packet.duration or 0) * packet.time_base))
+                if checker is not None and packet.pos is not None and packet.pos >= 0:
+                    bad_clusters += checker.passed(packet.pos, time)
                 if self._seek_to is None:
                     yield packet
                 else:
                     yield from self._after_seek(packet)
+            if checker is not None:
+                bad_clusters += checker.finish()
         except av.FFmpegError as error:
             raise ebml.InvalidDataError(f"`{self.path}` is damaged or truncated: {error}") from None
+        finally:
+            if checker is not None:
+                checker.close()
         for index in list(self._pending):
             yield from self._pending.pop(index)
-        self._report_losses(log, wanted)
+        self._report_losses(log, wanted, bad_clusters)
 
-    def _report_losses(self, log: PacketLog, tracks: list[Track]) -> None:
-        """Warn (:class:`DamageWarning`) of each hole and missing tail in the tracks just read."""
+    def _cluster_checker(self) -> ebml.ClusterChecker | None:
+        """A CRC-32 checker of the Clusters, for a first pass over a Matroska file on disk (else ``None``)."""
+        if self._stated_size is None or not self.seekable or self._seeked:
+            return None
+        try:
+            return ebml.ClusterChecker(open(self.path, "rb"))  # noqa: SIM115 (closed by its close())
+        except (OSError, ebml.InvalidDataError):
+            return None
+
+    def _report_losses(self, log: PacketLog, tracks: list[Track],
+                       bad_clusters: list[tuple[int, float | None]] = ()) -> None:
+        """Warn (:class:`DamageWarning`) of each Cluster failing its CRC-32, hole and missing tail."""
         size = self.size if self._stated_size is not None else 0
         truncated = self._stated_size is not None and size < self._stated_size
         expected = {t.index: t.duration if t.duration is not None else (self.duration if truncated else None)
                     for t in tracks}
-        lines = []
-        for loss in log.losses(expected):
+        lines = [f"`{self.path}`: the Cluster at byte {offset}"
+                 + (f" (packets from {time:.3f} s)" if time is not None else "")
+                 + " fails its CRC-32: its data is damaged" for offset, time in bad_clusters]
+        losses = log.losses(expected, truncated=truncated)
+        for loss in losses:
             cause = (f" (the file is truncated: {size} of {self._stated_size} bytes)" if truncated and loss.tail
                      else " (damaged data the demuxer skipped)" if not loss.tail else "")
             lines.append(loss.describe(str(self.path), cause))
-        if truncated and not lines:
+        if truncated and not any(loss.tail for loss in losses):
             lines.append(f"`{self.path}` is truncated: {size} of {self._stated_size} bytes")
         for line in lines:
             if line not in self.damage:
@@ -518,6 +542,7 @@ class Reader:
                              f"(to {seconds:g} s); give a file instead, or cut the stream before it")
         self.container.seek(max(0, int(seconds * av.time_base)), backward=True, any_frame=False)
         self._seek_to = seconds
+        self._seeked = True
         self._pending = {t.index: [] for t in self.streams if t.type in ("video", "audio")}
         self._audio_clock.clear()
         for track in self.streams:

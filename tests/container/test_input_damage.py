@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -32,8 +33,8 @@ def neural(tmp_path_factory):
     return path
 
 
-def _zlibv_packets(path) -> list[tuple[int, int]]:
-    """(pts in ms, byte position) of each zlibv packet, read by PyAV alone."""
+def _video_packets(path) -> list[tuple[int, int]]:
+    """(pts in ms, byte position) of each packet of the first video track, read by PyAV alone."""
     with av.open(str(path)) as f:
         return [(int(p.pts), p.pos) for p in f.demux(f.streams.video[0]) if p.size]
 
@@ -55,14 +56,14 @@ def damaged(neural, tmp_path_factory):
     """The 25th zlibv packet's block header overwritten: the demuxer skips to the next block it can parse."""
     path = tmp_path_factory.mktemp("damaged") / "damaged.mkv"
     data = bytearray(neural.read_bytes())
-    _, position = _zlibv_packets(neural)[24]
+    _, position = _video_packets(neural)[24]
     data[position - 4:position] = b"\xff\xff\xff\xff"
     path.write_bytes(bytes(data))
     return path
 
 
 def test_decode_of_a_truncated_file_names_each_track_the_time_and_the_packets_lost(truncated, tmp_path):
-    kept = _zlibv_packets(truncated)
+    kept = _video_packets(truncated)
     assert 0 < len(kept) < FRAMES  # a real truncation: some of the 50 frames are gone
     result = _run("decode", str(truncated), str(tmp_path / "out.mkv"))
     assert result.returncode == 0, result.stderr  # as ffmpeg: the error is reported, the run goes on
@@ -81,8 +82,8 @@ def test_decode_of_a_truncated_file_names_each_track_the_time_and_the_packets_lo
 
 
 def test_decode_of_a_damaged_file_names_the_hole(damaged, neural, tmp_path):
-    kept = [pts for pts, _ in _zlibv_packets(damaged)]
-    missing = sorted({pts for pts, _ in _zlibv_packets(neural)} - set(kept))
+    kept = [pts for pts, _ in _video_packets(damaged)]
+    missing = sorted({pts for pts, _ in _video_packets(neural)} - set(kept))
     assert missing  # the demuxer really dropped packets
     result = _run("decode", str(damaged), str(tmp_path / "out.mkv"))
     assert result.returncode == 0, result.stderr
@@ -118,3 +119,48 @@ def test_probe_and_the_reader_report_the_damage(damaged, truncated):
     assert result.returncode == 0
     info = json.loads(result.stdout)
     assert info["damage"] and all(line in result.stderr for line in info["damage"])
+
+
+def test_a_variable_frame_rate_file_is_not_reported_as_damaged(tmp_path):
+    """Irregular timestamps are no holes: only a regular packet step makes a gap a loss."""
+    path = tmp_path / "vfr.mkv"
+    times = [0, 40, 80, 200, 240, 250, 400, 440, 480, 900, 940, 1000]  # ms
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=25, options={"bf": "0"})
+        video.width, video.height, video.pix_fmt = media.WIDTH, media.HEIGHT, "yuv420p"
+        video.codec_context.time_base = Fraction(1, 1000)
+        for ms, image in zip(times, media.video_frames(len(times))):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = ms, Fraction(1, 1000)
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+    assert [pts for pts, _ in _video_packets(path)] == times
+    with container.open(path) as f:
+        assert sum(1 for _ in f.demux()) == len(times)
+        assert f.damage == []
+
+
+def test_damage_the_decoder_conceals_is_found_by_the_cluster_crc(tmp_path):
+    """Flipped bytes inside an H.264 packet: libavcodec conceals them and every packet is there,
+    but the Cluster's CRC-32 (which FFmpeg's muxer writes) no longer matches."""
+    source = media.make_clip(tmp_path / "source.mkv", frames=FRAMES)
+    with av.open(str(source)) as f:
+        packets = [(p.pos, p.size, float(p.pts * p.time_base)) for p in f.demux(f.streams.video[0]) if p.size]
+    position, size, _ = packets[30]
+    data = bytearray(source.read_bytes())
+    for i in range(position + size // 2, position + size // 2 + 8):
+        data[i] ^= 0x55
+    damaged = tmp_path / "damaged.mkv"
+    damaged.write_bytes(bytes(data))
+    out = tmp_path / "out.mkv"
+    result = _run("transcode", "-i", str(damaged), "-map", "0:v", "-c:v", "libx264", str(out))
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(lines) == 1 and re.fullmatch(
+        rf"neuralav transcode: error: `{re.escape(str(damaged))}`: the Cluster at byte \d+ \(packets from "
+        r"[\d.]+ s\) fails its CRC-32: its data is damaged", lines[0]), result.stderr
+    with av.open(str(out)) as f:
+        assert sum(1 for _ in f.decode(video=0)) == FRAMES  # nothing was dropped: only the CRC tells
+    with container.open(source) as f:
+        list(f.demux())
+        assert f.damage == []

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import re
 
-import av
 import numpy as np
 import pytest
 
@@ -82,7 +81,7 @@ def _void_flood(path, out, void_bytes: int, *, seek_head: bool):
     Tracks, Tags + the Clusters (Cues dropped: their positions would be stale)."""
     data = path.read_bytes()
     with open(path, "rb") as f:
-        segment_data, segment_end = ebml._segment(f)
+        segment_data, segment_end = ebml.segment_bounds(f)
         children = list(ebml._children(f, segment_data, segment_end, "the Segment"))
     header = data[:segment_data - 12]  # EBML header; FFmpeg writes the Segment's size in 8 bytes
     assert data[segment_data - 12:segment_data - 8] == b"\x18\x53\x80\x67"

@@ -20,7 +20,6 @@ from neuralav.container.commands.transcode import main as transcode_cli
 from neuralav.container.probe import probe
 
 from . import media
-
 from .test_writer_reader import write_mixed
 
 NEURALAV = Path(sys.executable).parent / "neuralav"
