@@ -50,9 +50,17 @@ def _available_commands() -> dict[str, str]:
     return found
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (``neuralav transcode: error: ...``)
+    pointing to ``--help``, not argparse's usage block; the exit status stays 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser(commands: dict[str, str] | None = None) -> argparse.ArgumentParser:
     """Build the top-level parser with one subparser per available command."""
-    parser = argparse.ArgumentParser(prog="neuralav", description="Learned media codecs for FFmpeg-style pipelines.")
+    parser = _OneLineErrors(prog="neuralav", description="Learned media codecs for FFmpeg-style pipelines.")
     parser.add_argument("--version", action="version", version=f"neuralav {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in (commands if commands is not None else _available_commands()).items():

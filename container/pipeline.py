@@ -22,8 +22,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import heapq
+import math
 import os
 import re
+import tempfile
 import time
 import warnings
 from fractions import Fraction
@@ -100,6 +102,8 @@ def parse_bitrate(text: str) -> int:
         raise InvalidOptionError(f"bitrate {text!r} is not a number of bits/s (e.g. 6k, 64000, 1.5M)") from None
     if not value > 0:
         raise InvalidOptionError(f"bitrate {text!r} must be positive")
+    if not value < 2 ** 31:  # FFmpeg's bit rates are int64, its encoders' options int32
+        raise InvalidOptionError(f"bitrate {text!r} is too large (at most 2G bits/s)")
     return int(value)
 
 
@@ -344,6 +348,10 @@ def _add_output(writer: Writer, route: _Route, registry: Registry | None) -> Out
         return writer.add_stream_from_template(track.av_stream)
     if track.type == "subtitle":
         return _add_subtitle_conversion(writer, route)
+    if not track.is_neural and track.av_stream.codec_context is None:
+        raise _registry.InvalidDataError(
+            f"`{route.reader.path}` {track.describe()} cannot be decoded: its codec is neither a neuralav "
+            "codec header nor one FFmpeg knows (a damaged track header?)")
     names = registry.names() if registry is not None else _registry.default_registry().names()
     neural = route.codec in names
     options: dict[str, Any] = dict(route.options)
@@ -375,8 +383,8 @@ def _add_output(writer: Writer, route: _Route, registry: Registry | None) -> Out
                                    height=track.height, bit_rate=None if neural else route.bit_rate,
                                    pix_fmt=pix_fmt)
         _carry_colour(route.reader, track, stream)
-        if route.quality is not None and not neural:
-            stream.av_stream.codec_context.qscale = int(float(route.quality))
+        if not neural:
+            _open_encoder(stream, route)
         return stream
     if track.type == "audio":
         if track.is_neural:
@@ -386,10 +394,74 @@ def _add_output(writer: Writer, route: _Route, registry: Registry | None) -> Out
         stream = writer.add_stream(route.codec, track.sample_rate, options=options,
                                    layout=track.layout or "mono", sample_format=sample_format,
                                    bit_rate=None if neural else route.bit_rate)
-        if route.quality is not None and not neural:
-            stream.av_stream.codec_context.qscale = int(float(route.quality))
+        if not neural:
+            _open_encoder(stream, route)
         return stream
     raise UnsupportedOutputError(f"cannot encode {track.describe()} with `{route.codec}`; use -c:{track.type[0]} copy")
+
+
+def _open_encoder(stream: OutputStream, route: _Route) -> None:
+    """Apply ``-q`` (qscale) and open a PyAV encoder now, before anything is written, so that
+    settings it refuses (``-opt:v preset=nonsense``, a size it cannot code) are one clear error.
+
+    Raises:
+        InvalidOptionError: ``-q`` is not a number, or the encoder refuses its settings.
+    """
+    context = stream.av_stream.codec_context
+    if route.quality is not None:
+        try:
+            quality = float(route.quality)
+        except ValueError:
+            quality = float("nan")
+        if not math.isfinite(quality) or not -(2 ** 31) < quality < 2 ** 31:
+            raise InvalidOptionError(f"-q {route.quality!r} for `{route.codec}` must be a number "
+                                     f"(the encoder's qscale)")
+        context.qscale = int(quality)
+    # The encoder's own complaint (x264: "invalid preset 'nonsense'") is captured for the error
+    # line rather than printed on a line of its own.
+    previous = av.logging.get_level()
+    av.logging.set_level(av.logging.ERROR)
+    try:
+        with av.logging.Capture() as logs, _stderr_kept(logs):
+            context.open(strict=False)
+    except av.FFmpegError as error:
+        settings = ", ".join([f"{k}={v}" for k, v in route.options.items()]
+                             + ([f"-b {route.bit_rate}"] if route.bit_rate else [])
+                             + ([f"-q {route.quality}"] if route.quality is not None else []))
+        said = "; ".join(message.strip() for level, _, message in logs if level <= av.logging.ERROR)
+        raise InvalidOptionError(f"encoder `{route.codec}` refused to start for {route.track.describe()}"
+                                 f"{' with ' + settings if settings else ''}: {said or error}") from None
+    finally:
+        av.logging.set_level(previous)
+
+
+@contextlib.contextmanager
+def _stderr_kept(logs: list) -> Iterator[None]:
+    """Within the block, what C libraries write to file descriptor 2 themselves (x264 prints
+    "invalid preset" there, outside FFmpeg's logging) goes to ``logs`` as ``(ERROR, "", text)``
+    entries if the block raises, else back to stderr as it was."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to redirect
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        failed = False
+        try:
+            yield
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            text = sink.read().decode("utf-8", "replace")
+            if failed:
+                logs.extend((av.logging.ERROR, "", line) for line in text.splitlines() if line.strip())
+            elif text:
+                os.write(2, text.encode())
 
 
 def _pixel_format_for(encoder: str, width: int, height: int, source: str | None = None) -> str | None:
@@ -419,9 +491,13 @@ def _pixel_format_for(encoder: str, width: int, height: int, source: str | None 
 
 
 def _full_chroma_where_odd(pix_fmt: str, width: int, height: int) -> bool:
-    """Whether ``pix_fmt`` has no chroma subsampling along an odd side of the picture."""
-    return all((c.width == width or width % 2 == 0) and (c.height == height or height % 2 == 0)
-               for c in av.VideoFormat(pix_fmt, width, height).components)
+    """Whether ``pix_fmt`` has no chroma subsampling along an odd side of the picture.
+
+    Planes are measured at 3x3 (a 4:2:0 chroma plane is 2x2 there), since at 1x1 a subsampled
+    plane rounds up to the full size.
+    """
+    return all((c.width == 3 or width % 2 == 0) and (c.height == 3 or height % 2 == 0)
+               for c in av.VideoFormat(pix_fmt, 3, 3).components)
 
 
 _NOT_CARRIED_TAGS = {"DURATION", "ENCODER", "HANDLER_NAME", "VENDOR_ID", "BPS", "NUMBER_OF_FRAMES",
@@ -611,8 +687,9 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
         UnsupportedOutputError, OutputExistsError, PacketDecodeError, InvalidDataError.
     """
     began = time.monotonic()
-    if start < 0 or (duration is not None and duration <= 0):
-        raise InvalidOptionError(f"-ss must be >= 0 and -t > 0 (got -ss {start}, -t {duration})")
+    if not 0 <= start <= 1e9 or (duration is not None and not 0 < duration <= 1e9):  # nan fails too
+        raise InvalidOptionError(f"-ss must be from 0 to 1e9 s and -t above 0 up to 1e9 s "
+                                 f"(got -ss {start}, -t {duration})")
     output_format = output_format_for(output)
     readers: list[Reader] = []
     writer: Writer | None = None
