@@ -727,7 +727,7 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
                 reader.seek(start + _origin(reader))
         total = duration if duration is not None else max(
             [d - start for d in (r.duration for r in readers) if d is not None] or [0.0])
-        with Progress(total, enabled=progress) as bar:
+        with Progress(total, enabled=progress, label="decode" if decode_neural else "transcode") as bar:
             _run(readers, routes, writer, clocks, bar, registry)
         writer.close()
     except BaseException:
@@ -899,8 +899,11 @@ def _encode_frame(writer: Writer, route: _Route, frame: av.frame.Frame, clock: _
         frame.pts = int(round(shifted * frame.sample_rate))
     route.summary.frames += 1
     _emit(writer, route, _encode(route, frame, shifted, registry), bar)
+    # The bar follows the input consumed (audio too: an audio-only transcode stayed at 0 %).
     if route.track.type == "video":
         bar.advance(shifted, frames=1)
+    else:
+        bar.advance(shifted + frame.samples / frame.sample_rate)
     return True
 
 
@@ -1034,5 +1037,5 @@ def _copy(writer: Writer, route: _Route, packet: av.Packet, clock: _Clock, bar: 
     packet.stream = route.output.av_stream
     route.summary.frames += 1
     _emit(writer, route, [packet], bar)
-    if route.track.type == "video" and packet.pts is not None and packet.time_base is not None:
-        bar.advance(float(packet.pts * packet.time_base), frames=1)
+    if route.track.type in ("video", "audio") and packet.pts is not None and packet.time_base is not None:
+        bar.advance(float(packet.pts * packet.time_base), frames=int(route.track.type == "video"))
