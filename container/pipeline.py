@@ -35,10 +35,11 @@ import av
 
 from neuralav import registry as _registry
 from neuralav.registry import InvalidOptionError, NeuralavError, PluginError, Registry
-from neuralav.registry.samples import array_to_frame, frame_to_array, slice_frame
+from neuralav.registry.samples import array_to_frame, frame_to_array
 
 from . import ebml
 from .errors import StreamSelectionError, UnsupportedOutputError
+from .frames import slice_frame
 from .progress import Progress
 from .reader import DecodeWarning, Reader, Track
 from .writer import OutputStream, Writer, output_format_for
