@@ -91,7 +91,14 @@ def _main(argv: list[str]) -> int:
     available = _available_commands()
     commands = {wanted: available[wanted]} if wanted in available else available
     parser = build_parser(commands)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # A command whose paths may come on both sides of its options (``decode IN -map 0:v OUT``)
+    # names the list they go to; argparse alone takes one run of positional arguments.
+    field = getattr(args, "_extra_paths", None)
+    if extra:
+        if field is None or any(item.startswith("-") and item != "-" for item in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        getattr(args, field).extend(extra)
     if getattr(args, "_run", None) is None:
         parser.print_help()
         return 2

@@ -29,7 +29,7 @@ import tempfile
 import time
 import warnings
 from fractions import Fraction
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import av
 
@@ -40,6 +40,7 @@ from neuralav.registry.samples import array_to_frame, frame_to_array
 from . import ebml
 from .errors import StreamSelectionError, UnsupportedOutputError
 from .frames import slice_frame
+from .pipe_output import RAW_FORMATS, PipeWriter, raw_parameters
 from .progress import Progress
 from .reader import DecodeWarning, Reader, Track
 from .writer import OutputStream, Writer, output_format_for
@@ -60,6 +61,11 @@ DEFAULT_ENCODERS: dict[str, dict[str, str]] = {
     "mp3": {"audio": "libmp3lame"},
     "image2": {"video": "png"},
     "nut": {"video": "ffv1", "audio": "pcm_s16le"},
+    "rawvideo": {"video": "rawvideo"},
+    "s16le": {"audio": "pcm_s16le"},
+    "s16be": {"audio": "pcm_s16be"},
+    "f32le": {"audio": "pcm_f32le"},
+    "u8": {"audio": "pcm_u8"},
 }
 """Output format → media type → the standard encoder used when a stream cannot be copied
 (e.g. a neural track written to mp4). Image outputs pick their encoder from the suffix."""
@@ -134,10 +140,12 @@ def _select(readers: list[Reader], maps: Sequence[str], output_format: str) -> l
     chosen: list[tuple[int, Track]] = []
     if not maps:
         wanted = {"image2": ("video",), "wav": ("audio",), "flac": ("audio",), "mp3": ("audio",),
-                  "ogg": ("audio",)}.get(output_format, ("video", "audio", "subtitle", "attachment"))
+                  "ogg": ("audio",), **{name: (kind,) for name, kind in RAW_FORMATS.items()}}.get(
+                      output_format, ("video", "audio", "subtitle", "attachment"))
         for number, reader in enumerate(readers):
             for track in reader.streams:
-                if track.type in wanted and not (output_format == "image2" and chosen):
+                if track.type in wanted and not ((output_format == "image2" or output_format in RAW_FORMATS)
+                                                 and chosen):
                     chosen.append((number, track))
         if not chosen:
             raise StreamSelectionError(f"no input stream can go into a {output_format} output")
@@ -262,6 +270,11 @@ def _default_codec(track: Track, writer: Writer, output_suffix: str, decode_neur
 
 
 _NATIVE_CODECS = {
+    "rawvideo": lambda codec: codec == "rawvideo",
+    "s16le": lambda codec: codec == "pcm_s16le",
+    "s16be": lambda codec: codec == "pcm_s16be",
+    "f32le": lambda codec: codec == "pcm_f32le",
+    "u8": lambda codec: codec == "pcm_u8",
     "wav": lambda codec: codec.startswith("pcm_"),
     "ogg": lambda codec: codec in ("opus", "vorbis", "flac", "speex", "theora"),
 }
@@ -655,7 +668,8 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
               codec_options: Sequence[StreamChoice] = (), start: float = 0.0, duration: float | None = None,
               overwrite: bool = False, ignore_errors: bool = False, registry: Registry | None = None,
               input_format: str | None = None, progress: bool | None = None,
-              decode_neural: bool = False) -> TranscodeResult:
+              decode_neural: bool = False, output_format: str | None = None,
+              announce: Callable[[str], None] | None = None) -> TranscodeResult:
     """Convert ``inputs`` into ``output``, like ``ffmpeg -i ... [options] output``.
 
     Args:
@@ -679,6 +693,11 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
         progress: Show a progress bar (default: only when stderr is a terminal).
         decode_neural: Neural tracks without a ``-c`` default to a standard encoder even
             in Matroska (``neuralav decode``).
+        output_format: FFmpeg muxer of the output (``-f``), instead of the one its suffix names;
+            required for ``output="-"``, which writes to stdout in one pass (``nut``,
+            ``matroska``, raw ``rawvideo``/``s16le``; standard codecs only).
+        announce: Called with one line per raw output stream saying how to read it back
+            (``-f rawvideo -pix_fmt yuv420p -video_size 96x64 -framerate 25``).
 
     Returns:
         A :class:`TranscodeResult`.
@@ -691,7 +710,11 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
     if not 0 <= start <= 1e9 or (duration is not None and not 0 < duration <= 1e9):  # nan fails too
         raise InvalidOptionError(f"-ss must be from 0 to 1e9 s and -t above 0 up to 1e9 s "
                                  f"(got -ss {start}, -t {duration})")
-    output_format = output_format_for(output)
+    to_pipe = str(output) == "-"
+    if to_pipe and not output_format:
+        raise UnsupportedOutputError("output `-` (stdout) needs its format named (-f nut, -f matroska, "
+                                     "-f rawvideo, -f s16le...)")
+    output_format = output_format or output_format_for(output)
     readers: list[Reader] = []
     writer: Writer | None = None
     try:
@@ -700,7 +723,13 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
         if not readers:
             raise StreamSelectionError("no input given (-i FILE)")
         selected = _select(readers, maps, output_format)
-        writer = Writer(output, overwrite=overwrite, registry=registry)
+        if output_format in RAW_FORMATS and len(selected) > 1:
+            raise StreamSelectionError(f"a {output_format} output holds one stream; choose it with -map "
+                                       f"({len(selected)} selected)")
+        if to_pipe:
+            writer = PipeWriter(output_format, registry=registry)
+        else:
+            writer = Writer(output, format=output_format, overwrite=overwrite, registry=registry)
         routes = _plan(readers, selected, writer, codecs, qualities, bitrates, codec_options, str(output),
                        decode_neural, explicit=bool(maps))
         if not routes:
@@ -720,6 +749,8 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
             if kind == "attachment" and route.copies:
                 stream = route.track.av_stream
                 writer.add_attachment(stream.name, stream.mimetype, bytes(stream.data))
+            if output_format in RAW_FORMATS and route.output is not None and announce is not None:
+                announce(f"output stream #{route.output.index} is raw, read it with: {raw_parameters(route.output)}")
         # As ffmpeg (without -copyts): each input's timeline starts at 0 in the output, and -ss
         # counts from the input's own start.
         clocks = {id(reader): _Clock(start + _origin(reader), duration) for reader in readers}
