@@ -225,6 +225,8 @@ class _Route:
     """Skip frames the codec fails to encode (with an :class:`EncodeWarning`)."""
     skipped: int = 0
     """Frames skipped because they failed to encode."""
+    last_pts: int | None = None
+    """Output pts of the last video frame given to the encoder (they must increase)."""
 
     @property
     def copies(self) -> bool:
@@ -925,6 +927,9 @@ def _encode_frame(writer: Writer, route: _Route, frame: av.frame.Frame, clock: _
             frame.duration = max(1, int(round(frame.duration * frame.time_base / base)))
         frame.time_base = base
         frame.pts = int(round(shifted / base))
+        if route.last_pts is not None and frame.pts <= route.last_pts:
+            return True  # as ffmpeg's -vsync vfr: a frame at or before the last one is dropped
+        route.last_pts = frame.pts
         frame.pict_type = av.video.frame.PictureType.NONE  # as ffmpeg: the encoder picks frame types
     else:
         frame.time_base = Fraction(1, frame.sample_rate)
@@ -955,6 +960,7 @@ def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clocks: di
         if route.output is not None:
             by_source.setdefault((id(route.reader), route.track.index), []).append(route)
     finished: set[int] = set()
+    guesses: dict[tuple[int, int], _TimestampGuess] = {}
     active = sum(len(group) for group in by_source.values())
     for reader, packet in _merged_packets(readers, routes):
         if len(finished) == active:
@@ -973,7 +979,7 @@ def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clocks: di
         # stream's time base, which the decoder would then read as the source's.
         if encoders:
             track = encoders[0].track
-            for frame in _decode(reader, track, packet, registry):
+            for frame in _timestamps_guessed(_decode(reader, track, packet, registry), guesses, key):
                 for route in encoders:
                     if id(route) not in finished and not _encode_frame(writer, route, _clone(frame, len(encoders)),
                                                                        clock, bar, registry):
@@ -992,13 +998,48 @@ def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clocks: di
         live = [r for r in encoders if id(r) not in finished]
         if live:
             clock = clocks[id(live[0].reader)]
-            for frame in _decode(live[0].reader, live[0].track, None, registry):
+            key = (id(live[0].reader), live[0].track.index)
+            for frame in _timestamps_guessed(_decode(live[0].reader, live[0].track, None, registry), guesses, key):
                 for route in live:
                     if id(route) not in finished and not _encode_frame(writer, route, _clone(frame, len(live)),
                                                                        clock, bar, registry):
                         finished.add(id(route))
         for route in encoders:
             _emit(writer, route, _encode(route, None, None, registry), bar)
+
+
+class _TimestampGuess:
+    """FFmpeg's ``best_effort_timestamp`` for a stream of decoded frames (libavcodec's
+    ``guess_correct_pts``, which PyAV does not expose): a frame's pts, unless pts have gone
+    backwards more often than the packets' dts have, then its dts.
+
+    Files whose B-frames were given pts = dts (``ffmpeg -f h264 -i raw.264 -c copy x.mp4``)
+    decode to frames whose pts jump back and forth; encoders need them in order.
+    """
+
+    def __init__(self) -> None:
+        self.faulty_pts = self.faulty_dts = 0
+        self.last_pts: int | None = None
+        self.last_dts: int | None = None
+
+    def __call__(self, pts: int | None, dts: int | None) -> int | None:
+        if dts is not None:
+            self.faulty_dts += self.last_dts is not None and dts <= self.last_dts
+            self.last_dts = dts
+        if pts is not None:
+            self.faulty_pts += self.last_pts is not None and pts <= self.last_pts
+            self.last_pts = pts
+        if pts is not None and (self.faulty_pts <= self.faulty_dts or dts is None):
+            return pts
+        return dts
+
+
+def _timestamps_guessed(frames: list, guesses: dict, key: tuple[int, int]) -> list:
+    """Video frames with FFmpeg's best-effort pts (:class:`_TimestampGuess`, one per source track)."""
+    for frame in frames:
+        if isinstance(frame, av.VideoFrame):
+            frame.pts = guesses.setdefault(key, _TimestampGuess())(frame.pts, frame.dts)
+    return frames
 
 
 def _convert_subtitle(writer: Writer, route: _Route, packet: av.Packet, clock: _Clock, bar: Progress) -> None:
