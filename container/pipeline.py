@@ -11,6 +11,12 @@ Stream specifiers (``-map`` and ``-c:SPEC``), as ffmpeg's: ``v``, ``a``, ``s``,
 ``-map`` they follow the input number: ``0``, ``0:v``, ``1:a:0``, ``0:2``.
 When several ``-c`` options match a stream the last one wins.
 
+As ffmpeg: a stream is copied only into a format made for its codec (AAC to ``.wav`` becomes
+PCM), text subtitles are converted where their codec does not fit (SRT to ``mov_text`` in MP4),
+and what an output cannot hold at all is left out with a :class:`StreamDroppedWarning` when it
+was chosen by default. Each input's timeline is rebased to start at 0, and the source's colour
+properties, pixel format (when the encoder takes it), language and titles are carried.
+
 A plugin's codec is isolated: whatever it raises while encoding or decoding becomes a
 :class:`~neuralav.registry.PluginError` naming the codec and its distribution, and with
 ``ignore_errors`` the frame or packet is skipped (:class:`EncodeWarning`,
