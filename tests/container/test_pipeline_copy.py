@@ -47,7 +47,7 @@ def test_copying_a_raw_stream_without_timestamps_is_a_one_line_error(tmp_path, c
     assert list(tmp_path.iterdir()) == [raw]
 
 
-def _remuxed_raw(tmp_path, raw) -> "Path":
+def _remuxed_raw(tmp_path, raw):
     """An MP4 remuxed by ffmpeg from raw Annex-B H.264 with B-frames: its pts are its dts (ffmpeg
     cannot know better), so decoded frames come out with pts out of order."""
     mp4 = tmp_path / "remuxed.mp4"
