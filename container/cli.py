@@ -51,9 +51,17 @@ def _available_commands() -> dict[str, str]:
     return found
 
 
+class _OneLineErrors(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (``neuralav transcode: error: ...``)
+    pointing to ``--help``, not argparse's usage block; the exit status stays 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser(commands: dict[str, str] | None = None) -> argparse.ArgumentParser:
     """Build the top-level parser with one subparser per available command."""
-    parser = argparse.ArgumentParser(prog="neuralav", description="Learned media codecs for FFmpeg-style pipelines.")
+    parser = _OneLineErrors(prog="neuralav", description="Learned media codecs for FFmpeg-style pipelines.")
     parser.add_argument("--version", action="version", version=f"neuralav {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in (commands if commands is not None else _available_commands()).items():
@@ -84,7 +92,14 @@ def _main(argv: list[str]) -> int:
     available = _available_commands()
     commands = {wanted: available[wanted]} if wanted in available else available
     parser = build_parser(commands)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # A command whose paths may come on both sides of its options (``decode IN -map 0:v OUT``)
+    # names the list they go to; argparse alone takes one run of positional arguments.
+    field = getattr(args, "_extra_paths", None)
+    if extra:
+        if field is None or any(item.startswith("-") and item != "-" for item in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        getattr(args, field).extend(extra)
     if getattr(args, "_run", None) is None:
         parser.print_help()
         return 2

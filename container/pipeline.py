@@ -11,6 +11,12 @@ Stream specifiers (``-map`` and ``-c:SPEC``), as ffmpeg's: ``v``, ``a``, ``s``,
 ``-map`` they follow the input number: ``0``, ``0:v``, ``1:a:0``, ``0:2``.
 When several ``-c`` options match a stream the last one wins.
 
+As ffmpeg: a stream is copied only into a format made for its codec (AAC to ``.wav`` becomes
+PCM), text subtitles are converted where their codec does not fit (SRT to ``mov_text`` in MP4),
+and what an output cannot hold at all is left out with a :class:`StreamDroppedWarning` when it
+was chosen by default. Each input's timeline is rebased to start at 0, and the source's colour
+properties, pixel format (when the encoder takes it), language and titles are carried.
+
 A plugin's codec is isolated: whatever it raises while encoding or decoding becomes a
 :class:`~neuralav.registry.PluginError` naming the codec and its distribution, and with
 ``ignore_errors`` the frame or packet is skipped (:class:`EncodeWarning`,
@@ -22,21 +28,25 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import heapq
+import math
 import os
+import tempfile
 import time
 import warnings
 from fractions import Fraction
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import av
 
 from neuralav import registry as _registry
 from neuralav.registry import InvalidOptionError, NeuralavError, PluginError, Registry
-from neuralav.registry.samples import array_to_frame, frame_to_array, slice_frame
+from neuralav.registry.samples import array_to_frame, frame_to_array
 
 from .atomic import refuse_input_as_output
 from . import ebml
 from .errors import StreamSelectionError, UnsupportedOutputError
+from .frames import slice_frame
+from .pipe_output import RAW_FORMATS, PipeWriter, raw_parameters
 from .progress import Progress
 from .reader import DecodeWarning, Reader, Track
 from .writer import OutputStream, Writer, output_format_for
@@ -57,6 +67,11 @@ DEFAULT_ENCODERS: dict[str, dict[str, str]] = {
     "mp3": {"audio": "libmp3lame"},
     "image2": {"video": "png"},
     "nut": {"video": "ffv1", "audio": "pcm_s16le"},
+    "rawvideo": {"video": "rawvideo"},
+    "s16le": {"audio": "pcm_s16le"},
+    "s16be": {"audio": "pcm_s16be"},
+    "f32le": {"audio": "pcm_f32le"},
+    "u8": {"audio": "pcm_u8"},
 }
 """Output format → media type → the standard encoder used when a stream cannot be copied
 (e.g. a neural track written to mp4). Image outputs pick their encoder from the suffix."""
@@ -100,6 +115,8 @@ def parse_bitrate(text: str) -> int:
         raise InvalidOptionError(f"bitrate {text!r} is not a number of bits/s (e.g. 6k, 64000, 1.5M)") from None
     if not value > 0:
         raise InvalidOptionError(f"bitrate {text!r} must be positive")
+    if not value < 2 ** 31:  # FFmpeg's bit rates are int64, its encoders' options int32
+        raise InvalidOptionError(f"bitrate {text!r} is too large (at most 2G bits/s)")
     return int(value)
 
 
@@ -129,10 +146,12 @@ def _select(readers: list[Reader], maps: Sequence[str], output_format: str) -> l
     chosen: list[tuple[int, Track]] = []
     if not maps:
         wanted = {"image2": ("video",), "wav": ("audio",), "flac": ("audio",), "mp3": ("audio",),
-                  "ogg": ("audio",)}.get(output_format, ("video", "audio", "subtitle", "attachment"))
+                  "ogg": ("audio",), **{name: (kind,) for name, kind in RAW_FORMATS.items()}}.get(
+                      output_format, ("video", "audio", "subtitle", "attachment"))
         for number, reader in enumerate(readers):
             for track in reader.streams:
-                if track.type in wanted and not (output_format == "image2" and chosen):
+                if track.type in wanted and not ((output_format == "image2" or output_format in RAW_FORMATS)
+                                                 and chosen):
                     chosen.append((number, track))
         if not chosen:
             raise StreamSelectionError(f"no input stream can go into a {output_format} output")
@@ -212,6 +231,8 @@ class _Route:
     """Skip frames the codec fails to encode (with an :class:`EncodeWarning`)."""
     skipped: int = 0
     """Frames skipped because they failed to encode."""
+    last_pts: int | None = None
+    """Output pts of the last video frame given to the encoder (they must increase)."""
 
     @property
     def copies(self) -> bool:
@@ -257,6 +278,11 @@ def _default_codec(track: Track, writer: Writer, output_suffix: str, decode_neur
 
 
 _NATIVE_CODECS = {
+    "rawvideo": lambda codec: codec == "rawvideo",
+    "s16le": lambda codec: codec == "pcm_s16le",
+    "s16be": lambda codec: codec == "pcm_s16be",
+    "f32le": lambda codec: codec == "pcm_f32le",
+    "u8": lambda codec: codec == "pcm_u8",
     "wav": lambda codec: codec.startswith("pcm_"),
     "ogg": lambda codec: codec in ("opus", "vorbis", "flac", "speex", "theora"),
 }
@@ -274,7 +300,7 @@ def _holds_natively(writer: Writer, codec: str) -> bool:
     native = _NATIVE_CODECS.get(writer.format)
     if native is not None:
         return native(codec)
-    return codec in writer._container.supported_codecs
+    return codec in writer.supported_codecs
 
 
 def _default_subtitle_codec(track: Track, writer: Writer) -> str:
@@ -287,7 +313,7 @@ def _default_subtitle_codec(track: Track, writer: Writer) -> str:
     Raises:
         UnsupportedOutputError: the output can hold neither the codec nor a conversion of it.
     """
-    supported = writer._container.supported_codecs
+    supported = writer.supported_codecs
     if writer.is_matroska or track.codec in supported:
         return "copy"
     context = track.av_stream.codec_context
@@ -344,6 +370,10 @@ def _add_output(writer: Writer, route: _Route, registry: Registry | None) -> Out
         return writer.add_stream_from_template(track.av_stream)
     if track.type == "subtitle":
         return _add_subtitle_conversion(writer, route)
+    if not track.is_neural and track.av_stream.codec_context is None:
+        raise _registry.InvalidDataError(
+            f"`{route.reader.path}` {track.describe()} cannot be decoded: its codec is neither a neuralav "
+            "codec header nor one FFmpeg knows (a damaged track header?)")
     names = registry.names() if registry is not None else _registry.default_registry().names()
     neural = route.codec in names
     options: dict[str, Any] = dict(route.options)
@@ -375,8 +405,8 @@ def _add_output(writer: Writer, route: _Route, registry: Registry | None) -> Out
                                    height=track.height, bit_rate=None if neural else route.bit_rate,
                                    pix_fmt=pix_fmt)
         _carry_colour(route.reader, track, stream)
-        if route.quality is not None and not neural:
-            stream.av_stream.codec_context.qscale = int(float(route.quality))
+        if not neural:
+            _open_encoder(stream, route)
         return stream
     if track.type == "audio":
         if track.is_neural:
@@ -386,10 +416,74 @@ def _add_output(writer: Writer, route: _Route, registry: Registry | None) -> Out
         stream = writer.add_stream(route.codec, track.sample_rate, options=options,
                                    layout=track.layout or "mono", sample_format=sample_format,
                                    bit_rate=None if neural else route.bit_rate)
-        if route.quality is not None and not neural:
-            stream.av_stream.codec_context.qscale = int(float(route.quality))
+        if not neural:
+            _open_encoder(stream, route)
         return stream
     raise UnsupportedOutputError(f"cannot encode {track.describe()} with `{route.codec}`; use -c:{track.type[0]} copy")
+
+
+def _open_encoder(stream: OutputStream, route: _Route) -> None:
+    """Apply ``-q`` (qscale) and open a PyAV encoder now, before anything is written, so that
+    settings it refuses (``-opt:v preset=nonsense``, a size it cannot code) are one clear error.
+
+    Raises:
+        InvalidOptionError: ``-q`` is not a number, or the encoder refuses its settings.
+    """
+    context = stream.av_stream.codec_context
+    if route.quality is not None:
+        try:
+            quality = float(route.quality)
+        except ValueError:
+            quality = float("nan")
+        if not math.isfinite(quality) or not -(2 ** 31) < quality < 2 ** 31:
+            raise InvalidOptionError(f"-q {route.quality!r} for `{route.codec}` must be a number "
+                                     f"(the encoder's qscale)")
+        context.qscale = int(quality)
+    # The encoder's own complaint (x264: "invalid preset 'nonsense'") is captured for the error
+    # line rather than printed on a line of its own.
+    previous = av.logging.get_level()
+    av.logging.set_level(av.logging.ERROR)
+    try:
+        with av.logging.Capture() as logs, _stderr_kept(logs):
+            context.open(strict=False)
+    except av.FFmpegError as error:
+        settings = ", ".join([f"{k}={v}" for k, v in route.options.items()]
+                             + ([f"-b {route.bit_rate}"] if route.bit_rate else [])
+                             + ([f"-q {route.quality}"] if route.quality is not None else []))
+        said = "; ".join(message.strip() for level, _, message in logs if level <= av.logging.ERROR)
+        raise InvalidOptionError(f"encoder `{route.codec}` refused to start for {route.track.describe()}"
+                                 f"{' with ' + settings if settings else ''}: {said or error}") from None
+    finally:
+        av.logging.set_level(previous)
+
+
+@contextlib.contextmanager
+def _stderr_kept(logs: list) -> Iterator[None]:
+    """Within the block, what C libraries write to file descriptor 2 themselves (x264 prints
+    "invalid preset" there, outside FFmpeg's logging) goes to ``logs`` as ``(ERROR, "", text)``
+    entries if the block raises, else back to stderr as it was."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr to redirect
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        failed = False
+        try:
+            yield
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            text = sink.read().decode("utf-8", "replace")
+            if failed:
+                logs.extend((av.logging.ERROR, "", line) for line in text.splitlines() if line.strip())
+            elif text:
+                os.write(2, text.encode())
 
 
 def _pixel_format_for(encoder: str, width: int, height: int, source: str | None = None) -> str | None:
@@ -419,9 +513,13 @@ def _pixel_format_for(encoder: str, width: int, height: int, source: str | None 
 
 
 def _full_chroma_where_odd(pix_fmt: str, width: int, height: int) -> bool:
-    """Whether ``pix_fmt`` has no chroma subsampling along an odd side of the picture."""
-    return all((c.width == width or width % 2 == 0) and (c.height == height or height % 2 == 0)
-               for c in av.VideoFormat(pix_fmt, width, height).components)
+    """Whether ``pix_fmt`` has no chroma subsampling along an odd side of the picture.
+
+    Planes are measured at 3x3 (a 4:2:0 chroma plane is 2x2 there), since at 1x1 a subsampled
+    plane rounds up to the full size.
+    """
+    return all((c.width == 3 or width % 2 == 0) and (c.height == 3 or height % 2 == 0)
+               for c in av.VideoFormat(pix_fmt, 3, 3).components)
 
 
 _NOT_CARRIED_TAGS = {"DURATION", "ENCODER", "HANDLER_NAME", "VENDOR_ID", "BPS", "NUMBER_OF_FRAMES",
@@ -580,7 +678,8 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
               codec_options: Sequence[StreamChoice] = (), start: float = 0.0, duration: float | None = None,
               overwrite: bool = False, ignore_errors: bool = False, registry: Registry | None = None,
               input_format: str | None = None, progress: bool | None = None,
-              decode_neural: bool = False) -> TranscodeResult:
+              decode_neural: bool = False, output_format: str | None = None,
+              announce: Callable[[str], None] | None = None) -> TranscodeResult:
     """Convert ``inputs`` into ``output``, like ``ffmpeg -i ... [options] output``.
 
     Args:
@@ -604,6 +703,11 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
         progress: Show a progress bar (default: only when stderr is a terminal).
         decode_neural: Neural tracks without a ``-c`` default to a standard encoder even
             in Matroska (``neuralav decode``).
+        output_format: FFmpeg muxer of the output (``-f``), instead of the one its suffix names;
+            required for ``output="-"``, which writes to stdout in one pass (``nut``,
+            ``matroska``, raw ``rawvideo``/``s16le``; standard codecs only).
+        announce: Called with one line per raw output stream saying how to read it back
+            (``-f rawvideo -pix_fmt yuv420p -video_size 96x64 -framerate 25``).
 
     Returns:
         A :class:`TranscodeResult`.
@@ -613,9 +717,14 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
         UnsupportedOutputError, OutputExistsError, PacketDecodeError, InvalidDataError.
     """
     began = time.monotonic()
-    if start < 0 or (duration is not None and duration <= 0):
-        raise InvalidOptionError(f"-ss must be >= 0 and -t > 0 (got -ss {start}, -t {duration})")
-    output_format = output_format_for(output)
+    if not 0 <= start <= 1e9 or (duration is not None and not 0 < duration <= 1e9):  # nan fails too
+        raise InvalidOptionError(f"-ss must be from 0 to 1e9 s and -t above 0 up to 1e9 s "
+                                 f"(got -ss {start}, -t {duration})")
+    to_pipe = str(output) == "-"
+    if to_pipe and not output_format:
+        raise UnsupportedOutputError("output `-` (stdout) needs its format named (-f nut, -f matroska, "
+                                     "-f rawvideo, -f s16le...)")
+    output_format = output_format or output_format_for(output)
     readers: list[Reader] = []
     writer: Writer | None = None
     try:
@@ -624,8 +733,14 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
         if not readers:
             raise StreamSelectionError("no input given (-i FILE)")
         selected = _select(readers, maps, output_format)
-        refuse_input_as_output(inputs, output)
-        writer = Writer(output, overwrite=overwrite, registry=registry)
+        if output_format in RAW_FORMATS and len(selected) > 1:
+            raise StreamSelectionError(f"a {output_format} output holds one stream; choose it with -map "
+                                       f"({len(selected)} selected)")
+        if to_pipe:
+            writer = PipeWriter(output_format, registry=registry)
+        else:
+            refuse_input_as_output(inputs, output)
+            writer = Writer(output, format=output_format, overwrite=overwrite, registry=registry)
         routes = _plan(readers, selected, writer, codecs, qualities, bitrates, codec_options, str(output),
                        decode_neural, explicit=bool(maps))
         if not routes:
@@ -645,6 +760,8 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
             if kind == "attachment" and route.copies:
                 stream = route.track.av_stream
                 writer.add_attachment(stream.name, stream.mimetype, bytes(stream.data))
+            if output_format in RAW_FORMATS and route.output is not None and announce is not None:
+                announce(f"output stream #{route.output.index} is raw, read it with: {raw_parameters(route.output)}")
         # As ffmpeg (without -copyts): each input's timeline starts at 0 in the output, and -ss
         # counts from the input's own start.
         clocks = {id(reader): _Clock(start + _origin(reader), duration) for reader in readers}
@@ -653,7 +770,7 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
                 reader.seek(start + _origin(reader))
         total = duration if duration is not None else max(
             [d - start for d in (r.duration for r in readers) if d is not None] or [0.0])
-        with Progress(total, enabled=progress) as bar:
+        with Progress(total, enabled=progress, label="decode" if decode_neural else "transcode") as bar:
             _run(readers, routes, writer, clocks, bar, registry)
         writer.close()
     except BaseException:
@@ -821,14 +938,20 @@ def _encode_frame(writer: Writer, route: _Route, frame: av.frame.Frame, clock: _
             frame.duration = max(1, int(round(frame.duration * frame.time_base / base)))
         frame.time_base = base
         frame.pts = int(round(shifted / base))
+        if route.last_pts is not None and frame.pts <= route.last_pts:
+            return True  # as ffmpeg's -vsync vfr: a frame at or before the last one is dropped
+        route.last_pts = frame.pts
         frame.pict_type = av.video.frame.PictureType.NONE  # as ffmpeg: the encoder picks frame types
     else:
         frame.time_base = Fraction(1, frame.sample_rate)
         frame.pts = int(round(shifted * frame.sample_rate))
     route.summary.frames += 1
     _emit(writer, route, _encode(route, frame, shifted, registry), bar)
+    # The bar follows the input consumed (audio too: an audio-only transcode stayed at 0 %).
     if route.track.type == "video":
         bar.advance(shifted, frames=1)
+    else:
+        bar.advance(shifted + frame.samples / frame.sample_rate)
     return True
 
 
@@ -848,6 +971,7 @@ def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clocks: di
         if route.output is not None:
             by_source.setdefault((id(route.reader), route.track.index), []).append(route)
     finished: set[int] = set()
+    guesses: dict[tuple[int, int], _TimestampGuess] = {}
     active = sum(len(group) for group in by_source.values())
     for reader, packet in _merged_packets(readers, routes):
         if len(finished) == active:
@@ -866,7 +990,7 @@ def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clocks: di
         # stream's time base, which the decoder would then read as the source's.
         if encoders:
             track = encoders[0].track
-            for frame in _decode(reader, track, packet, registry):
+            for frame in _timestamps_guessed(_decode(reader, track, packet, registry), guesses, key):
                 for route in encoders:
                     if id(route) not in finished and not _encode_frame(writer, route, _clone(frame, len(encoders)),
                                                                        clock, bar, registry):
@@ -885,13 +1009,48 @@ def _run(readers: list[Reader], routes: list[_Route], writer: Writer, clocks: di
         live = [r for r in encoders if id(r) not in finished]
         if live:
             clock = clocks[id(live[0].reader)]
-            for frame in _decode(live[0].reader, live[0].track, None, registry):
+            key = (id(live[0].reader), live[0].track.index)
+            for frame in _timestamps_guessed(_decode(live[0].reader, live[0].track, None, registry), guesses, key):
                 for route in live:
                     if id(route) not in finished and not _encode_frame(writer, route, _clone(frame, len(live)),
                                                                        clock, bar, registry):
                         finished.add(id(route))
         for route in encoders:
             _emit(writer, route, _encode(route, None, None, registry), bar)
+
+
+class _TimestampGuess:
+    """FFmpeg's ``best_effort_timestamp`` for a stream of decoded frames (libavcodec's
+    ``guess_correct_pts``, which PyAV does not expose): a frame's pts, unless pts have gone
+    backwards more often than the packets' dts have, then its dts.
+
+    Files whose B-frames were given pts = dts (``ffmpeg -f h264 -i raw.264 -c copy x.mp4``)
+    decode to frames whose pts jump back and forth; encoders need them in order.
+    """
+
+    def __init__(self) -> None:
+        self.faulty_pts = self.faulty_dts = 0
+        self.last_pts: int | None = None
+        self.last_dts: int | None = None
+
+    def __call__(self, pts: int | None, dts: int | None) -> int | None:
+        if dts is not None:
+            self.faulty_dts += self.last_dts is not None and dts <= self.last_dts
+            self.last_dts = dts
+        if pts is not None:
+            self.faulty_pts += self.last_pts is not None and pts <= self.last_pts
+            self.last_pts = pts
+        if pts is not None and (self.faulty_pts <= self.faulty_dts or dts is None):
+            return pts
+        return dts
+
+
+def _timestamps_guessed(frames: list, guesses: dict, key: tuple[int, int]) -> list:
+    """Video frames with FFmpeg's best-effort pts (:class:`_TimestampGuess`, one per source track)."""
+    for frame in frames:
+        if isinstance(frame, av.VideoFrame):
+            frame.pts = guesses.setdefault(key, _TimestampGuess())(frame.pts, frame.dts)
+    return frames
 
 
 def _convert_subtitle(writer: Writer, route: _Route, packet: av.Packet, clock: _Clock, bar: Progress) -> None:
@@ -962,5 +1121,5 @@ def _copy(writer: Writer, route: _Route, packet: av.Packet, clock: _Clock, bar: 
     packet.stream = route.output.av_stream
     route.summary.frames += 1
     _emit(writer, route, [packet], bar)
-    if route.track.type == "video" and packet.pts is not None and packet.time_base is not None:
-        bar.advance(float(packet.pts * packet.time_base), frames=1)
+    if route.track.type in ("video", "audio") and packet.pts is not None and packet.time_base is not None:
+        bar.advance(float(packet.pts * packet.time_base), frames=int(route.track.type == "video"))

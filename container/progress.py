@@ -14,9 +14,10 @@ class Progress:
     Args:
         total: Expected output duration in seconds (0 if unknown).
         enabled: Force on or off; default: on only when stderr is a terminal.
+        label: What the bar is labelled with: the command (``transcode``, ``decode``).
     """
 
-    def __init__(self, total: float, enabled: bool | None = None) -> None:
+    def __init__(self, total: float, enabled: bool | None = None, label: str = "transcode") -> None:
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self.total = max(total, 0.0)
         self.position = 0.0
@@ -29,7 +30,7 @@ class Progress:
 
             self._bar = tqdm(total=round(self.total, 2) or None, unit="s", file=sys.stderr, leave=True,
                              bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s [{elapsed}<{remaining}{postfix}]",
-                             desc="transcode")
+                             desc=label)
 
     def add_bytes(self, count: int) -> None:
         """Count coded bytes written (for the bitrate)."""

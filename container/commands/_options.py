@@ -16,7 +16,11 @@ from typing import Iterator
 from .. import interrupts
 from ..pipeline import StreamChoice
 
-__all__ = ["add_stream_options", "FAMILIES", "parse_time", "sigterm_interrupts"]
+__all__ = ["add_stream_options", "FAMILIES", "parse_time", "sigterm_interrupts", "MAX_TIME"]
+
+MAX_TIME = 1e9
+"""Largest -ss/-t accepted (s, about 32 years): in FFmpeg's int64 microseconds with room to spare,
+and exact to the microsecond in a float (inf, nan and 1e30 are refused)."""
 
 FAMILIES = {
     "c": ("codecs", "codec: copy, a neuralav codec (cae, wavenet...) or a PyAV encoder (libx264, libopus...)"),
@@ -64,8 +68,9 @@ def parse_time(text: str) -> float:
     seconds = 0.0
     for part in parts:
         seconds = seconds * 60 + part
-    if len(parts) > 3 or seconds < 0:
-        raise argparse.ArgumentTypeError(f"invalid time {text!r} (seconds or [HH:]MM:SS[.ms])")
+    if len(parts) > 3 or not 0 <= seconds <= MAX_TIME:  # (nan fails the comparison too)
+        raise argparse.ArgumentTypeError(f"invalid time {text!r} (from 0 to {MAX_TIME:.0f} s, as seconds "
+                                         "or [HH:]MM:SS[.ms])")
     return seconds
 
 

@@ -85,3 +85,15 @@ def test_an_explicit_map_of_pgs_into_mp4_is_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "bitmap subtitles" in err and "Traceback" not in err, err
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out.mp4")]
+
+
+def test_an_attachment_chosen_by_default_is_left_out_of_mp4_with_a_notice(tmp_path):
+    from . import media
+
+    clip = media.make_clip(tmp_path / "att.mkv", frames=5, with_attachment=True)
+    out = tmp_path / "out.mp4"
+    run = subprocess.run([sys.executable, "-m", "neuralav.container.cli", "transcode", "-i", str(clip), str(out)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.count("\n") == 1 and "attachments" in run.stderr and "left out" in run.stderr, run.stderr
+    assert [s["codec_type"] for s in streams(out)] == ["video", "audio"]
