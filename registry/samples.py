@@ -15,7 +15,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
-__all__ = ["DTYPES", "PLANE_LIMIT", "frame_to_array", "array_to_frame", "slice_frame", "to_float",
+__all__ = ["DTYPES", "PLANE_LIMIT", "frame_to_array", "array_to_frame", "to_float",
            "float_to_frames"]
 
 PLANE_LIMIT = 8
@@ -72,17 +72,6 @@ def array_to_frame(samples: np.ndarray, fmt: str, layout: str, rate: int) -> av.
         frame.sample_rate = rate
     frame.pts, frame.time_base = None, Fraction(1, rate)
     return frame
-
-
-def slice_frame(frame: av.AudioFrame, start: int, stop: int) -> av.AudioFrame:
-    """Samples ``start:stop`` of ``frame`` as a new frame, in the frame's time base; its pts
-    moves by ``start`` samples (none when the frame has no pts or time base)."""
-    array = frame_to_array(frame)[:, start:stop]
-    out = array_to_frame(array, frame.format.name, frame.layout.name, frame.sample_rate)
-    if frame.pts is not None and frame.time_base is not None:
-        out.time_base = frame.time_base
-        out.pts = frame.pts + int(round(start / frame.sample_rate / frame.time_base))
-    return out
 
 
 _INTEGER_SCALE = {"u8": 128.0, "s16": 32768.0, "s32": 2147483648.0}

@@ -11,7 +11,7 @@ import av
 import numpy as np
 import pytest
 
-from neuralav.registry.samples import DTYPES, array_to_frame, frame_to_array, slice_frame
+from neuralav.registry.samples import DTYPES, array_to_frame, frame_to_array
 
 
 def planar_from_resampler(samples: np.ndarray, fmt: str, layout: str, rate: int) -> av.AudioFrame:
@@ -73,13 +73,3 @@ def test_empty_frames_map_to_empty_arrays():
     frame = array_to_frame(np.zeros((8, 0), np.float32), "fltp", "7.1", 16000)
     assert frame.samples == 0
     assert frame_to_array(frame).shape == (8, 0)
-
-
-def test_slice_keeps_format_and_moves_pts_by_the_samples_cut():
-    samples = samples_of("s16p", 8, 480, seed=5)
-    frame = array_to_frame(samples, "s16p", "7.1", 48000)
-    frame.pts, frame.time_base = 96000, Fraction(1, 48000)
-    part = slice_frame(frame, 100, 250)
-    assert (part.format.name, part.layout.name, part.samples) == ("s16p", "7.1", 150)
-    assert (part.pts, part.time_base) == (96100, Fraction(1, 48000))
-    assert np.array_equal(frame_to_array(part), samples[:, 100:250])
