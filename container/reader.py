@@ -525,6 +525,7 @@ class Reader:
                 track.av_stream.codec_context.flush_buffers()
         for decoder in self._decoders.values():
             decoder.decode(None)
+            decoder.discontinuity()  # stateful (inter) decoders drop their references: a keyframe comes next
 
     def close(self) -> None:
         """Close the file."""

@@ -26,10 +26,15 @@ def _inflate(payload: bytes, expected: int) -> bytes:
     inflater = zlib.decompressobj()
     try:
         data = inflater.decompress(payload, expected)
+        if len(data) == expected and not inflater.eof:  # read on to the end: the checksum is checked there
+            data += inflater.decompress(inflater.unconsumed_tail, 1)
     except zlib.error as error:
         raise InvalidDataError(f"corrupt zlib payload: {error}") from None
-    if len(data) != expected or not inflater.eof or inflater.unconsumed_tail:
-        raise InvalidDataError(f"zlib payload decodes to {len(data)} bytes, expected {expected}")
+    if len(data) != expected or inflater.unconsumed_tail:
+        decoded = f"more than {expected}" if len(data) > expected else str(len(data))
+        raise InvalidDataError(f"zlib payload decodes to {decoded} bytes, expected {expected}")
+    if not inflater.eof:
+        raise InvalidDataError(f"zlib payload is truncated: it ends before its checksum ({expected} bytes decoded)")
     return data
 
 
