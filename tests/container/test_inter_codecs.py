@@ -102,6 +102,22 @@ def test_seeking_into_a_gop_decodes_from_its_keyframe_and_drops_the_frames_befor
         assert round(first.pts * first.time_base * 1000) == 240  # the keyframe before 0.4 s
 
 
+def test_seeking_finds_the_keyframe_of_an_inter_track_that_is_not_the_first_video_track(source, neural, tmp_path):
+    """FFmpeg's cues index the first video track (here H.264 with keyframes every 5 frames): -ss 0.42
+    lands on its keyframe at 0.40, after zlibp's keyframe at 0.24; the reader lands g frames earlier."""
+    both = tmp_path / "both.mkv"
+    transcode([source, neural], both, maps=["0:v", "1:v"], codecs=[StreamChoice("v:0", "libx264"),
+                                                                   StreamChoice("v:1", "copy")],
+              codec_options=[StreamChoice("v:0", "g=5")])
+    out = tmp_path / "cut.mkv"
+    transcode([both], out, maps=["0:v:1"], codecs=[StreamChoice("v", "ffv1")], start=0.42)
+    expected = frames_of(source)[11:]
+    cut = frames_of(out)
+    assert len(cut) == len(expected) == 14
+    for (_, a), (_, b) in zip(cut, expected):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_a_seek_drops_the_decoder_s_reference(neural):
     """After a seek the decoder holds no reference: a P-frame fed to it is refused, even the one
     that would have followed the frames decoded before the seek."""
