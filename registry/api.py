@@ -7,9 +7,10 @@ pts/dts/duration/time_base and keyframe flags; decoded frames keep the
 packet's pts and time_base, so the classes drop into an ordinary PyAV loop.
 
 Codec authors subclass :class:`VideoEncoder`/:class:`VideoDecoder` (intra-only
-image/video codecs) or :class:`AudioEncoder`/:class:`AudioDecoder` and
-implement one method each; the base classes do format conversion, timestamps,
-bounds checks and error wrapping.
+image/video codecs), :class:`~neuralav.registry.inter.InterVideoEncoder`/``InterVideoDecoder``
+(stateful video: keyframes and P-frames, see :mod:`neuralav.registry.inter`) or
+:class:`AudioEncoder`/:class:`AudioDecoder` and implement one method each; the base
+classes do format conversion, timestamps, bounds checks and error wrapping.
 
 Video packet layout (the base classes write and parse it; the codec's own
 payload follows)::
