@@ -233,3 +233,32 @@ def test_the_hookspec_docs_state_the_stateful_contract():
     for method in (InterVideoEncoder.encode_frame, InterVideoDecoder.decode_frame, InterVideoDecoder.reset,
                    registry.Decoder.discontinuity):
         assert method.__doc__ and len(method.__doc__) > 80, method
+
+
+def test_a_frame_the_encoder_fails_on_leaves_the_chain_whole():
+    """A frame that fails to encode (skipped under --ignore-errors) changes neither the reference nor
+    the numbering: the packets made decode exactly, as a stream without that frame."""
+    from neuralav_zlib.codecs import ZlibInterEncoder
+
+    class Flaky(ZlibInterEncoder):
+        calls = 0
+
+        def encode_frame(self, image, pix_fmt, reference):
+            Flaky.calls += 1
+            if Flaky.calls == 4:
+                raise InvalidDataError("refused frame 3")
+            return super().encode_frame(image, pix_fmt, reference)
+
+    descriptor = registry.get_codec("zlibp")
+    encoder = Flaky(descriptor, descriptor.resolve_options({"g": 12}))
+    frames, packets = chart(8), []
+    for frame in frames:
+        try:
+            packets += encoder.encode(frame)
+        except InvalidDataError:
+            pass
+    decoder = registry.create_decoder("zlibp", encoder.header)
+    decoded = [frame for packet in packets for frame in decoder.decode(packet)]
+    assert len(decoded) == 7
+    for original, result in zip(pixels(frames[:3] + frames[4:]), pixels(decoded)):
+        np.testing.assert_array_equal(result, original)
