@@ -540,7 +540,8 @@ class Reader:
         if not self.seekable:
             raise InputError(f"`{self.path}` is a pipe or stream, read once in order: it cannot seek "
                              f"(to {seconds:g} s); give a file instead, or cut the stream before it")
-        self.container.seek(max(0, int(seconds * av.time_base)), backward=True, any_frame=False)
+        landing = max(0.0, seconds - inter_preroll(self.streams, self.registry))
+        self.container.seek(int(landing * av.time_base), backward=True, any_frame=False)
         self._seek_to = seconds
         self._seeked = True
         self._pending = {t.index: [] for t in self.streams if t.type in ("video", "audio")}
@@ -550,6 +551,7 @@ class Reader:
                 track.av_stream.codec_context.flush_buffers()
         for decoder in self._decoders.values():
             decoder.decode(None)
+            decoder.discontinuity()  # stateful (inter) decoders drop their references: a keyframe comes next
 
     def close(self) -> None:
         """Close the file."""
@@ -566,3 +568,31 @@ class Reader:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def inter_preroll(tracks: Iterable[Track], registry: Registry | None = None) -> float:
+    """How far before a seek target (s) the demuxer must land for every stateful neural track
+    to meet a keyframe at or before the target.
+
+    The demuxer lands on a cue, and FFmpeg writes cues for the first video track only: a
+    stateful (``Capability.INTER``) track's keyframe before the target may lie before that
+    cue, and its P-frames after the cue cannot be decoded. Its encoder codes a keyframe at
+    least every ``g`` frames (the header's keyframe interval), so landing ``g`` frames before
+    the target finds one. An INTER track of unknown frame rate asks for the whole stream.
+    """
+    preroll = 0.0
+    for track in tracks:
+        if track.neural is None or track.type != "video":
+            continue
+        try:
+            descriptor = _registry.get_codec(track.neural.codec, registry=registry)
+        except NeuralavError:  # not installed: the track cannot be decoded anyway
+            continue
+        if _registry.Capability.INTER not in descriptor.capabilities:
+            continue
+        interval = track.neural.parsed.fields.get(_registry.KEYFRAME_INTERVAL)
+        if not isinstance(interval, int) or not track.frame_rate:
+            return float("inf")
+        preroll = max(preroll, (interval + 1) / float(track.frame_rate))
+    return preroll
+

@@ -22,7 +22,8 @@ from typing import Any, Mapping
 from . import guard
 from .api import (AudioChunk, AudioDecoder, AudioEncoder, Decoder, Encoder, PacketInfo, VideoDecoder,
                   VideoEncoder)
-from .descriptor import Capability, CodecDescriptor, MediaType, NominalRates, Option, RateUnit
+from .descriptor import (KEYFRAME_INTERVAL, Capability, CodecDescriptor, MediaType, NominalRates, Option, RateUnit,
+                         keyframe_interval_option)
 from .errors import (
     DuplicateCodecError,
     FormatNotSupportedError,
@@ -35,15 +36,17 @@ from .errors import (
 )
 from .header import CodecHeader
 from .hookspecs import hookimpl
+from .inter import CodedFrame, InterVideoDecoder, InterVideoEncoder
 from .manager import PluginWarning, Registry, build_registry, default_registry, reset_default_registry
 
 __all__ = [
-    "AudioChunk", "AudioDecoder", "AudioEncoder", "Capability", "CodecDescriptor", "CodecHeader",
+    "AudioChunk", "AudioDecoder", "AudioEncoder", "Capability", "CodecDescriptor", "CodecHeader", "CodedFrame",
     "Decoder", "DuplicateCodecError", "Encoder", "FormatNotSupportedError", "HeaderMismatchError",
-    "InvalidDataError", "InvalidOptionError", "MediaType", "NeuralavError", "NominalRates", "Option", "PacketInfo",
+    "InterVideoDecoder", "InterVideoEncoder", "InvalidDataError", "InvalidOptionError", "KEYFRAME_INTERVAL",
+    "MediaType", "NeuralavError", "NominalRates", "Option", "PacketInfo",
     "PluginError", "PluginWarning", "RateUnit", "Registry", "UnknownCodecError", "VideoDecoder", "VideoEncoder",
     "build_registry", "create_decoder", "create_encoder", "default_registry", "get_codec",
-    "hookimpl", "list_codecs", "reset_default_registry",
+    "hookimpl", "keyframe_interval_option", "list_codecs", "reset_default_registry",
 ]
 
 

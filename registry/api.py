@@ -7,9 +7,10 @@ pts/dts/duration/time_base and keyframe flags; decoded frames keep the
 packet's pts and time_base, so the classes drop into an ordinary PyAV loop.
 
 Codec authors subclass :class:`VideoEncoder`/:class:`VideoDecoder` (intra-only
-image/video codecs) or :class:`AudioEncoder`/:class:`AudioDecoder` and
-implement one method each; the base classes do format conversion, timestamps,
-bounds checks and error wrapping.
+image/video codecs), :class:`~neuralav.registry.inter.InterVideoEncoder`/``InterVideoDecoder``
+(stateful video: keyframes and P-frames, see :mod:`neuralav.registry.inter`) or
+:class:`AudioEncoder`/:class:`AudioDecoder` and implement one method each; the base
+classes do format conversion, timestamps, bounds checks and error wrapping.
 
 Video packet layout (the base classes write and parse it; the codec's own
 payload follows)::
@@ -219,6 +220,17 @@ class Decoder(_Codec, abc.ABC):
         frames.
         """
 
+    def discontinuity(self) -> None:
+        """Say that the next packet does not follow the last one decoded.
+
+        Callers (the container's reader) call it after a seek, and after skipping or losing
+        packets themselves. Decoders of stateful codecs (:class:`Capability.INTER
+        <neuralav.registry.descriptor.Capability>`, see :class:`~neuralav.registry.inter.InterVideoDecoder`)
+        then drop their reference frames, and the next packet they decode must be a keyframe.
+        Intra-only decoders keep nothing from packet to packet, and audio decoders find jumps
+        from the packets' pts themselves: the default does nothing.
+        """
+
     def _check_packet(self, packet: object) -> None:
         """Refuse anything but an ``av.Packet`` (e.g. bare bytes) with an error naming it.
 
@@ -280,6 +292,20 @@ class VideoEncoder(Encoder):
         """
         if frame is None:
             return []
+        coded_format = self._check_frame(frame)
+        image = frame.to_ndarray(format=coded_format)
+        payload = self._call_codec("encode a frame", self.encode_image, image, coded_format)
+        self._check_return("encode a frame", payload, _BYTES, "bytes")
+        return [self._packet(frame, coded_format, bytes(payload), keyframe=True)]
+
+    def _check_frame(self, frame: object) -> str:
+        """Refuse a frame the codec cannot take; return the pixel format it is coded in.
+
+        Raises:
+            FormatNotSupportedError: not a video frame, an empty or oversized frame, or a
+                pixel format the codec cannot take.
+            InvalidDataError: a float frame holding NaN or infinite values.
+        """
         if not isinstance(frame, av.VideoFrame):
             raise FormatNotSupportedError(
                 f"codec `{self.name}` encodes av.VideoFrame, not {type(frame).__name__}")
@@ -292,15 +318,16 @@ class VideoEncoder(Encoder):
             raise FormatNotSupportedError(
                 f"frame of {frame.width}x{frame.height} exceeds the {MAX_PIXELS}-pixel area limit")
         _check_finite(frame, self.name)
-        coded_format = self._coded_format(frame)
-        image = frame.to_ndarray(format=coded_format)
-        payload = self._call_codec("encode a frame", self.encode_image, image, coded_format)
-        self._check_return("encode a frame", payload, _BYTES, "bytes")
+        return self._coded_format(frame)
+
+    def _packet(self, frame: av.VideoFrame, coded_format: str, payload: bytes, *, keyframe: bool) -> av.Packet:
+        """The packet of one coded frame: the video prefix (module docstring), then ``payload``;
+        pts/dts/duration from the frame (or counted in ``time_base`` when it has none)."""
         source = frame.format.name.encode("ascii")
         coded = coded_format.encode("ascii")
         prefix = struct.pack(">BHH", len(coded), frame.width, frame.height) + coded
         prefix += struct.pack(">B", len(source)) + source
-        packet = av.Packet(prefix + bytes(payload))
+        packet = av.Packet(prefix + payload)
         packet.time_base = _default_time_base(frame, self.time_base or Fraction(1, 25))
         packet.pts = frame.pts if frame.pts is not None else self._next_pts()
         packet.dts = packet.pts
@@ -308,9 +335,9 @@ class VideoEncoder(Encoder):
             packet.duration = frame.duration
         elif frame.pts is None:
             packet.duration = 1
-        packet.is_keyframe = True
+        packet.is_keyframe = keyframe
         self._last_pts = packet.pts
-        return [packet]
+        return packet
 
     def _next_pts(self) -> int:
         last = getattr(self, "_last_pts", None)
@@ -391,13 +418,33 @@ class VideoDecoder(Decoder):
         """
         if packet is None:
             return []
+        info = self._check_info(packet)
+        image = self._call_codec("decode a frame", self.decode_image, info.payload,
+                                 info.width, info.height, info.coded_format)
+        return [self._frame(image, info, packet)]
+
+    def _check_info(self, packet: object) -> _VideoPacketInfo:
+        """Parse a packet's video prefix and check its coded format is one the codec produces.
+
+        Raises:
+            FormatNotSupportedError: not an ``av.Packet``.
+            InvalidDataError: malformed prefix, or a coded format foreign to the codec.
+        """
         self._check_packet(packet)
         info = parse_video_packet(bytes(packet))
         if info.coded_format not in self.descriptor.formats:
             raise InvalidDataError(
                 f"packet is coded as `{info.coded_format}`, which codec `{self.name}` does not produce")
-        image = self._call_codec("decode a frame", self.decode_image, info.payload,
-                                 info.width, info.height, info.coded_format)
+        return info
+
+    def _frame(self, image: object, info: _VideoPacketInfo, packet: av.Packet) -> av.VideoFrame:
+        """The frame of a decoded image: checked, converted to the output format, stamped with
+        the packet's pts, time base and duration.
+
+        Raises:
+            PluginError: the codec returned something that is not an image of the packet's size.
+            InvalidDataError: the packet asks for an output format the image cannot be converted to.
+        """
         self._check_return("decode a frame", image, np.ndarray, "a numpy array")
         try:
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=info.coded_format)
@@ -420,7 +467,7 @@ class VideoDecoder(Decoder):
             frame.time_base = packet.time_base
         if packet.duration:
             frame.duration = packet.duration
-        return [frame]
+        return frame
 
 
 # --------------------------------------------------------------------------- audio

@@ -19,7 +19,8 @@ from typing import Any, Mapping
 from . import guard
 from .errors import InvalidOptionError, PluginError
 
-__all__ = ["MediaType", "Capability", "RateUnit", "NominalRates", "Option", "CodecDescriptor", "TF_LOG_ENV"]
+__all__ = ["MediaType", "Capability", "RateUnit", "NominalRates", "Option", "CodecDescriptor", "TF_LOG_ENV",
+           "KEYFRAME_INTERVAL", "keyframe_interval_option"]
 
 TF_LOG_ENV = "TF_CPP_MIN_LOG_LEVEL"
 """TensorFlow's C++ log threshold. Codecs may start TensorFlow, whose start-up on a machine
@@ -51,6 +52,11 @@ class Capability(enum.Flag):
     """Frame dimensions may change from one frame to the next."""
     NEURAL = enum.auto()
     """Learned transforms and entropy models (needs model weights)."""
+    INTER = enum.auto()
+    """Stateful video: packets may depend on earlier ones (P-frames predicted from the previous
+    decoded frame), so decoding starts at a keyframe and a lost packet breaks the chain until
+    the next one. The codec takes a keyframe interval option ``g`` and implements
+    :class:`~neuralav.registry.inter.InterVideoEncoder` / ``InterVideoDecoder``."""
 
     def names(self) -> list[str]:
         """Return the names of the set flags, in declaration order, lower case."""
@@ -248,6 +254,26 @@ class Option:
         return value
 
 
+KEYFRAME_INTERVAL = "g"
+"""Name of a stateful (:attr:`Capability.INTER`) codec's keyframe interval option, as ffmpeg's ``-g``."""
+
+
+def keyframe_interval_option(default: int = 12, maximum: int = 600) -> Option:
+    """The keyframe interval option every :attr:`Capability.INTER` codec takes (``g``).
+
+    Args:
+        default: Frames from one keyframe to the next (a GOP's length) when not given.
+        maximum: Largest interval accepted, in frames.
+
+    Returns:
+        ``Option("g", int, ...)``: 1 makes every frame a keyframe; ``g`` frames after a
+        keyframe the encoder codes the next one (earlier if the frame size or format changes).
+    """
+    return Option(KEYFRAME_INTERVAL, int, default,
+                  "keyframe interval in frames, as ffmpeg's -g (1: every frame a keyframe; decoding, seeking "
+                  "and recovery from a damaged packet start at a keyframe)", min=1, max=maximum)
+
+
 @dataclasses.dataclass(frozen=True)
 class CodecDescriptor:
     """Everything known about a codec without running it.
@@ -299,6 +325,19 @@ class CodecDescriptor:
         rated = [option.name for option in self.options if option.nominal_rates is not None]
         if len(rated) > 1:
             raise ValueError(f"codec `{self.name}`: only one option may carry nominal rates, not {rated}")
+        if Capability.INTER in self.capabilities:
+            self._check_inter()
+
+    def _check_inter(self) -> None:
+        """A stateful codec is video, not intra-only, and takes an integer ``g`` option from 1."""
+        if self.media_type is not MediaType.VIDEO:
+            raise ValueError(f"codec `{self.name}`: only video codecs can be INTER (stateful)")
+        if Capability.INTRA_ONLY in self.capabilities:
+            raise ValueError(f"codec `{self.name}`: INTER and INTRA_ONLY exclude each other")
+        interval = [o for o in self.options if o.name == KEYFRAME_INTERVAL]
+        if not interval or interval[0].type is not int or interval[0].min is None or interval[0].min < 1:
+            raise ValueError(f"codec `{self.name}`: an INTER codec needs an int option `{KEYFRAME_INTERVAL}` "
+                             f"(keyframe interval, at least 1; see keyframe_interval_option())")
 
     @property
     def rated_option(self) -> Option | None:

@@ -19,6 +19,26 @@ the same name, the name is unusable (every lookup, ``neuralav codecs`` and every
 
 (``CODEC=DISTRIBUTION`` pairs separated by commas; distribution names as pip shows
 them, case and ``-``/``_`` ignored) or uninstalls one of them.
+
+What a registered codec implements (the descriptor names the classes):
+
+* Intra-only video and images (``Capability.INTRA_ONLY``): subclass ``VideoEncoder`` and
+  ``VideoDecoder`` (:mod:`neuralav.registry.api`) and implement ``encode_image`` and
+  ``decode_image``; every packet is a keyframe.
+* Stateful (inter-frame) video (``Capability.INTER``): subclass ``InterVideoEncoder`` and
+  ``InterVideoDecoder`` (:mod:`neuralav.registry.inter`, which states the contract) and
+  implement ``encode_frame(image, pix_fmt, reference)`` and ``decode_frame(payload, width,
+  height, pix_fmt, reference)``, ``reference`` being the previous decoded frame or ``None``
+  for a keyframe; a lossy codec returns a ``CodedFrame`` with its reconstruction (closed
+  loop). Declare the keyframe interval option ``g`` with ``keyframe_interval_option()``
+  (as ffmpeg's ``-g``). P-frames only, no reordering: one packet per frame, in order,
+  ``dts == pts``, ``av.Packet.is_keyframe`` set on keyframes, and ``encode(None)`` flushes.
+  The decoder raises ``InvalidDataError`` for a P-frame whose reference it lacks (after a
+  seek, a damaged or a missing packet) and resumes at the next keyframe;
+  ``Decoder.discontinuity()``, which the reader calls after a seek, drops the references
+  and calls the codec's ``reset()`` hook for state of its own. The example plugin's
+  ``zlibp`` (``examples/neuralav-zlib``) is a complete one.
+* Audio: subclass ``AudioEncoder`` and ``AudioDecoder`` (:mod:`neuralav.registry.api`).
 """
 
 from __future__ import annotations

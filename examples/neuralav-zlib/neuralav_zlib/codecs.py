@@ -1,4 +1,11 @@
-"""Lossless example codecs: prediction + zlib, for video planes and audio channels."""
+"""Lossless example codecs: prediction + zlib, for video planes and audio channels.
+
+``zlibv`` codes every frame alone (intra-only). ``zlibp`` is the example of a stateful
+(inter-frame) codec: keyframes as ``zlibv`` codes frames, P-frames as the difference from
+the previous frame; the registry's :class:`~neuralav.registry.InterVideoEncoder` /
+:class:`~neuralav.registry.InterVideoDecoder` keep the reference, pick the frame types and
+check the chain, so the codec only codes one frame given its reference.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,8 @@ import zlib
 
 import numpy as np
 
-from neuralav.registry import AudioChunk, AudioDecoder, AudioEncoder, InvalidDataError, VideoDecoder, VideoEncoder
+from neuralav.registry import (AudioChunk, AudioDecoder, AudioEncoder, InterVideoDecoder, InterVideoEncoder,
+                               InvalidDataError, VideoDecoder, VideoEncoder)
 
 MAX_EXPANDED = 1 << 28  # bytes a payload may inflate to (256 MiB)
 
@@ -18,10 +26,15 @@ def _inflate(payload: bytes, expected: int) -> bytes:
     inflater = zlib.decompressobj()
     try:
         data = inflater.decompress(payload, expected)
+        if len(data) == expected and not inflater.eof:  # read on to the end: the checksum is checked there
+            data += inflater.decompress(inflater.unconsumed_tail, 1)
     except zlib.error as error:
         raise InvalidDataError(f"corrupt zlib payload: {error}") from None
-    if len(data) != expected or not inflater.eof or inflater.unconsumed_tail:
-        raise InvalidDataError(f"zlib payload decodes to {len(data)} bytes, expected {expected}")
+    if len(data) != expected or inflater.unconsumed_tail:
+        decoded = f"more than {expected}" if len(data) > expected else str(len(data))
+        raise InvalidDataError(f"zlib payload decodes to {decoded} bytes, expected {expected}")
+    if not inflater.eof:
+        raise InvalidDataError(f"zlib payload is truncated: it ends before its checksum ({expected} bytes decoded)")
     return data
 
 
@@ -63,6 +76,23 @@ class ZlibVideoDecoder(VideoDecoder):
         data = _inflate(payload[1:], int(np.prod(shape)))
         residual = np.frombuffer(data, dtype=np.uint8).reshape(shape)
         return _unpredict(residual, _PREDICTORS[payload[0]])
+
+
+class ZlibInterEncoder(InterVideoEncoder):
+    """Keyframe payload: zlib of the gradient-predicted frame. P-frame payload: zlib of the
+    frame minus the previous one (uint8, modulo 256). Lossless, so the input is the reference."""
+
+    def encode_frame(self, image: np.ndarray, pix_fmt: str, reference: np.ndarray | None) -> bytes:
+        residual = _predict(image, "gradient") if reference is None else image - reference
+        return zlib.compress(residual.astype(np.uint8).tobytes(), self.options["level"])
+
+
+class ZlibInterDecoder(InterVideoDecoder):
+    def decode_frame(self, payload: bytes, width: int, height: int, pix_fmt: str,
+                     reference: np.ndarray | None) -> np.ndarray:
+        shape = _array_shape(pix_fmt, width, height)
+        residual = np.frombuffer(_inflate(payload, int(np.prod(shape))), dtype=np.uint8).reshape(shape)
+        return _unpredict(residual, "gradient") if reference is None else reference + residual
 
 
 def _array_shape(pix_fmt: str, width: int, height: int) -> tuple[int, ...]:

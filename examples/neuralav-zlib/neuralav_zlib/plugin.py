@@ -1,8 +1,8 @@
-"""Registers the ``zlibv`` and ``zliba`` codecs with neuralav (entry point ``neuralav``)."""
+"""Registers the ``zlibv``, ``zlibp`` and ``zliba`` codecs with neuralav (entry point ``neuralav``)."""
 
 from __future__ import annotations
 
-from neuralav.registry import Capability, CodecDescriptor, MediaType, Option, hookimpl
+from neuralav.registry import Capability, CodecDescriptor, MediaType, Option, hookimpl, keyframe_interval_option
 
 LEVEL = Option("level", int, 6, "zlib compression level", min=0, max=9)
 
@@ -18,6 +18,19 @@ ZLIBV = CodecDescriptor(
     fourcc="ZLBV",
     encoder="neuralav_zlib.codecs:ZlibVideoEncoder",
     decoder="neuralav_zlib.codecs:ZlibVideoDecoder",
+)
+
+ZLIBP = CodecDescriptor(
+    name="zlibp",
+    long_name="zlib of frame differences, keyframes every g frames (lossless inter video, example plugin)",
+    media_type=MediaType.VIDEO,
+    capabilities=Capability.LOSSLESS | Capability.INTER | Capability.VARIABLE_SIZE,
+    formats=("rgb24", "rgba", "gray", "yuv420p", "yuv444p"),
+    options=(LEVEL, keyframe_interval_option(default=12)),
+    version=1,
+    fourcc="ZLBP",
+    encoder="neuralav_zlib.codecs:ZlibInterEncoder",
+    decoder="neuralav_zlib.codecs:ZlibInterDecoder",
 )
 
 ZLIBA = CodecDescriptor(
@@ -36,6 +49,7 @@ ZLIBA = CodecDescriptor(
 
 @hookimpl
 def neuralav_register_codecs(register):
-    """Register both example codecs."""
+    """Register the example codecs."""
     register(ZLIBV)
+    register(ZLIBP)
     register(ZLIBA)
