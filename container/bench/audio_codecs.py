@@ -22,6 +22,7 @@ from neuralav import registry
 from neuralav.registry import Capability, CodecDescriptor, MediaType
 
 from .errors import BenchError
+from .selection import registry_descriptors
 
 __all__ = ["AudioCodec", "AudioStream", "OpusCodec", "RegistryAudioCodec", "registry_audio_codecs",
            "align", "OPUS_RATES", "FRAME_SAMPLES"]
@@ -197,17 +198,7 @@ def registry_audio_codecs(names: Sequence[str] | None = None) -> list[RegistryAu
         UnknownCodecError: a named codec is not installed.
         BenchError: a named codec is not an audio codec with an encoder and a decoder.
     """
-    if names:
-        descriptors = [registry.get_codec(name) for name in names]
-        for descriptor in descriptors:
-            if descriptor.media_type is not MediaType.AUDIO or not descriptor.encoder or not descriptor.decoder:
-                raise BenchError(f"codec `{descriptor.name}` is not an audio codec with an encoder and a "
-                                 f"decoder; `bench audio` needs one")
-    else:
-        descriptors = [d for d in registry.list_codecs()
-                       if d.media_type is MediaType.AUDIO and Capability.NEURAL in d.capabilities
-                       and d.encoder and d.decoder]
-    return [RegistryAudioCodec(d) for d in descriptors]
+    return [RegistryAudioCodec(d) for d in registry_descriptors(names, MediaType.AUDIO, "bench audio")]
 
 
 def align(reference: np.ndarray, decoded: np.ndarray, max_lag: int) -> tuple[np.ndarray, np.ndarray, int]:

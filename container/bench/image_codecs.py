@@ -32,6 +32,7 @@ from neuralav import registry
 from neuralav.registry import Capability, CodecDescriptor, MediaType
 
 from .errors import BenchError
+from .selection import registry_descriptors
 
 __all__ = [
     "Encoded", "ImageCodec", "PillowCodec", "PyAVIntraCodec", "RegistryImageCodec",
@@ -291,14 +292,4 @@ def registry_image_codecs(names: Sequence[str] | None = None) -> list[RegistryIm
         UnknownCodecError: a named codec is not installed.
         BenchError: a named codec is not a video codec or has no encoder/decoder.
     """
-    if names:
-        descriptors = [registry.get_codec(name) for name in names]
-        for descriptor in descriptors:
-            if descriptor.media_type is not MediaType.VIDEO or not descriptor.encoder or not descriptor.decoder:
-                raise BenchError(f"codec `{descriptor.name}` is not a video codec with an encoder and a "
-                                 f"decoder; `bench images` needs one")
-    else:
-        descriptors = [d for d in registry.list_codecs()
-                       if d.media_type is MediaType.VIDEO and Capability.NEURAL in d.capabilities
-                       and d.encoder and d.decoder]
-    return [RegistryImageCodec(d) for d in descriptors]
+    return [RegistryImageCodec(d) for d in registry_descriptors(names, MediaType.VIDEO, "bench images")]
