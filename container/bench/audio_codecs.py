@@ -22,7 +22,7 @@ from neuralav import registry
 from neuralav.registry import Capability, CodecDescriptor, MediaType
 
 from .errors import BenchError
-from .selection import registry_descriptors
+from .selection import adopt_descriptor, registry_descriptors
 
 __all__ = ["AudioCodec", "AudioStream", "OpusCodec", "RegistryAudioCodec", "registry_audio_codecs",
            "align", "OPUS_RATES", "FRAME_SAMPLES"]
@@ -175,17 +175,8 @@ class RegistryAudioCodec(AudioCodec):
     setting_name = "quality"
 
     def __init__(self, descriptor: CodecDescriptor) -> None:
-        self.descriptor = descriptor
-        self.name = descriptor.name
-        self.label = f"{descriptor.long_name} [{descriptor.distribution or '?'}]"
-        self.family = "neural" if Capability.NEURAL in descriptor.capabilities else "registry"
+        adopt_descriptor(self, descriptor)
         self.lossy = Capability.LOSSY in descriptor.capabilities
-        quality = next((o for o in descriptor.options if o.name == "quality"), None)
-        if quality is not None and quality.type is int and quality.min is not None and quality.max is not None:
-            self.settings = tuple(range(int(quality.min), int(quality.max) + 1))
-        else:
-            self.setting_name = "default"
-            self.settings = (None,)
 
     def open(self, setting: Any, rate: int) -> AudioStream:
         return _RegistryStream(self.name, {} if setting is None else {"quality": setting}, rate)

@@ -32,7 +32,7 @@ from neuralav import registry
 from neuralav.registry import Capability, CodecDescriptor, MediaType
 
 from .errors import BenchError
-from .selection import registry_descriptors
+from .selection import adopt_descriptor, registry_descriptors
 
 __all__ = [
     "Encoded", "ImageCodec", "PillowCodec", "PyAVIntraCodec", "RegistryImageCodec",
@@ -242,16 +242,7 @@ class RegistryImageCodec(ImageCodec):
     setting_name = "quality"
 
     def __init__(self, descriptor: CodecDescriptor) -> None:
-        self.descriptor = descriptor
-        self.name = descriptor.name
-        self.label = f"{descriptor.long_name} [{descriptor.distribution or '?'}]"
-        self.family = "neural" if Capability.NEURAL in descriptor.capabilities else "registry"
-        quality = next((o for o in descriptor.options if o.name == "quality"), None)
-        if quality is not None and quality.type is int and quality.min is not None and quality.max is not None:
-            self.settings = tuple(range(int(quality.min), int(quality.max) + 1))
-        else:
-            self.setting_name = "default"
-            self.settings = (None,)
+        adopt_descriptor(self, descriptor)
         self.quick_settings = self.settings
         self._coders: dict[Any, tuple[registry.Encoder, registry.Decoder]] = {}
 

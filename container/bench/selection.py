@@ -9,7 +9,7 @@ from neuralav.registry import Capability, CodecDescriptor, MediaType
 
 from .errors import BenchError
 
-__all__ = ["registry_descriptors"]
+__all__ = ["adopt_descriptor", "registry_descriptors"]
 
 
 def registry_descriptors(names: Sequence[str] | None, media_type: MediaType, command: str) -> list[CodecDescriptor]:
@@ -34,3 +34,21 @@ def registry_descriptors(names: Sequence[str] | None, media_type: MediaType, com
         return descriptors
     return [d for d in registry.list_codecs()
             if d.media_type is media_type and Capability.NEURAL in d.capabilities and d.encoder and d.decoder]
+
+
+def adopt_descriptor(codec, descriptor: CodecDescriptor) -> None:
+    """Sets what a benchmark codec adapter reads from a registry descriptor: ``descriptor``,
+    ``name``, ``label``, ``family`` (``neural`` or ``registry``) and the settings it runs at,
+    every value of an integer ``quality`` option with bounds (``setting_name`` "quality"),
+    else the codec's defaults once (``setting_name`` "default", settings ``(None,)``)."""
+    codec.descriptor = descriptor
+    codec.name = descriptor.name
+    codec.label = f"{descriptor.long_name} [{descriptor.distribution or '?'}]"
+    codec.family = "neural" if Capability.NEURAL in descriptor.capabilities else "registry"
+    quality = next((o for o in descriptor.options if o.name == "quality"), None)
+    if quality is not None and quality.type is int and quality.min is not None and quality.max is not None:
+        codec.setting_name = "quality"
+        codec.settings = tuple(range(int(quality.min), int(quality.max) + 1))
+    else:
+        codec.setting_name = "default"
+        codec.settings = (None,)

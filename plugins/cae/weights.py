@@ -19,7 +19,7 @@ import os
 import numpy as np
 
 from neuralav.plugins.imaging.weights import (assign, check_sha256, config_arrays, config_from_arrays,
-                                                read_arrays, sha256_of, weight_arrays, write_npz)
+                                                read_arrays, read_checked, sha256_of, weight_arrays, write_npz)
 
 __all__ = ["check_sha256", "export_weights", "load_model", "load_weights_into", "sha256_of", "write_npz"]
 
@@ -42,24 +42,18 @@ def export_weights(model, path: str | os.PathLike) -> str:
 
 
 def load_model(path: str | os.PathLike, expected_sha256: str | None = None):
-    """Builds a coding-ready :class:`CAEModel` from an exported ``.npz``.
-
-    Args:
-        path: The weights file.
-        expected_sha256: If given, the file's hash must match.
+    """Builds a coding-ready :class:`CAEModel` from an exported ``.npz`` (hash checked if given).
 
     Raises:
         ValueError: hash mismatch, wrong format, or missing/misshapen arrays.
     """
     from .config import ArchConfig
-    from .model import CAEModel
+    from .model import CAEModel, WEIGHTS_FORMAT
 
-    check_sha256(path, expected_sha256)
-    arrays = _read_arrays(path)
+    arrays = read_checked(path, expected_sha256, (WEIGHTS_FORMAT,))
     model = CAEModel(config_from_arrays(ArchConfig, arrays), lmbda=float(arrays["lmbda"]))
-    _assign(model, arrays, path)
-    model.make_coder({name: arrays[f"coder/{name}"]
-                      for name in ("cdf", "cdf_offset", "quantization_offset")})
+    assign(model.named_weights(), arrays, path)
+    model.make_coder({name: arrays[f"coder/{name}"] for name in ("cdf", "cdf_offset", "quantization_offset")})
     return model
 
 
@@ -72,14 +66,6 @@ def load_weights_into(model, path: str | os.PathLike) -> None:
     Raises:
         ValueError: wrong format, or missing/misshapen arrays.
     """
-    _assign(model, _read_arrays(path), path)
-
-
-def _read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
     from .model import WEIGHTS_FORMAT
 
-    return read_arrays(path, (WEIGHTS_FORMAT,))
-
-
-def _assign(model, arrays: dict[str, np.ndarray], path: str | os.PathLike) -> None:
-    assign(model.named_weights(), arrays, path)
+    assign(model.named_weights(), read_arrays(path, (WEIGHTS_FORMAT,)), path)

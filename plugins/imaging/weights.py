@@ -18,7 +18,7 @@ from typing import Iterable
 import numpy as np
 
 __all__ = ["FORMATS", "assign", "check_sha256", "config_arrays", "config_from_arrays", "read_arrays",
-           "sha256_of", "weight_arrays", "write_npz"]
+           "read_checked", "sha256_of", "weight_arrays", "write_npz"]
 
 FORMATS = {"cae": "neuralav-cae-weights-v1", "vae": "neuralav-vae-weights-v1"}
 """Codec -> the ``format`` entry of its weights files. A ``vae`` can start from a ``cae``
@@ -68,6 +68,16 @@ def read_arrays(path: str | os.PathLike, formats: Iterable[str]) -> dict[str, np
     if str(arrays.get("format", "")) not in formats:
         raise ValueError(f"{path} is not a {' or '.join(formats)} file")
     return arrays
+
+
+def read_checked(path: str | os.PathLike, expected_sha256: str | None, formats: Iterable[str]) -> dict[str, np.ndarray]:
+    """:func:`read_arrays` of a file whose hash is first checked (when `expected_sha256` is given).
+
+    Raises:
+        ValueError: hash mismatch, or another ``format``.
+    """
+    check_sha256(path, expected_sha256)
+    return read_arrays(path, formats)
 
 
 def assign(named_weights: dict, arrays: dict[str, np.ndarray], path: str | os.PathLike,

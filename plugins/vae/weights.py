@@ -20,8 +20,8 @@ import os
 
 import numpy as np
 
-from neuralav.plugins.imaging.weights import (FORMATS, assign, check_sha256, config_arrays, config_from_arrays,
-                                                read_arrays, sha256_of, weight_arrays, write_npz)
+from neuralav.plugins.imaging.weights import (FORMATS, assign, config_arrays, config_from_arrays,
+                                                read_arrays, read_checked, sha256_of, weight_arrays, write_npz)
 
 __all__ = ["export_weights", "load_model", "load_weights_into", "sha256_of"]
 
@@ -51,21 +51,16 @@ def export_weights(model, path: str | os.PathLike) -> str:
 
 
 def load_model(path: str | os.PathLike, expected_sha256: str | None = None):
-    """Builds a coding-ready :class:`VAEModel` from an exported ``.npz``.
-
-    Args:
-        path: The weights file.
-        expected_sha256: If given, the file's hash must match.
+    """Builds a coding-ready :class:`VAEModel` from an exported ``.npz`` (hash checked if given).
 
     Raises:
         ValueError: hash mismatch, wrong format, or missing/misshapen arrays.
     """
     from .config import ArchConfig
     from .integer import IntegerHyperSynthesis
-    from .model import VAEModel
+    from .model import VAEModel, WEIGHTS_FORMAT
 
-    check_sha256(path, expected_sha256)
-    arrays = _read_arrays(path)
+    arrays = read_checked(path, expected_sha256, (WEIGHTS_FORMAT,))
     try:
         model = VAEModel(config_from_arrays(ArchConfig, arrays), lmbdas=tuple(float(v) for v in arrays["lmbdas"]))
         assign(model.named_weights(), arrays, path)
