@@ -5,9 +5,9 @@ Modules:
 - :mod:`.image_codecs` / :mod:`.audio_codecs`: one small codec interface for
   registry codecs (neural or not) and the baselines (JPEG, WebP, AVIF through
   Pillow; HEVC, H.264 intra and Opus through PyAV), CompressAI style.
-- :mod:`.metrics`: bpp, kbps, RGB PSNR, MS-SSIM (TensorFlow, imported lazily),
-  SNR, log-spectral distance, wideband PESQ, STOI.
-- :mod:`.bdrate`: Bjøntegaard delta rate (VCEG-M33 cubic fits).
+- :mod:`neuralav.metrics` (shared with the codecs' own ``evaluate`` commands): bpp,
+  kbps, RGB PSNR, MS-SSIM (TensorFlow, imported lazily), SNR, log-spectral
+  distance, wideband PESQ, STOI, and the Bjøntegaard delta rate.
 - :mod:`.timing`: wall-clock timing and RSS-based peak memory.
 - :mod:`.images` / :mod:`.audio`: the runs, returning JSON-ready dicts.
 - :mod:`.report`: text tables, strict JSON, matplotlib plots (Agg).

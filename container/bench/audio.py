@@ -23,9 +23,10 @@ from typing import Any, Callable, Sequence
 import av
 import numpy as np
 
+from neuralav import metrics
+from neuralav.metrics import bdrate
 from neuralav.registry import NeuralavError
 
-from . import bdrate, metrics
 from .audio_codecs import AudioCodec, OpusCodec, RegistryAudioCodec, align, registry_audio_codecs
 from .errors import BenchError, NoMediaError
 from .timing import MIB, RSSSampler, summarize_times, time_call

@@ -22,6 +22,7 @@ from neuralav import registry
 from neuralav.registry import Capability, CodecDescriptor, MediaType
 
 from .errors import BenchError
+from .selection import adopt_descriptor, registry_descriptors
 
 __all__ = ["AudioCodec", "AudioStream", "OpusCodec", "RegistryAudioCodec", "registry_audio_codecs",
            "align", "OPUS_RATES", "FRAME_SAMPLES"]
@@ -174,17 +175,8 @@ class RegistryAudioCodec(AudioCodec):
     setting_name = "quality"
 
     def __init__(self, descriptor: CodecDescriptor) -> None:
-        self.descriptor = descriptor
-        self.name = descriptor.name
-        self.label = f"{descriptor.long_name} [{descriptor.distribution or '?'}]"
-        self.family = "neural" if Capability.NEURAL in descriptor.capabilities else "registry"
+        adopt_descriptor(self, descriptor)
         self.lossy = Capability.LOSSY in descriptor.capabilities
-        quality = next((o for o in descriptor.options if o.name == "quality"), None)
-        if quality is not None and quality.type is int and quality.min is not None and quality.max is not None:
-            self.settings = tuple(range(int(quality.min), int(quality.max) + 1))
-        else:
-            self.setting_name = "default"
-            self.settings = (None,)
 
     def open(self, setting: Any, rate: int) -> AudioStream:
         return _RegistryStream(self.name, {} if setting is None else {"quality": setting}, rate)
@@ -197,17 +189,7 @@ def registry_audio_codecs(names: Sequence[str] | None = None) -> list[RegistryAu
         UnknownCodecError: a named codec is not installed.
         BenchError: a named codec is not an audio codec with an encoder and a decoder.
     """
-    if names:
-        descriptors = [registry.get_codec(name) for name in names]
-        for descriptor in descriptors:
-            if descriptor.media_type is not MediaType.AUDIO or not descriptor.encoder or not descriptor.decoder:
-                raise BenchError(f"codec `{descriptor.name}` is not an audio codec with an encoder and a "
-                                 f"decoder; `bench audio` needs one")
-    else:
-        descriptors = [d for d in registry.list_codecs()
-                       if d.media_type is MediaType.AUDIO and Capability.NEURAL in d.capabilities
-                       and d.encoder and d.decoder]
-    return [RegistryAudioCodec(d) for d in descriptors]
+    return [RegistryAudioCodec(d) for d in registry_descriptors(names, MediaType.AUDIO, "bench audio")]
 
 
 def align(reference: np.ndarray, decoded: np.ndarray, max_lag: int) -> tuple[np.ndarray, np.ndarray, int]:

@@ -32,6 +32,7 @@ from neuralav import registry
 from neuralav.registry import Capability, CodecDescriptor, MediaType
 
 from .errors import BenchError
+from .selection import adopt_descriptor, registry_descriptors
 
 __all__ = [
     "Encoded", "ImageCodec", "PillowCodec", "PyAVIntraCodec", "RegistryImageCodec",
@@ -241,16 +242,7 @@ class RegistryImageCodec(ImageCodec):
     setting_name = "quality"
 
     def __init__(self, descriptor: CodecDescriptor) -> None:
-        self.descriptor = descriptor
-        self.name = descriptor.name
-        self.label = f"{descriptor.long_name} [{descriptor.distribution or '?'}]"
-        self.family = "neural" if Capability.NEURAL in descriptor.capabilities else "registry"
-        quality = next((o for o in descriptor.options if o.name == "quality"), None)
-        if quality is not None and quality.type is int and quality.min is not None and quality.max is not None:
-            self.settings = tuple(range(int(quality.min), int(quality.max) + 1))
-        else:
-            self.setting_name = "default"
-            self.settings = (None,)
+        adopt_descriptor(self, descriptor)
         self.quick_settings = self.settings
         self._coders: dict[Any, tuple[registry.Encoder, registry.Decoder]] = {}
 
@@ -291,14 +283,4 @@ def registry_image_codecs(names: Sequence[str] | None = None) -> list[RegistryIm
         UnknownCodecError: a named codec is not installed.
         BenchError: a named codec is not a video codec or has no encoder/decoder.
     """
-    if names:
-        descriptors = [registry.get_codec(name) for name in names]
-        for descriptor in descriptors:
-            if descriptor.media_type is not MediaType.VIDEO or not descriptor.encoder or not descriptor.decoder:
-                raise BenchError(f"codec `{descriptor.name}` is not a video codec with an encoder and a "
-                                 f"decoder; `bench images` needs one")
-    else:
-        descriptors = [d for d in registry.list_codecs()
-                       if d.media_type is MediaType.VIDEO and Capability.NEURAL in d.capabilities
-                       and d.encoder and d.decoder]
-    return [RegistryImageCodec(d) for d in descriptors]
+    return [RegistryImageCodec(d) for d in registry_descriptors(names, MediaType.VIDEO, "bench images")]

@@ -21,9 +21,10 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 from PIL import Image
 
+from neuralav import metrics
+from neuralav.metrics import bdrate
 from neuralav.registry import NeuralavError
 
-from . import bdrate, metrics
 from .errors import BenchError, NoMediaError
 from .image_codecs import ImageCodec, RegistryImageCodec
 from .timing import MIB, RSSSampler, summarize_times, time_call

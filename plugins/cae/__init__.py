@@ -12,24 +12,16 @@ layout), :mod:`.model`, :mod:`.weights`, :mod:`.train`, :mod:`.evaluate`.
 
 from __future__ import annotations
 
-from neuralav.registry import Capability, CodecDescriptor, MediaType, Option, hookimpl
+from neuralav.plugins.imaging.zoo import image_codec
+from neuralav.registry import hookimpl
 
 from .quality import LEVELS, option_help
 
 __all__ = ["CAE", "neuralav_register_codecs"]
 
-CAE = CodecDescriptor(
-    name="cae",
-    long_name="Convolutional autoencoder image codec (Ballé 2017 factorized prior, range-coded)",
-    media_type=MediaType.VIDEO,
-    capabilities=Capability.LOSSY | Capability.NEURAL | Capability.INTRA_ONLY | Capability.VARIABLE_SIZE,
-    formats=("rgb24",),
-    options=(Option("quality", int, 3, option_help(), min=min(LEVELS), max=max(LEVELS)),),
-    version=1,
-    fourcc="NCAE",
-    encoder="neuralav.plugins.cae.codec:CAEEncoder",
-    decoder="neuralav.plugins.cae.codec:CAEDecoder",
-)
+CAE = image_codec(
+    "cae", "Convolutional autoencoder image codec (Ballé 2017 factorized prior, range-coded)",
+    "NCAE", LEVELS, option_help(), "neuralav.plugins.cae.codec")
 
 
 @hookimpl

@@ -3,7 +3,8 @@
 After J. Ballé, V. Laparra, E. P. Simoncelli, "End-to-end Optimized Image
 Compression", ICLR 2017, and the factorized-prior baseline of J. Ballé et al.,
 "Variational image compression with a scale hyperprior", ICLR 2018; structured
-like tensorflow-compression's ``models/bls2017.py``.
+like tensorflow-compression's ``models/bls2017.py``; the transforms are
+:mod:`neuralav.plugins.imaging.transforms`.
 
 Shapes and units: images are NHWC (or HWC for single images), RGB, uint8 0–255
 at the API boundary and float 0–255 inside the loss; the latent ``y`` is
@@ -21,87 +22,19 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_compression as tfc
 
+from neuralav.plugins.imaging.transforms import (PAD_MULTIPLE, AnalysisTransform, SynthesisTransform,
+                                                  named_weights, pad_to_multiple, prior_tables)
+from neuralav.plugins.imaging.weights import FORMATS
+
 from .config import ArchConfig
 
 __all__ = ["ArchConfig", "CAEModel", "PAD_MULTIPLE", "WEIGHTS_FORMAT", "prior_tables"]
 
-PAD_MULTIPLE = 16
-"""Images are edge-padded to a multiple of this many pixels (4 stride-2 layers)."""
-
 MSSSIM_TRAIN_POWER_FACTORS = (0.0448, 0.2856, 0.3001, 0.2363)
 """First 4 of the 5 standard MS-SSIM scale weights: 128-px training crops fit 4 scales."""
 
-WEIGHTS_FORMAT = "neuralav-cae-weights-v1"
+WEIGHTS_FORMAT = FORMATS["cae"]
 """Value of the ``format`` entry of an exported ``.npz`` weights file."""
-
-
-class AnalysisTransform(tf.keras.Sequential):
-    """x (N,H,W,3 float 0–255) -> y (N,H/16,W/16,M): 4 stride-2 5x5 convs, GDN between.
-
-    ``tfc.SignalConv2D`` layers as in tfc's ``models/bmshj2018.py``: their kernels
-    are parameterized in the Fourier domain (RDFT). A first version with plain
-    Keras ``Conv2D`` learned far more slowly here (see ``weights/MODEL_CARD.md``),
-    though a training step costs about twice as much with ``SignalConv2D``.
-    """
-
-    def __init__(self, config: ArchConfig) -> None:
-        super().__init__(name="analysis")
-        self.add(tf.keras.layers.Lambda(lambda x: x / 255.0, name="scale"))
-        for i in range(3):
-            self.add(tfc.SignalConv2D(
-                config.num_filters, (5, 5), name=f"layer_{i}", corr=True, strides_down=2,
-                padding="same_zeros", use_bias=True, activation=tfc.GDN(name=f"gdn_{i}")))
-        self.add(tfc.SignalConv2D(
-            config.latent_channels, (5, 5), name="layer_3", corr=True, strides_down=2,
-            padding="same_zeros", use_bias=False, activation=None))
-
-
-class SynthesisTransform(tf.keras.Sequential):
-    """y_hat (N,h,w,M) -> x_hat (N,16h,16w,3 float, ~0–255): mirror with IGDN."""
-
-    def __init__(self, config: ArchConfig) -> None:
-        super().__init__(name="synthesis")
-        for i in range(3):
-            self.add(tfc.SignalConv2D(
-                config.num_filters, (5, 5), name=f"layer_{i}", corr=False, strides_up=2,
-                padding="same_zeros", use_bias=True,
-                activation=tfc.GDN(name=f"igdn_{i}", inverse=True)))
-        self.add(tfc.SignalConv2D(
-            3, (5, 5), name="layer_3", corr=False, strides_up=2,
-            padding="same_zeros", use_bias=True, activation=None))
-        self.add(tf.keras.layers.Lambda(lambda x: x * 255.0, name="unscale"))
-
-
-def pad_to_multiple(x: tf.Tensor, multiple: int = PAD_MULTIPLE) -> tf.Tensor:
-    """Edge-pads (replicates the last row/column) NHWC `x` so H and W divide `multiple`.
-
-    Works for any H, W >= 1 (unlike reflect padding, which needs pad < size).
-    """
-    shape = tf.shape(x)
-    height, width = shape[1], shape[2]
-    padded_h = (height + multiple - 1) // multiple * multiple
-    padded_w = (width + multiple - 1) // multiple * multiple
-    rows = tf.minimum(tf.range(padded_h), height - 1)
-    cols = tf.minimum(tf.range(padded_w), width - 1)
-    x = tf.gather(x, rows, axis=1)
-    return tf.gather(x, cols, axis=2)
-
-
-def prior_tables(prior, offset_heuristic: bool = True) -> dict[str, tf.Tensor]:
-    """``cdf``, ``cdf_offset`` (int32) and ``quantization_offset`` (float32, None without
-    the offset heuristic) of a learned factorized prior, for range coding.
-
-    Built in a graph: tfc estimates the prior's tails (and median) by iterative
-    searches that take seconds when run eagerly.
-    """
-    @tf.function(autograph=False)
-    def build():
-        coder = tfc.ContinuousBatchedEntropyModel(prior, coding_rank=3, compression=True,
-                                                  stateless=True, offset_heuristic=offset_heuristic)
-        return coder.cdf, coder.cdf_offset, coder.quantization_offset
-
-    cdf, cdf_offset, offset = build()
-    return {"cdf": cdf, "cdf_offset": cdf_offset, "quantization_offset": offset}
 
 
 class CAEModel(tf.keras.Model):
@@ -268,16 +201,7 @@ class CAEModel(tf.keras.Model):
 
     def named_weights(self) -> dict[str, tf.Variable]:
         """Every weight under a stable name (independent of Keras name uniquing)."""
-        named: dict[str, tf.Variable] = {}
-        for transform in (self.analysis_transform, self.synthesis_transform):
-            for layer in transform.layers:
-                for weight in layer.weights:
-                    parts = weight.name.split(":")[0].split("/")
-                    # keep the activation's (GDN) name: layer_0/gdn_0/reparam_beta
-                    inner = [p for p in parts if p.startswith(("gdn_", "igdn_"))][-1:]
-                    named["/".join([transform.name, layer.name, *inner, parts[-1]])] = weight
-        for i, variable in enumerate(self.prior.trainable_variables):
-            named[f"prior/{i:02d}"] = variable
+        named = named_weights((self.analysis_transform, self.synthesis_transform), {"prior": self.prior})
         if len(named) != len(self.trainable_variables):
             raise RuntimeError(f"{len(self.trainable_variables)} weights but {len(named)} unique names")
         return named

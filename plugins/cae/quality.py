@@ -6,35 +6,19 @@ Importing this module is cheap (no TensorFlow). Measured rates and PSNRs are in
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
+
+from neuralav.plugins.imaging.zoo import Level, Zoo
 
 from .config import ArchConfig
 
-__all__ = ["Level", "LEVELS", "WEIGHTS_DIR", "option_help", "level"]
+__all__ = ["Level", "LEVELS", "WEIGHTS_DIR", "WEIGHTS_DIR_ENV", "ZOO", "option_help", "level"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 """Folder of the shipped ``q{N}.npz`` files."""
 
-
-@dataclasses.dataclass(frozen=True)
-class Level:
-    """One quality level.
-
-    Attributes:
-        lmbda: λ of the training loss ``bpp + λ·MSE`` (MSE of 0–255 RGB).
-        arch: Architecture of the weights.
-        weights: File name under :data:`WEIGHTS_DIR`.
-        sha256: Expected SHA-256 of that file (checked on load), or ``None``.
-        nominal_bpp: Approximate rate on photos (bits per pixel), for help text.
-    """
-
-    lmbda: float
-    arch: ArchConfig
-    weights: str
-    sha256: str | None
-    nominal_bpp: float
-
+WEIGHTS_DIR_ENV = "NEURALAV_CAE_WEIGHTS_DIR"
+"""Environment variable naming another folder of ``q{N}.npz`` files (no hash check then)."""
 
 LEVELS: dict[int, Level] = {
     1: Level(0.0025, ArchConfig(64, 96), "q1.npz",
@@ -48,18 +32,10 @@ LEVELS: dict[int, Level] = {
 }
 """``quality`` option value -> level (higher is better quality, more bits)."""
 
+ZOO = Zoo("cae", LEVELS, WEIGHTS_DIR, WEIGHTS_DIR_ENV)
+"""The table with its weights folder, as the shared runtime reads it."""
 
-def level(quality: int) -> Level:
-    """The level of a ``quality`` value.
-
-    Raises:
-        ValueError: `quality` is not in the table (message lists the valid range).
-    """
-    try:
-        return LEVELS[quality]
-    except (KeyError, TypeError):
-        raise ValueError(f"`quality` = {quality!r} is not a cae level "
-                         f"(valid: {min(LEVELS)} to {max(LEVELS)})") from None
+level = ZOO.level
 
 
 def option_help() -> str:

@@ -11,7 +11,7 @@ with a :class:`Trainable`, and calls :func:`run`. Everything else is shared:
   fine-tuning a neighbour level, or continuing shipped weights;
 - Adam at ``--lr``, then ``--lr-final`` for the last ``--final-fraction`` of the
   steps, with an optional linear warm-up;
-- batches from :class:`neuralav.plugins.cae.data.CropSampler` (batch *k* depends
+- batches from :class:`neuralav.plugins.imaging.data.CropSampler` (batch *k* depends
   only on (seed, k), so a resumed run sees the batches it would have seen);
 - a non-finite loss or gradient never reaches the weights (the update is
   skipped), non-finite weights are never saved (the last checkpoint is restored);
@@ -39,7 +39,7 @@ __all__ = ["DEFAULT_DATA", "Trainable", "add_training_arguments", "common_config
            "train_loop", "warmup_schedule"]
 
 DEFAULT_DATA = ["/work/shared/data/photos"]
-"""Default training folders (never Kodak: :func:`neuralav.plugins.cae.data.list_images` refuses it)."""
+"""Default training folders (never Kodak: :func:`neuralav.plugins.imaging.data.list_images` refuses it)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -250,7 +250,7 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None, trainable: Trainab
     meta_path.write_text(json.dumps({"config": config, "sessions": history}, indent=2))
 
     if int(optimizer.iterations) < args.steps:
-        from neuralav.plugins.cae.data import CropSampler, list_images, load_images
+        from neuralav.plugins.imaging.data import CropSampler, list_images, load_images
 
         files = list_images(args.data)
         images = load_images(files, args.crop, half_scale=not args.no_half_scale)

@@ -16,24 +16,16 @@ This module imports neither TensorFlow nor the codec. Modules: :mod:`.quality`
 
 from __future__ import annotations
 
-from neuralav.registry import Capability, CodecDescriptor, MediaType, Option, hookimpl
+from neuralav.plugins.imaging.zoo import image_codec
+from neuralav.registry import hookimpl
 
 from .quality import LEVELS, option_help
 
 __all__ = ["VAE", "neuralav_register_codecs"]
 
-VAE = CodecDescriptor(
-    name="vae",
-    long_name="Scale-hyperprior VAE image codec (Ballé 2018, integer hyper-synthesis, range-coded)",
-    media_type=MediaType.VIDEO,
-    capabilities=Capability.LOSSY | Capability.NEURAL | Capability.INTRA_ONLY | Capability.VARIABLE_SIZE,
-    formats=("rgb24",),
-    options=(Option("quality", int, 3, option_help(), min=min(LEVELS), max=max(LEVELS)),),
-    version=1,
-    fourcc="NVAE",
-    encoder="neuralav.plugins.vae.codec:VAEEncoder",
-    decoder="neuralav.plugins.vae.codec:VAEDecoder",
-)
+VAE = image_codec(
+    "vae", "Scale-hyperprior VAE image codec (Ballé 2018, integer hyper-synthesis, range-coded)",
+    "NVAE", LEVELS, option_help(), "neuralav.plugins.vae.codec")
 
 
 @hookimpl

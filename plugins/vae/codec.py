@@ -1,60 +1,57 @@
 """`vae` encoder and decoder: a range-coded hyper-latent and latent per frame (intra only).
 
-Payload of one frame (after the registry's video packet prefix; integers
-big-endian)::
+Payload of one frame: the image codecs' framing (:mod:`neuralav.plugins.imaging.payload`)
+with this field after the model id (big-endian)::
 
     offset  size  field
-    0       1     payload format (1)
-    1       1     quality level (1..4)
-    2       4     model id: first 4 bytes of the SHA-256 of the weights file
     6       4     n = length of the side string
     10      n     range-coded hyper-latent ``z`` (factorized prior)
     10+n    m     range-coded latent ``y`` (Gaussian scales from the integer hyper-synthesis)
-    10+n+m  4     CRC-32 (zlib) of bytes 0 .. 10+n+m-1
+    10+n+m  4     CRC-32
 
 The latent shapes follow from the frame size (``y``: ceil(H/16) x ceil(W/16),
 ``z``: ceil(H/64) x ceil(W/64), after edge padding to a multiple of 16). The
-decoder checks, before any TensorFlow call: the length, the CRC, the format,
-that the level is the decoder's own, that the model id matches its weights and
-that n fits. So a packet of another level or of other weights, or a truncated or
-damaged packet, raises :class:`~neuralav.registry.InvalidDataError`.
+decoder checks, before any TensorFlow call: the framing, that the level and model
+id are its own, that n fits, and that each string is long enough to range-code the
+latent values the frame size implies with this model's tables
+(:func:`~neuralav.plugins.imaging.runtime.min_coded_bits`): a packet claiming a
+frame its bytes cannot justify never makes the model allocate it.
 
 The scale indices of ``y`` are computed in fixed point from the decoded ``z``
 (:mod:`.integer`), identically at encode and decode time, so the latent string
 always parses as it was written. Weights are loaded once per file and process
-(:func:`load_model_file`); the environment variable ``NEURALAV_VAE_WEIGHTS_DIR``
-points at another folder holding ``q1..q4.npz`` (no hash check then), e.g. fresh
-exports or a tiny test model.
+(:mod:`neuralav.plugins.imaging.runtime`); the environment variable
+``NEURALAV_VAE_WEIGHTS_DIR`` points at another folder holding ``q1..q4.npz`` (no
+hash check then), e.g. fresh exports or a tiny test model.
 """
 
 from __future__ import annotations
 
-import os
 import struct
-import threading
-import zlib
-from pathlib import Path
 
 import numpy as np
 
-from neuralav.registry import InvalidDataError, PluginError, VideoDecoder, VideoEncoder
+from neuralav.plugins.imaging.codec import ImageCodec, ImageDecoder, ImageEncoder
+from neuralav.plugins.imaging.payload import PAYLOAD_FORMAT, Framing
+from neuralav.plugins.imaging.runtime import LoadedModel, min_coded_bits
+from neuralav.registry import InvalidDataError, PluginError
 
-from .quality import LEVELS, WEIGHTS_DIR, level as get_level
+from .config import latent_shapes
+from .quality import WEIGHTS_DIR_ENV, ZOO, level as get_level
+from .weights import load_model
 
 __all__ = ["VAEEncoder", "VAEDecoder", "LoadedModel", "load_model_file", "weights_path",
            "pack_payload", "unpack_payload", "PAYLOAD_FORMAT", "WEIGHTS_DIR_ENV"]
 
-PAYLOAD_FORMAT = 1
-WEIGHTS_DIR_ENV = "NEURALAV_VAE_WEIGHTS_DIR"
-_HEAD = struct.Struct(">BB4sI")
-_CRC = struct.Struct(">I")
-_MIN_PAYLOAD = _HEAD.size + _CRC.size
+FRAMING = Framing("vae", struct.Struct(">I"))
+"""Payload layout: the side string's length after the model id."""
+
+weights_path = ZOO.weights_path
 
 
 def pack_payload(quality: int, model_id: bytes, side: bytes, string: bytes) -> bytes:
     """Serializes one frame (layout in the module docstring)."""
-    body = _HEAD.pack(PAYLOAD_FORMAT, quality, model_id, len(side)) + side + string
-    return body + _CRC.pack(zlib.crc32(body))
+    return FRAMING.pack(quality, model_id, (len(side),), side + string)
 
 
 def unpack_payload(payload: bytes) -> tuple[int, bytes, bytes, bytes]:
@@ -67,80 +64,46 @@ def unpack_payload(payload: bytes) -> tuple[int, bytes, bytes, bytes]:
         InvalidDataError: truncated, failing its CRC-32, of another payload
             format, or with a side-string length that does not fit.
     """
-    if len(payload) < _MIN_PAYLOAD:
-        raise InvalidDataError(
-            f"`vae` payload of {len(payload)} bytes is truncated (at least {_MIN_PAYLOAD} needed)")
-    body, (crc,) = payload[:-_CRC.size], _CRC.unpack(payload[-_CRC.size:])
-    if zlib.crc32(body) != crc:
-        raise InvalidDataError("`vae` payload fails its CRC-32 check (corrupt or truncated)")
-    fmt, quality, model_id, side_length = _HEAD.unpack(body[:_HEAD.size])
-    if fmt != PAYLOAD_FORMAT:
-        raise InvalidDataError(f"`vae` payload has format {fmt}; this decoder reads {PAYLOAD_FORMAT}")
-    strings = body[_HEAD.size:]
+    quality, model_id, fields, strings = FRAMING.unpack(payload)
+    return (quality, model_id, *split_strings(fields, strings))
+
+
+def split_strings(fields: tuple, strings: bytes) -> tuple[bytes, bytes]:
+    """(side string, latent string) of a payload's strings, given its fields (side length,).
+
+    Raises:
+        InvalidDataError: the side-string length does not fit.
+    """
+    (side_length,) = fields
     if side_length > len(strings):
         raise InvalidDataError(f"`vae` payload claims a {side_length}-byte side string in "
                                f"{len(strings)} bytes of strings")
-    return quality, model_id, strings[:side_length], strings[side_length:]
+    return strings[:side_length], strings[side_length:]
 
 
-class LoadedModel:
-    """One weights file's model (every level), compiled once and shared by encoders and decoders.
+class VAECodec(ImageCodec):
+    """What the `vae` encoder and decoder share."""
 
-    Attributes:
-        path: Weights file.
-        model_id: First 4 bytes of the file's SHA-256 (written into every payload).
-    """
+    zoo = ZOO
+    framing = FRAMING
+    read_model = staticmethod(load_model)
+    missing_hint = (f": no vae model is shipped yet (train one with `python -m neuralav.plugins.vae.train`, "
+                    f"see plugins/vae/README.md, or set {WEIGHTS_DIR_ENV})")
 
-    def __init__(self, path: Path, expected_sha256: str | None) -> None:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import tensorflow as tf
-
-        from .weights import load_model, sha256_of
-
-        digest = sha256_of(path)
-        if expected_sha256 is not None and digest != expected_sha256:
-            raise PluginError(f"`vae` weights {path} have SHA-256 {digest}, expected {expected_sha256}")
-        try:
-            self.model = load_model(path)
-        except (OSError, KeyError, ValueError) as error:
-            raise PluginError(f"cannot read `vae` weights {path}: {error}") from error
-        self.path = path
-        self.model_id = bytes.fromhex(digest[:8])
-        self.lock = threading.Lock()
-        self._tf_errors = (tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError)
-
-    def compress(self, image: np.ndarray, gain_index: int) -> tuple[bytes, bytes]:
-        """HxWx3 uint8 RGB -> (side string, latent string)."""
-        with self.lock:
-            side, string, _ = self.model.compress(image, gain_index)
-        return side, string
-
-    def decompress(self, side: bytes, string: bytes, gain_index: int, width: int, height: int) -> np.ndarray:
-        """Range-coded strings -> HxWx3 uint8 RGB.
+    @classmethod
+    def load_model(cls, quality: int) -> LoadedModel:
+        """The shared model of a `quality` level (read once per file and process).
 
         Raises:
-            InvalidDataError: a range decoder rejects a string.
+            PluginError: the weights file is missing, unreadable, has the wrong hash,
+                or has fewer gain rows than the level needs.
         """
-        try:
-            with self.lock:
-                image, _ = self.model.decompress(side, string, gain_index, width, height)
-        except self._tf_errors as error:
-            first_line = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
-            raise InvalidDataError(f"`vae` range decoder rejected the payload: {first_line}") from None
-        return image
-
-
-_MODELS: dict[str, LoadedModel] = {}
-_MODELS_LOCK = threading.Lock()
-
-
-def weights_path(quality: int) -> tuple[Path, str | None]:
-    """Weights file of a `quality` level and its expected SHA-256 (``None``: not checked)."""
-    entry = get_level(quality)
-    override = os.environ.get(WEIGHTS_DIR_ENV)
-    if override:
-        return Path(override) / entry.weights, None
-    return WEIGHTS_DIR / entry.weights, entry.sha256
+        loaded = super().load_model(quality)
+        gain_index = get_level(quality).gain_index
+        if gain_index >= loaded.model.num_levels:
+            raise PluginError(f"`vae` weights {loaded.path} have {loaded.model.num_levels} levels; "
+                              f"quality {quality} needs {gain_index + 1}")
+        return loaded
 
 
 def load_model_file(quality: int) -> LoadedModel:
@@ -150,66 +113,38 @@ def load_model_file(quality: int) -> LoadedModel:
         PluginError: the weights file is missing, unreadable, has the wrong hash,
             or has fewer gain rows than the level needs.
     """
-    path, sha256 = weights_path(quality)
-    key = str(path.resolve())
-    with _MODELS_LOCK:
-        if key not in _MODELS:
-            if not path.is_file():
-                raise PluginError(
-                    f"`vae` weights for quality {quality} not found at {path}: no vae model is "
-                    f"shipped yet (train one with `python -m neuralav.plugins.vae.train`, see "
-                    f"plugins/vae/README.md, or set {WEIGHTS_DIR_ENV})")
-            _MODELS[key] = LoadedModel(path, sha256)
-        loaded = _MODELS[key]
-    if get_level(quality).gain_index >= loaded.model.num_levels:
-        raise PluginError(f"`vae` weights {path} have {loaded.model.num_levels} levels; "
-                          f"quality {quality} needs {get_level(quality).gain_index + 1}")
-    return loaded
+    return VAECodec.load_model(quality)
 
 
-class VAEEncoder(VideoEncoder):
+class VAEEncoder(VAECodec, ImageEncoder):
     """Encoder of the `vae` codec. Option ``quality`` selects the level (see :mod:`.quality`)."""
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.quality = int(self.options["quality"])
-        self._gain_index = get_level(self.quality).gain_index
-        self._model = load_model_file(self.quality)
-
-    def encode_image(self, image: np.ndarray, pix_fmt: str) -> bytes:
-        """Codes one HxWx3 uint8 ``rgb24`` image into a self-checking payload."""
-        if pix_fmt != "rgb24" or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError(f"`vae` codes rgb24 HxWx3 uint8 images, got {pix_fmt} {image.dtype} "
-                             f"{image.shape}")
-        side, string = self._model.compress(np.ascontiguousarray(image), self._gain_index)
-        return pack_payload(self.quality, self._model.model_id, side, string)
+    def code(self, image: np.ndarray) -> tuple[tuple, bytes]:
+        """H x W x 3 uint8 RGB -> ((side string length,), side string + latent string)."""
+        side, string, _ = self.loaded.compress(image, self.level.gain_index)
+        return (len(side),), side + string
 
 
-class VAEDecoder(VideoDecoder):
+class VAEDecoder(VAECodec, ImageDecoder):
     """Decoder of the `vae` codec; its quality level comes from the codec header."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.quality = int(self.options["quality"])
-        if self.quality not in LEVELS:
-            raise InvalidDataError(f"`vae` header names quality {self.quality} "
-                                   f"(valid: {min(LEVELS)} to {max(LEVELS)})")
-        self._gain_index = get_level(self.quality).gain_index
-        self._model = load_model_file(self.quality)
+        model = self.loaded.model
+        self._side_bits_per_position = float(np.sum(min_coded_bits(model.side_coder.cdf.numpy())))
+        self._bits_per_position = model.config.latent_channels * float(np.min(min_coded_bits(model.coder.cdf.numpy())))
 
-    def decode_image(self, payload: bytes, width: int, height: int, pix_fmt: str) -> np.ndarray:
-        """Decodes one payload into an HxWx3 uint8 ``rgb24`` image.
+    def check_fits(self, fields: tuple, body: bytes, width: int, height: int) -> None:
+        """Refuses a side-string length longer than the strings, or strings too short to code
+        the frame's hyper-latent and latent (each ``y`` value costs at least what the most
+        peaked of the scale tables charges)."""
+        side, string = split_strings(fields, body)
+        (h, w), (zh, zw) = latent_shapes(width, height)
+        self.refuse_short(len(side), zh * zw * self._side_bits_per_position, width, height)
+        self.refuse_short(len(string), h * w * self._bits_per_position, width, height)
 
-        Raises:
-            InvalidDataError: truncated or corrupt payload, another quality level
-                or model, or strings the range decoders reject.
-        """
-        quality, model_id, side, string = unpack_payload(payload)
-        if quality != self.quality:
-            raise InvalidDataError(f"`vae` packet was coded at quality {quality}; this decoder "
-                                   f"decodes quality {self.quality}")
-        if model_id != self._model.model_id:
-            raise InvalidDataError(
-                f"`vae` packet was coded with model {model_id.hex()}; this decoder's quality "
-                f"{self.quality} weights are model {self._model.model_id.hex()}")
-        return self._model.decompress(side, string, self._gain_index, width, height)
+    def reconstruct(self, fields: tuple, body: bytes, width: int, height: int) -> np.ndarray:
+        """Range-decodes ``z`` then ``y`` and synthesizes the picture."""
+        side, string = split_strings(fields, body)
+        image, _ = self.loaded.decompress(side, string, self.level.gain_index, width, height)
+        return image

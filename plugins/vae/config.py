@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-__all__ = ["ArchConfig"]
+from neuralav.plugins.imaging.geometry import PAD_MULTIPLE, latent_shape
+
+__all__ = ["ArchConfig", "latent_shapes"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,3 +35,9 @@ class ArchConfig:
     def tiny(cls) -> "ArchConfig":
         """A very small configuration (N=M=8, 8 hyper channels) for unit tests."""
         return cls(num_filters=8, latent_channels=8, hyper_filters=8)
+
+
+def latent_shapes(width: int, height: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """((h, w) of ``y``, (zh, zw) of ``z``) for a width x height image (``z`` is 4x smaller
+    again: two more stride-2 layers, sizes rounded up)."""
+    return latent_shape(width, height), latent_shape(width, height, 4 * PAD_MULTIPLE)

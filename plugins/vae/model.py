@@ -7,7 +7,7 @@ level through gain units (Z. Cui et al., "Asymmetric Gained Deep Image
 Compression With Continuous Rate Adaptation", CVPR 2021): level *l* scales the
 latent by a learned per-channel gain ``g_l`` before quantization and by a
 learned inverse gain ``g'_l`` before the synthesis. The main transforms are
-``cae``'s (:mod:`neuralav.plugins.cae.model`).
+``cae``'s (:mod:`neuralav.plugins.imaging.transforms`).
 
 Shapes and units: images NHWC RGB, uint8 0–255 at the API boundary, float 0–255
 in the loss; ``y`` is N x H/16 x W/16 x M, ``z`` N x H/64 x W/64 x hyper_filters
@@ -28,24 +28,19 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_compression as tfc
 
-from neuralav.plugins.cae.model import AnalysisTransform, SynthesisTransform, pad_to_multiple, prior_tables
+from neuralav.plugins.imaging.geometry import PAD_MULTIPLE
+from neuralav.plugins.imaging.transforms import (AnalysisTransform, SynthesisTransform, named_weights,
+                                                  pad_to_multiple, prior_tables)
+from neuralav.plugins.imaging.weights import FORMATS
 
-from .config import ArchConfig
+from .config import ArchConfig, latent_shapes
 from .integer import IntegerHyperSynthesis
 
 __all__ = ["ArchConfig", "VAEModel", "PAD_MULTIPLE", "WEIGHTS_FORMAT", "latent_shapes"]
 
-PAD_MULTIPLE = 16
-"""Images are edge-padded to a multiple of this (4 stride-2 layers); ``z`` rounds up further."""
 
-WEIGHTS_FORMAT = "neuralav-vae-weights-v1"
+WEIGHTS_FORMAT = FORMATS["vae"]
 """Value of the ``format`` entry of an exported ``.npz`` weights file."""
-
-
-def latent_shapes(width: int, height: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    """((h, w) of ``y``, (zh, zw) of ``z``) for a width x height image."""
-    h, w = -(-height // 16), -(-width // 16)
-    return (h, w), (-(-h // 4), -(-w // 4))
 
 
 class HyperAnalysisTransform(tf.keras.Sequential):
@@ -318,16 +313,9 @@ class VAEModel(tf.keras.Model):
 
     def named_weights(self) -> dict[str, tf.Variable]:
         """Every trainable weight under a stable name (independent of Keras name uniquing)."""
-        named: dict[str, tf.Variable] = {}
-        for transform in (self.analysis_transform, self.synthesis_transform,
-                          self.hyper_analysis_transform, self.hyper_synthesis_transform):
-            for layer in transform.layers:
-                for weight in layer.weights:
-                    parts = weight.name.split(":")[0].split("/")
-                    inner = [p for p in parts if p.startswith(("gdn_", "igdn_"))][-1:]
-                    named["/".join([transform.name, layer.name, *inner, parts[-1]])] = weight
-        for i, variable in enumerate(self.hyperprior.trainable_variables):
-            named[f"hyperprior/{i:02d}"] = variable
+        named = named_weights((self.analysis_transform, self.synthesis_transform,
+                               self.hyper_analysis_transform, self.hyper_synthesis_transform),
+                              {"hyperprior": self.hyperprior})
         named["gain/log_gain"] = self.log_gain
         named["gain/log_inverse_gain"] = self.log_inverse_gain
         if len(named) != len(self.trainable_variables):

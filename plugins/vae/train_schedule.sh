@@ -11,30 +11,36 @@
 #           crops give a hyper-latent of 2x2, all border: a model trained only on them spends
 #           ~3x the bits on a whole 768x512 image that it spends on its 128-pixel tiles.
 #
-# Usage:  nohup plugins/vae/train_schedule.sh >> ~/.cache/neuralav/train/vae/schedule.log 2>&1 &
+# Usage:  nohup plugins/vae/train_schedule.sh PHOTOS_DIR KODAK_DIR >> ~/.cache/neuralav/train/vae/schedule.log 2>&1 &
+#         PHOTOS_DIR: training photos (EXTRA is added when it exists); KODAK_DIR: the evaluation set.
 # Re-running it resumes every run from its latest checkpoint (a finished run only re-exports).
 # Logs: ~/.cache/neuralav/train/vae/q$Q.log, q${Q}c256.log; weights: $ROOT/export/q$Q.npz
 # (ship them by copying to plugins/vae/weights/: see plugins/vae/README.md).
 set -u
+if [ "$#" -ne 2 ]; then
+  echo "usage: $0 PHOTOS_DIR KODAK_DIR  (training photos, evaluation images)" >&2
+  exit 2
+fi
+PHOTOS="$1"
+KODAK="$2"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PY="${PY:-python}"
 ROOT="${TRAIN_ROOT:-$HOME/.cache/neuralav/train/vae}"
-EXTRA="${EXTRA:-$HOME/.cache/neuralav/train/cae/data/debian_wallpapers_x0.5}"  # made by cae.data, see cae's MODEL_CARD.md
-DATA="/work/shared/data/photos"
-[ -d "$EXTRA" ] && DATA="$DATA $EXTRA"
-STAGE1_LEVELS="${STAGE1_LEVELS:-1 2 3}"   # the shipped q3 had only 1209 stage-1 steps, q4 none
+EXTRA="${EXTRA:-$HOME/.cache/neuralav/train/cae/data/debian_wallpapers_x0.5}"  # made by imaging.data, see cae's MODEL_CARD.md
+DATA=("$PHOTOS")
+[ -d "$EXTRA" ] && DATA+=("$EXTRA")
+STAGE1_LEVELS="${STAGE1_LEVELS:-1 2 3}"   # levels trained in stage 1 (the shipped files': model card)
 STAGE1_MINUTES="${STAGE1_MINUTES:-24}"
 STAGE2_STEPS="${STAGE2_STEPS:-3400}"
 STAGE2_MINUTES="${STAGE2_MINUTES:-62}"
-LMBDAS=(0 0.0025 0.005 0.01 0.02)  # index = level, as cae (plugins/vae/quality.py)
 mkdir -p "$ROOT/export"
 cd "$HERE/../.." || exit 1       # so `python -m neuralav...` also works from a checkout
+lmbda() { "$PY" -c "from neuralav.plugins.vae.quality import LEVELS; print(LEVELS[$1].lmbda)"; }
 
 for q in $STAGE1_LEVELS; do
   echo "$(date -u +%FT%TZ) stage 1 q$q"
-  # shellcheck disable=SC2086
-  "$PY" -m neuralav.plugins.vae.train --run "q$q" --train-root "$ROOT" --data $DATA \
-    --lmbdas "${LMBDAS[$q]}" --steps 5000 --lr 5e-4 --lr-final 5e-5 --seed "$q" --threads 2 \
+  "$PY" -m neuralav.plugins.vae.train --run "q$q" --train-root "$ROOT" --data "${DATA[@]}" \
+    --lmbdas "$(lmbda "$q")" --steps 5000 --lr 5e-4 --lr-final 5e-5 --seed "$q" --threads 2 \
     --max-minutes "$STAGE1_MINUTES" --checkpoint-minutes 5 --warmup-steps 200 --freeze-steps 1000 \
     --init-from "plugins/cae/weights/q$q.npz" >> "$ROOT/q$q.log" 2>&1 || exit $?
 done
@@ -49,9 +55,8 @@ for q in 1 2 3 4; do
           --freeze-steps "$STAGE2_STEPS")
   fi
   echo "$(date -u +%FT%TZ) stage 2 q$q ${init[*]}"
-  # shellcheck disable=SC2086
-  "$PY" -m neuralav.plugins.vae.train --run "q${q}c256" --train-root "$ROOT" --data $DATA \
-    --lmbdas "${LMBDAS[$q]}" --crop 256 --batch 2 --steps "$STAGE2_STEPS" --seed "1$q" --threads 1 \
+  "$PY" -m neuralav.plugins.vae.train --run "q${q}c256" --train-root "$ROOT" --data "${DATA[@]}" \
+    --lmbdas "$(lmbda "$q")" --crop 256 --batch 2 --steps "$STAGE2_STEPS" --seed "1$q" --threads 1 \
     --checkpoint-minutes 5 --max-minutes "$STAGE2_MINUTES" --log-every 100 "${init[@]}" \
     --export "$ROOT/export/q$q.npz" >> "$ROOT/q${q}c256.log" 2>&1 &
   pids+=($!)
@@ -60,7 +65,7 @@ status=0
 for pid in "${pids[@]}"; do wait "$pid" || status=$?; done
 echo "$(date -u +%FT%TZ) stage 2 done (exit $status)"
 [ "$status" -eq 0 ] || exit "$status"
-"$PY" -m neuralav.plugins.vae.evaluate --data /work/shared/data/kodak \
+"$PY" -m neuralav.plugins.vae.evaluate --data "$KODAK" \
   --weights "$ROOT"/export/q{1,2,3,4}.npz --threads 2 --json "$ROOT/export/kodak.json" \
   --jpeg-json "$ROOT/jpeg_kodak.json" >> "$ROOT/eval.log" 2>&1
 echo "$(date -u +%FT%TZ) evaluated (exit $?): see $ROOT/eval.log"

@@ -16,16 +16,19 @@ machine codes with bit-identical tables and scale indices. Loaded with
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import numpy as np
 
-from neuralav.plugins.cae.weights import check_sha256, sha256_of, write_npz
+from neuralav.plugins.imaging.weights import (FORMATS, assign, config_arrays, config_from_arrays,
+                                                read_arrays, read_checked, sha256_of, weight_arrays, write_npz)
 
 __all__ = ["export_weights", "load_model", "load_weights_into", "sha256_of"]
 
 _TABLES = ("side_cdf", "side_cdf_offset", "cdf", "cdf_offset")
+
+TRANSFORMS_FORMAT = FORMATS["cae"]
+"""Format of the ``cae`` files whose main transforms a VAE can start from."""
 
 
 def export_weights(model, path: str | os.PathLike) -> str:
@@ -41,39 +44,26 @@ def export_weights(model, path: str | os.PathLike) -> str:
 
     model.make_coder()
     arrays: dict[str, np.ndarray] = {"format": np.array(WEIGHTS_FORMAT),
-                                     "lmbdas": np.array(model.lmbdas, np.float64)}
-    for field in dataclasses.fields(model.config):
-        value = getattr(model.config, field.name)
-        arrays[f"config/{field.name}"] = np.array(value, np.int64 if isinstance(value, int) else np.float64)
-    for name, weight in model.named_weights().items():
-        arrays[f"w/{name}"] = weight.numpy().astype(np.float32)
-    for name, table in model.coder_tables().items():
-        arrays[f"coder/{name}"] = table
+                                     "lmbdas": np.array(model.lmbdas, np.float64),
+                                     **config_arrays(model.config), **weight_arrays(model)}
     arrays.update(model.integer_hyper.to_arrays())
     return write_npz(arrays, path)
 
 
 def load_model(path: str | os.PathLike, expected_sha256: str | None = None):
-    """Builds a coding-ready :class:`VAEModel` from an exported ``.npz``.
-
-    Args:
-        path: The weights file.
-        expected_sha256: If given, the file's hash must match.
+    """Builds a coding-ready :class:`VAEModel` from an exported ``.npz`` (hash checked if given).
 
     Raises:
         ValueError: hash mismatch, wrong format, or missing/misshapen arrays.
     """
     from .config import ArchConfig
     from .integer import IntegerHyperSynthesis
-    from .model import VAEModel
+    from .model import VAEModel, WEIGHTS_FORMAT
 
-    check_sha256(path, expected_sha256)
-    arrays = _read_arrays(path)
+    arrays = read_checked(path, expected_sha256, (WEIGHTS_FORMAT,))
     try:
-        config = ArchConfig(**{  # each field keeps its type (int or float)
-            f.name: type(f.default)(arrays[f"config/{f.name}"]) for f in dataclasses.fields(ArchConfig)})
-        model = VAEModel(config, lmbdas=tuple(float(v) for v in arrays["lmbdas"]))
-        _assign(model, arrays, path)
+        model = VAEModel(config_from_arrays(ArchConfig, arrays), lmbdas=tuple(float(v) for v in arrays["lmbdas"]))
+        assign(model.named_weights(), arrays, path)
         model.make_coder({name: arrays[f"coder/{name}"] for name in _TABLES},
                          IntegerHyperSynthesis.from_arrays(arrays))
     except KeyError as error:
@@ -87,38 +77,21 @@ def load_weights_into(model, path: str | os.PathLike) -> None:
     Used to continue training from shipped weights; tables are rebuilt at export.
     `path` may also be a ``cae`` weights file (``plugins/cae/weights/qN.npz``):
     then only the main analysis and synthesis transforms are copied (they are
-    the same layers, so N and M must match), and the hyperprior, the hyper
-    transforms and the gains keep their fresh initialisation. A trained ``cae``
-    gives the VAE a head start of hours of CPU training.
+    the same layers, :mod:`neuralav.plugins.imaging.transforms`, so N and M must
+    match), and the hyperprior, the hyper transforms and the gains keep their
+    fresh initialisation, so a trained ``cae`` gives the VAE a head start.
 
     Raises:
         ValueError: wrong format, or missing/misshapen arrays.
     """
-    from neuralav.plugins.cae.model import WEIGHTS_FORMAT as CAE_FORMAT
-
-    arrays = _read_arrays(path, accept=(CAE_FORMAT,))
-    if str(arrays["format"]) == CAE_FORMAT:
-        _assign(model, arrays, path, prefixes=("analysis/", "synthesis/"))
+    arrays = _read_arrays(path, accept=(TRANSFORMS_FORMAT,))
+    if str(arrays["format"]) == TRANSFORMS_FORMAT:
+        assign(model.named_weights(), arrays, path, prefixes=("analysis/", "synthesis/"))
     else:
-        _assign(model, arrays, path)
+        assign(model.named_weights(), arrays, path)
 
 
 def _read_arrays(path: str | os.PathLike, accept: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     from .model import WEIGHTS_FORMAT
 
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {key: data[key] for key in data.files}
-    if str(arrays.get("format", "")) not in (WEIGHTS_FORMAT, *accept):
-        raise ValueError(f"{path} is not a {' or '.join((WEIGHTS_FORMAT, *accept))} file")
-    return arrays
-
-
-def _assign(model, arrays: dict[str, np.ndarray], path: str | os.PathLike,
-            prefixes: tuple[str, ...] = ("",)) -> None:
-    for name, weight in model.named_weights().items():
-        if not name.startswith(prefixes):
-            continue
-        key = f"w/{name}"
-        if key not in arrays or arrays[key].shape != tuple(weight.shape):
-            raise ValueError(f"{path}: weight `{key}` is missing or has the wrong shape")
-        weight.assign(arrays[key])
+    return read_arrays(path, (WEIGHTS_FORMAT, *accept))

@@ -27,13 +27,12 @@ one load-time ``exp`` of the gains uses :func:`exp_nonpositive` too). Streaming:
 convolution keeps its last ``context`` integer inputs as state, so running a stream in
 pieces gives exactly the samples of running it whole, whatever the pieces.
 
-Status: the decoder (:mod:`.codec`) uses it. Measured 85.6 dB SNR from the float synthesis
-on held-out speech (codec quality unchanged at print precision). Speed: one product per
-tap on views (no im2col copy), the nonlinearities compiled (:mod:`.fixed_kernels`), and on
-two cores the tail of the network (85% of the time on one thread) split in two halves computed at
-once, the second from zero state after a warm-up of its receptive field (exact, see
-:meth:`FixedSynthesis.__call__`). BLAS is held to one thread per product.
-Design and guarantee: ``plugins/wavenet/README.md``.
+The decoder (:mod:`.codec`) uses it. Speed: one product per tap on views (no im2col copy),
+the nonlinearities compiled (:mod:`.fixed_kernels`), and where there are two cores the tail
+of the network split in two halves computed at once, the second from zero state after a
+warm-up of its receptive field (exact, see :meth:`FixedSynthesis.__call__`). BLAS is held to
+one thread per product. Design and guarantee: ``plugins/wavenet/README.md``; its distance
+from the float synthesis and its speed, as measured: ``weights/MODEL_CARD.md``.
 
 """
 
@@ -360,10 +359,9 @@ DC_SHIFTS = (7, 6)
 """The DC blocker's two one-pole stages, pole ``1 - 2**-shift`` each: -3 dB at 16000 / 2**7 /
 2 pi = 20 Hz and at 40 Hz (time constants 8 and 4 ms). Together (the filters' transfer
 functions): -9.9 dB at 20 Hz, -5.9 dB at 30 Hz, -2.7 dB at 50 Hz, -1.1 dB at 80 Hz, -0.7 dB at
-100 Hz, -0.1 dB at 200 Hz, +0.1 dB from 1 kHz up. One 5 Hz stage (shift
-9) up to the sixth release, one 20 Hz stage (shift 7) up to the eighth: each time, what the
-synthesis left below the cut made PESQ-WB fail on a whole held-out clip (weights/MODEL_CARD.md,
-"The DC blocker and PESQ")."""
+100 Hz, -0.1 dB at 200 Hz, +0.1 dB from 1 kHz up. Why two stages and these cut-offs (what the
+synthesis leaves below them makes PESQ-WB fail on whole clips): ``weights/MODEL_CARD.md``,
+"The DC blocker and PESQ"."""
 OUTPUT_BITS = 24
 """The DC blocker works on the synthesis's float32 samples rounded to a 2**-24 grid (one
 float32 ulp at full scale, -144 dBFS)."""
@@ -371,11 +369,8 @@ float32 ulp at full scale, -144 dBFS)."""
 
 class DCBlocker:
     """The decoder's last step: a two-stage high-pass that takes out the slowly varying DC
-    offset and the rumble the synthesis leaves (its mean over each second, held-out and validation speech:
-    0.001-0.011 with the third release's weights; in digital silence after 2 s of held-out
-    speech: 2.7e-4 with the fourth's, 7.6e-3 with the fifth's, 5.0e-4 with the sixth's, 1.5e-5
-    with the seventh's, 7.7e-4 with the eighth's; 3.1e-6 after the one-stage blocker with the
-    eighth's, 7.2e-7 after this one with the ninth's).
+    offset and the rumble the synthesis leaves (the offsets measured with each release's
+    weights: ``weights/MODEL_CARD.md`` and ``CHANGELOG.md``).
 
     One stage per entry of :data:`DC_SHIFTS`, in integer arithmetic on the ``2**-OUTPUT_BITS``
     grid (:func:`.fixed_kernels.dc_block`), so, like :class:`FixedSynthesis`, the same bits on

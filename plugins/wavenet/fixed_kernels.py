@@ -7,13 +7,9 @@ operations only, in the same order as the vectorized formulas they replace (see
 the bits agree). numba compiles them without ``fastmath``: LLVM then may neither contract a
 product and a sum into a fused multiply-add nor reassociate, so every operation is correctly
 rounded, and the result is the same bits on any IEEE-754 machine, vectorized or not, whatever
-the array layout or thread. Doing the curve in one compiled loop instead of some twenty numpy
-passes made the gate about 3.5x faster (2.2 ms against 7.6 ms for 3,000 x 64 gates). Writing
-the loops so that LLVM vectorizes them (float32 rows in, ``rint`` and the powers of two in
-plain arithmetic and a bit cast) took the gate kernel from 1.8 ms to 0.34 ms and the ELU from
-2.7 ms to 0.66 ms on 3,000 x 64 (with their numpy conversions: the float32 copy of the gate's
-input, the ELU's float32 magnitudes), timed with the machine also training two models; the
-synthesis as a whole went from 0.94 s to 0.78 s per 20 s of audio (best of 3, same load).
+the array layout or thread. The curve is one compiled loop (instead of some twenty numpy
+passes), written so that LLVM vectorizes it: float32 rows in, ``rint`` and the powers of two
+in plain arithmetic and a bit cast. The speed-ups this gave, as timed: ``CHANGELOG.md``.
 
 Compiled on first use (about a second; cached next to this file when that is writable).
 """

@@ -12,10 +12,8 @@ loss of level ``l`` is::
 where ``kbps`` is the differentiable rate bound of the latent (noisy quantization) and the
 last two terms are the differentiable stand-ins of :mod:`.perceptual`. The loss trains the
 transforms and gains; each level's prior trains on ``kbps`` alone, so it stays the best
-density model of the latents. (Before 2026-12-02 the whole loss reached the priors too, and
-the below-target term made a prior worse to raise its rate: new priors fitted to the
-latents of the first release's transforms gave rate bounds of 4.9 and 7.7 kbps at levels 1
-and 2, where that run's last logged bounds were 5.5 and 11.4 kbps.)
+density model of the latents: were the whole loss to reach the priors, the below-target
+term would make a prior worse in order to raise its rate.
 
 A run can start from a weights file (``--init-weights``, e.g. the shipped one): it takes the
 transforms and gains from it, and its priors (not stored in the file, only their coding
@@ -51,8 +49,8 @@ import numpy as np
 
 DEFAULT_ROOT = Path(os.path.expanduser("~/.cache/neuralav/train/wavenet"))
 DEFAULT_TARGETS = (3.2, 6.2, 12.0)
-"""Rates (kbps) of the training rate bound the levels aim at. Measured: real range-coded
-bytes plus packet framing (about 0.5 kbps mono) come out about 0.2-0.6 kbps under it."""
+"""Rates (kbps) of the training rate bound the levels aim at; what real range-coded bytes
+plus packet framing come to at each level: ``weights/MODEL_CARD.md``."""
 
 
 def _parser() -> argparse.ArgumentParser:

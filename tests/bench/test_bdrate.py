@@ -3,10 +3,8 @@
 import numpy as np
 import pytest
 
-from neuralav.container.bench.bdrate import bd_rate, bd_rates
-from neuralav.container.bench.errors import BenchError
 from neuralav.container.bench.image_codecs import standard_image_codecs
-from neuralav.container.bench.metrics import bits_per_pixel, psnr
+from neuralav.metrics import MetricError, bd_rate, bd_rates, bits_per_pixel, psnr
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +52,9 @@ def test_disjoint_quality_ranges_give_none():
 
 
 def test_too_few_points_or_bad_rates_are_refused():
-    with pytest.raises(BenchError, match="at least 4"):
+    with pytest.raises(MetricError, match="at least 4"):
         bd_rate([1, 2, 3], [30, 31, 32], [1, 2, 3, 4], [30, 31, 32, 33])
-    with pytest.raises(BenchError, match="positive"):
+    with pytest.raises(MetricError, match="positive"):
         bd_rate([0, 2, 3, 4], [30, 31, 32, 33], [1, 2, 3, 4], [30, 31, 32, 33])
 
 

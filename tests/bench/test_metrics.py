@@ -1,23 +1,23 @@
-"""Metrics: rate units, PSNR, MS-SSIM and the audio measures on known inputs."""
+"""Metrics (neuralav.metrics): rate units, PSNR, MS-SSIM and the audio measures on known inputs."""
 
 import math
 
 import numpy as np
 import pytest
 
-from neuralav.container.bench import metrics
-from neuralav.container.bench.errors import BenchError
+from neuralav import metrics
+from neuralav.metrics import MetricError
 
 
 def test_bpp_is_eight_bits_per_byte_over_pixels():
     assert metrics.bits_per_pixel(1000, 100, 40) == 8 * 1000 / 4000
-    with pytest.raises(BenchError, match="0x40"):
+    with pytest.raises(MetricError, match="0x40"):
         metrics.bits_per_pixel(10, 0, 40)
 
 
 def test_kbps_is_bits_per_second_over_1000():
     assert metrics.kbps(1500, 2.0) == 6.0
-    with pytest.raises(BenchError, match="0"):
+    with pytest.raises(MetricError, match="0"):
         metrics.kbps(10, 0)
 
 
@@ -27,7 +27,7 @@ def test_psnr_of_a_known_error_and_of_identical_images():
     b[..., 0] += 3  # MSE = 9 / 3 = 3
     assert metrics.psnr(a, b) == pytest.approx(10 * math.log10(255 ** 2 / 3))
     assert metrics.psnr(a, a) == math.inf
-    with pytest.raises(BenchError, match="shape"):
+    with pytest.raises(MetricError, match="shape"):
         metrics.psnr(a, a[:4])
 
 
@@ -62,7 +62,7 @@ def test_log_spectral_distance_is_zero_for_identical_and_grows_with_noise():
     large = metrics.log_spectral_distance(x, x + 0.05 * rng.standard_normal(x.size).astype(np.float32))
     assert metrics.log_spectral_distance(x, x) == 0.0
     assert 0 < small < large
-    with pytest.raises(BenchError, match="shorter"):
+    with pytest.raises(MetricError, match="shorter"):
         metrics.log_spectral_distance(x[:100], x[:100])
 
 
@@ -75,5 +75,5 @@ def test_pesq_and_stoi_rank_clean_above_noisy_speech(speech_folder):
     assert metrics.pesq_wb(clip, noisy, 16000) < 3.0
     assert metrics.stoi(clip, clip, 16000) == pytest.approx(1.0, abs=1e-6)
     assert metrics.stoi(clip, noisy, 16000) < 0.99
-    with pytest.raises(BenchError, match="16000 Hz"):
+    with pytest.raises(MetricError, match="16000 Hz"):
         metrics.pesq_wb(clip, clip, 8000)

@@ -19,6 +19,8 @@ import pytest
 from neuralav import registry
 from neuralav.registry import FormatNotSupportedError, InvalidDataError, InvalidOptionError
 
+from ..imaging.frames import frame_of
+
 pytest.importorskip("tensorflow_compression")
 
 
@@ -54,14 +56,6 @@ def photo(source, width=53, height=37, offset=(100, 150)):
     crop = source[y:y + height, x:x + width]
     assert crop.shape == (height, width, 3), "crop outside the 352x288 frame"
     return np.ascontiguousarray(crop)
-
-
-def frame_of(image, fmt="rgb24", pts=7, time_base=Fraction(1, 25)):
-    frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-    if fmt != "rgb24":
-        frame = frame.reformat(format=fmt)
-    frame.pts, frame.time_base = pts, time_base
-    return frame
 
 
 def encoder_side_reconstruction(quality, image):

@@ -16,17 +16,10 @@ import pytest
 from neuralav import registry
 from neuralav.registry import FormatNotSupportedError, InvalidDataError, InvalidOptionError, PluginError
 
+from ..imaging.frames import frame_of
 from .conftest import photo
 
 pytestmark = pytest.mark.usefixtures("use_tiny_weights")
-
-
-def frame_of(image, fmt="rgb24", pts=7, time_base=Fraction(1, 25)):
-    frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-    if fmt != "rgb24":
-        frame = frame.reformat(format=fmt)
-    frame.pts, frame.time_base = pts, time_base
-    return frame
 
 
 def codec_pair(reg, quality=3):

@@ -22,7 +22,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .errors import BenchError
+from .errors import MetricError
 
 __all__ = ["MIN_POINTS", "METHOD", "bd_rate", "bd_rates"]
 
@@ -38,9 +38,9 @@ def _clean(rates: Sequence[float], qualities: Sequence[float], which: str) -> tu
     pairs = [(float(r), float(q)) for r, q in zip(rates, qualities, strict=True)
              if r is not None and q is not None and math.isfinite(float(q))]
     if any(r <= 0 or not math.isfinite(r) for r, _ in pairs):
-        raise BenchError(f"{which} curve has a rate that is not a positive finite number: {rates}")
+        raise MetricError(f"{which} curve has a rate that is not a positive finite number: {rates}")
     if len({q for _, q in pairs}) < MIN_POINTS:
-        raise BenchError(f"{which} curve has {len(pairs)} usable points with distinct quality; "
+        raise MetricError(f"{which} curve has {len(pairs)} usable points with distinct quality; "
                          f"BD-rate needs at least {MIN_POINTS}")
     r, q = np.array(pairs).T
     return np.log(r), q
@@ -62,7 +62,7 @@ def bd_rate(anchor_rates: Sequence[float], anchor_quality: Sequence[float],
         The BD-rate in percent, or ``None`` if the quality ranges do not overlap.
 
     Raises:
-        BenchError: a curve has fewer than :data:`MIN_POINTS` usable points, or a
+        MetricError: a curve has fewer than :data:`MIN_POINTS` usable points, or a
             rate that is not positive.
     """
     log_a, q_a = _clean(anchor_rates, anchor_quality, "anchor")
@@ -108,7 +108,7 @@ def bd_rates(curves: Mapping[str, Sequence[Mapping]], anchors: Sequence[str], ra
                     entry[metric] = bd_rate([c[rate_key] for c in curves[anchor]],
                                             [finite(c[key]) for c in curves[anchor]],
                                             [c[rate_key] for c in curve], [finite(c[key]) for c in curve])
-                except BenchError:
+                except MetricError:
                     entry[metric] = None
             results.setdefault(codec, {})[anchor] = entry
     return results

@@ -1,6 +1,6 @@
-"""Training images for the CAE: folders of photos held in memory, random crops.
+"""Training images for the image codecs: folders of photos held in memory, random crops.
 
-Sources used for the shipped models are listed in ``weights/MODEL_CARD.md``.
+Sources used for the shipped models are listed in each codec's ``weights/MODEL_CARD.md``.
 Never point this at Kodak (evaluation only).
 """
 
@@ -120,11 +120,11 @@ DEBIAN_WALLPAPER_GLOBS = (
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m neuralav.plugins.cae.data OUT_DIR``: downscale the Debian wallpaper photos ×2."""
+    """``python -m neuralav.plugins.imaging.data OUT_DIR``: downscale the Debian wallpaper photos ×2."""
     import argparse
     import glob
 
-    p = argparse.ArgumentParser(prog="python -m neuralav.plugins.cae.data", description=main.__doc__)
+    p = argparse.ArgumentParser(prog="python -m neuralav.plugins.imaging.data", description=main.__doc__)
     p.add_argument("out_dir", type=Path)
     args = p.parse_args(argv)
     sources = [f for pattern in DEBIAN_WALLPAPER_GLOBS for f in sorted(glob.glob(pattern))]

@@ -1,4 +1,4 @@
-"""Distortion and rate metrics for the benchmarks (images and audio).
+"""Distortion and rate metrics of images and audio.
 
 Images are HxWx3 ``uint8`` RGB arrays (0–255); audio signals are 1-D
 ``float`` arrays in [-1, 1] at one sample rate (Hz). Metrics that are infinite
@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .errors import BenchError
+from .errors import MetricError
 
 __all__ = [
     "bits_per_pixel", "kbps", "psnr", "msssim", "msssim_db", "MSSSIM_MIN_SIDE",
@@ -27,20 +27,20 @@ MSSSIM_MIN_SIDE = 161
 def bits_per_pixel(num_bytes: int, width: int, height: int) -> float:
     """Rate in bits per pixel: ``8 * num_bytes / (width * height)``."""
     if width <= 0 or height <= 0:
-        raise BenchError(f"cannot compute bpp of a {width}x{height} image")
+        raise MetricError(f"cannot compute bpp of a {width}x{height} image")
     return 8.0 * num_bytes / (width * height)
 
 
 def kbps(num_bytes: int, duration_s: float) -> float:
     """Rate in kilobits per second: ``8 * num_bytes / duration_s / 1000``."""
     if duration_s <= 0:
-        raise BenchError(f"cannot compute kbps of a clip lasting {duration_s} s")
+        raise MetricError(f"cannot compute kbps of a clip lasting {duration_s} s")
     return 8.0 * num_bytes / duration_s / 1000.0
 
 
 def _check_pair(a: np.ndarray, b: np.ndarray) -> None:
     if a.shape != b.shape:
-        raise BenchError(f"reference of shape {a.shape} and reconstruction of shape {b.shape} differ")
+        raise MetricError(f"reference of shape {a.shape} and reconstruction of shape {b.shape} differ")
 
 
 def psnr(reference: np.ndarray, reconstruction: np.ndarray) -> float:
@@ -76,7 +76,7 @@ def msssim_db(value: float | None) -> float | None:
 
 def _check_signals(reference: np.ndarray, degraded: np.ndarray) -> None:
     if reference.ndim != 1 or reference.shape != degraded.shape:
-        raise BenchError(f"audio metrics need two 1-D signals of equal length, "
+        raise MetricError(f"audio metrics need two 1-D signals of equal length, "
                          f"got shapes {reference.shape} and {degraded.shape}")
 
 
@@ -106,7 +106,7 @@ def log_spectral_distance(reference: np.ndarray, degraded: np.ndarray, *, n_fft:
 
     _check_signals(reference, degraded)
     if reference.size < n_fft:
-        raise BenchError(f"clip of {reference.size} samples is shorter than the {n_fft}-sample STFT window")
+        raise MetricError(f"clip of {reference.size} samples is shorter than the {n_fft}-sample STFT window")
     _, _, ref = stft(reference.astype(np.float64), nperseg=n_fft, noverlap=n_fft - hop, window="hann")
     _, _, deg = stft(degraded.astype(np.float64), nperseg=n_fft, noverlap=n_fft - hop, window="hann")
     diff = 10.0 * np.log10(np.abs(ref) ** 2 + floor) - 10.0 * np.log10(np.abs(deg) ** 2 + floor)
@@ -119,11 +119,11 @@ def pesq_wb(reference: np.ndarray, degraded: np.ndarray, rate: int) -> float | N
     Returns ``None`` if PESQ finds no utterance (e.g. silence).
 
     Raises:
-        BenchError: ``rate`` is not 16000 Hz (wideband PESQ is defined at 16 kHz only).
+        MetricError: ``rate`` is not 16000 Hz (wideband PESQ is defined at 16 kHz only).
     """
     _check_signals(reference, degraded)
     if rate != 16000:
-        raise BenchError(f"wideband PESQ needs 16000 Hz audio, not {rate} Hz")
+        raise MetricError(f"wideband PESQ needs 16000 Hz audio, not {rate} Hz")
     from pesq import NoUtterancesError, pesq
 
     try:

@@ -1,0 +1,99 @@
+"""The quality-level table of an image codec: plain data, and the lookup of its weights.
+
+One :class:`Zoo` per codec maps each ``quality`` option value to a :class:`Level`
+(λ, architecture, weights file, its SHA-256). Importing this module is cheap (no
+TensorFlow): the codec's descriptor builds its option help from the table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+__all__ = ["Level", "Zoo"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Level:
+    """One quality level.
+
+    Attributes:
+        lmbda: λ of the training loss ``bpp + λ·MSE`` (MSE of 0–255 RGB).
+        arch: Architecture of the weights (the codec's ``ArchConfig``).
+        weights: File name under the codec's weights folder.
+        sha256: Expected SHA-256 of that file (checked on load), or ``None``.
+        nominal_bpp: Approximate Kodak rate (bits per pixel) for help text, or
+            ``None`` until shipped weights are measured.
+        gain_index: Row of the model's gain units (0-based) for models that code
+            several levels with one file; 0 otherwise.
+    """
+
+    lmbda: float
+    arch: Any
+    weights: str
+    sha256: str | None
+    nominal_bpp: float | None
+    gain_index: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Zoo:
+    """An image codec's levels and where their weights are.
+
+    Attributes:
+        codec: Codec name (``cae``), used in messages.
+        levels: ``quality`` option value -> level (higher is better quality, more bits).
+        weights_dir: Folder of the shipped weights files.
+        weights_dir_env: Environment variable naming another folder of weights files
+            with the same names (fresh exports, a tiny test model); no hash check then.
+    """
+
+    codec: str
+    levels: Mapping[int, Level]
+    weights_dir: Path
+    weights_dir_env: str
+
+    def level(self, quality: int) -> Level:
+        """The level of a ``quality`` value.
+
+        Raises:
+            ValueError: `quality` is not in the table (message lists the valid range).
+        """
+        try:
+            return self.levels[quality]
+        except (KeyError, TypeError):
+            raise ValueError(f"`quality` = {quality!r} is not a {self.codec} level "
+                             f"(valid: {min(self.levels)} to {max(self.levels)})") from None
+
+    def weights_path(self, quality: int) -> tuple[Path, str | None]:
+        """Weights file of a `quality` level and its expected SHA-256 (``None``: not checked)."""
+        entry = self.level(quality)
+        override = os.environ.get(self.weights_dir_env)
+        if override:
+            return Path(override) / entry.weights, None
+        return self.weights_dir / entry.weights, entry.sha256
+
+
+def image_codec(name: str, long_name: str, fourcc: str, levels: Mapping[int, Level], quality_help: str,
+                module: str):
+    """The descriptor of an intra-only learned ``rgb24`` image codec with a ``quality`` option.
+
+    Args:
+        name: Codec name.
+        long_name: Human-readable name.
+        fourcc: Its Matroska FourCC.
+        levels: Its level table (the option's range; the default is level 3).
+        quality_help: Help text of the ``quality`` option.
+        module: Module holding ``<NAME>Encoder`` and ``<NAME>Decoder``.
+    """
+    from neuralav.registry import Capability, CodecDescriptor, MediaType, Option
+
+    return CodecDescriptor(
+        name=name, long_name=long_name, media_type=MediaType.VIDEO,
+        capabilities=Capability.LOSSY | Capability.NEURAL | Capability.INTRA_ONLY | Capability.VARIABLE_SIZE,
+        formats=("rgb24",),
+        options=(Option("quality", int, 3, quality_help, min=min(levels), max=max(levels)),),
+        version=1, fourcc=fourcc,
+        encoder=f"{module}:{name.upper()}Encoder", decoder=f"{module}:{name.upper()}Decoder")
