@@ -5,7 +5,7 @@ Modules:
 - :mod:`.image_codecs` / :mod:`.audio_codecs`: one small codec interface for
   registry codecs (neural or not) and the baselines (JPEG, WebP, AVIF through
   Pillow; HEVC, H.264 intra and Opus through PyAV), CompressAI style.
-- :mod:`neuralav.metrics` (shared with the codecs' own ``evaluate`` commands): bpp,
+- :mod:`neuralav.registry.metrics` (shared with the codecs' own ``evaluate`` commands): bpp,
   kbps, RGB PSNR, MS-SSIM (TensorFlow, imported lazily), SNR, log-spectral
   distance, wideband PESQ, STOI, and the Bjøntegaard delta rate.
 - :mod:`.timing`: wall-clock timing and RSS-based peak memory.

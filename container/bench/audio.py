@@ -23,8 +23,8 @@ from typing import Any, Callable, Sequence
 import av
 import numpy as np
 
-from neuralav import metrics
-from neuralav.metrics import bdrate
+from neuralav.registry import metrics
+from neuralav.registry.metrics import bdrate
 from neuralav.registry import NeuralavError
 
 from .audio_codecs import AudioCodec, OpusCodec, RegistryAudioCodec, align, registry_audio_codecs

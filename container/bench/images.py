@@ -21,8 +21,8 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 from PIL import Image
 
-from neuralav import metrics
-from neuralav.metrics import bdrate
+from neuralav.registry import metrics
+from neuralav.registry.metrics import bdrate
 from neuralav.registry import NeuralavError
 
 from .errors import BenchError, NoMediaError

@@ -1,7 +1,7 @@
 """Evaluation helpers shared by the image codecs' ``evaluate`` commands.
 
 Images are H x W x 3 uint8 RGB; rates in bits per pixel (bpp), PSNR in dB, from
-:mod:`neuralav.metrics` (one PSNR, MS-SSIM and BD-rate for the codecs and the
+:mod:`neuralav.registry.metrics` (one PSNR, MS-SSIM and BD-rate for the codecs and the
 bench). The Pillow JPEG curve is the anchor; :func:`print_levels` prints the table every
 codec's ``evaluate`` prints and adds the BD-rate against JPEG to its result.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuralav.metrics import MetricError, bd_rate, msssim, psnr
+from neuralav.registry.metrics import MetricError, bd_rate, msssim, psnr
 
 __all__ = ["IMAGE_SUFFIXES", "add_evaluation_arguments", "cached_curve", "interpolate_psnr", "jpeg_curve", "load_folder",
            "prepare", "print_levels", "set_threads", "summarize"]
@@ -135,7 +135,7 @@ def print_levels(levels: list[dict], curve: list[dict], result: dict, name_of, c
 
     Adds ``jpeg_psnr_at_bpp`` to each level and ``bd_rate_vs_jpeg_percent`` to `result`
     (with two levels or more; JPEG points within 1 dB of the levels' PSNR range;
-    :func:`neuralav.metrics.bd_rate` needs four points on each curve).
+    :func:`neuralav.registry.metrics.bd_rate` needs four points on each curve).
 
     Args:
         levels: Each with ``lmbda``, ``bpp``, ``psnr``, ``msssim``, ``encode_s_median``

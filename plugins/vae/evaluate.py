@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuralav.metrics import msssim, psnr
+from neuralav.registry.metrics import msssim, psnr
 from neuralav.plugins.imaging.evaluation import add_evaluation_arguments, prepare, print_levels, summarize
 
 from .codec import FRAMING

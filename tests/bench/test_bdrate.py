@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from neuralav.container.bench.image_codecs import standard_image_codecs
-from neuralav.metrics import MetricError, bd_rate, bd_rates, bits_per_pixel, psnr
+from neuralav.registry.metrics import MetricError, bd_rate, bd_rates, bits_per_pixel, psnr
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 from neuralav.container.bench.errors import BenchError
 from neuralav.container.bench.image_codecs import (
     RegistryImageCodec, registry_image_codecs, standard_image_codecs)
-from neuralav.metrics import psnr
+from neuralav.registry.metrics import psnr
 from neuralav.registry import UnknownCodecError
 
 STANDARD = {codec.name: codec for codec in standard_image_codecs()}

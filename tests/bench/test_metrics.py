@@ -1,12 +1,12 @@
-"""Metrics (neuralav.metrics): rate units, PSNR, MS-SSIM and the audio measures on known inputs."""
+"""Metrics (neuralav.registry.metrics): rate units, PSNR, MS-SSIM and the audio measures on known inputs."""
 
 import math
 
 import numpy as np
 import pytest
 
-from neuralav import metrics
-from neuralav.metrics import MetricError
+from neuralav.registry import metrics
+from neuralav.registry.metrics import MetricError
 
 
 def test_bpp_is_eight_bits_per_byte_over_pixels():

@@ -3,7 +3,7 @@
 import pytest
 
 from neuralav.container.bench.image_codecs import registry_image_codecs
-from neuralav.metrics import bits_per_pixel, psnr
+from neuralav.registry.metrics import bits_per_pixel, psnr
 from neuralav.registry import UnknownCodecError, get_codec
 
 pytestmark = pytest.mark.slow

@@ -141,8 +141,8 @@ def _cli(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedP
 
 
 def _errors(stderr: str) -> list[str]:
-    """The command's own lines of ``stderr`` (``neuralav COMMAND: ...``)."""
-    return [line for line in stderr.splitlines() if line.startswith("neuralav ")]
+    """The command's own error lines of ``stderr`` (``neuralav COMMAND: ...``, not its warnings)."""
+    return [line for line in stderr.splitlines() if line.startswith("neuralav ") and ": warning: " not in line]
 
 
 def test_a_plugin_that_exits_or_interrupts_while_loading_is_named_and_the_rest_loads():

@@ -1,10 +1,11 @@
 """Rate and quality metrics, one of each, shared by the codecs' own evaluations and the bench.
 
-Home: a package of its own, next to ``registry``, because its users sit on both sides
-of the one-way dependency rule (``container`` → ``registry`` ← ``plugins``): the
+Home: inside ``registry``, the layer both sides of the one-way dependency rule
+(``container`` → ``registry`` ← ``plugins``) already import, because its users are the
 benchmark in ``container/bench`` and the ``evaluate`` commands in ``plugins``. It
-depends only on numpy, the registry's error base and, lazily, TensorFlow
-(MS-SSIM), ``scipy``, ``pesq`` and ``pystoi``; nothing here knows a codec.
+depends only on numpy, the registry's error base and, lazily inside the functions that
+need them, TensorFlow (MS-SSIM), ``scipy``, ``pesq`` and ``pystoi``; importing it
+imports none of those, and nothing here knows a codec.
 
 - :mod:`.measures`: bpp, kbps, PSNR, MS-SSIM (and its dB scale), SNR,
   log-spectral distance, PESQ-WB, STOI;
