@@ -31,11 +31,12 @@ import av
 import numpy as np
 
 from neuralav import registry
-from neuralav.registry import Capability, MediaType, NeuralavError
+from neuralav.registry import MediaType, NeuralavError, metrics
+from neuralav.registry.metrics import bdrate
 
-from . import bdrate, metrics
 from .errors import BenchError, NoMediaError
-from .image_codecs import _encoder_available, _decoder_available, _pad_even
+from .image_codecs import _decoder_available, _encoder_available, _pad_even
+from .selection import adopt_descriptor, registry_descriptors
 
 __all__ = ["VIDEO_SCHEMA", "ANCHORS", "RAW_FORMATS", "Clip", "VideoCodec", "PyAVVideoCodec",
            "RegistryVideoCodec", "standard_video_codecs", "registry_video_codecs", "load_clip",
@@ -211,15 +212,7 @@ class RegistryVideoCodec(VideoCodec):
     setting_name = "quality"
 
     def __init__(self, descriptor: registry.CodecDescriptor) -> None:
-        self.descriptor = descriptor
-        self.name = descriptor.name
-        self.label = f"{descriptor.long_name} [{descriptor.distribution or '?'}]"
-        self.family = "neural" if Capability.NEURAL in descriptor.capabilities else "registry"
-        quality = next((o for o in descriptor.options if o.name == "quality"), None)
-        if quality is not None and quality.min is not None and quality.max is not None:
-            self.settings = tuple(range(int(quality.min), int(quality.max) + 1))
-        else:
-            self.setting_name, self.settings = "default", (None,)
+        adopt_descriptor(self, descriptor)
         self.quick_settings = self.settings
 
     def _coders(self, setting: Any) -> tuple[registry.Encoder, registry.Decoder]:
@@ -282,17 +275,7 @@ def registry_video_codecs(names: Sequence[str] | None = None) -> list[RegistryVi
         UnknownCodecError: a named codec is not installed.
         BenchError: a named codec is not a video codec with an encoder and a decoder.
     """
-    if names:
-        descriptors = [registry.get_codec(name) for name in names]
-    else:
-        descriptors = [d for d in registry.list_codecs()
-                       if d.media_type is MediaType.VIDEO and Capability.NEURAL in d.capabilities
-                       and d.encoder and d.decoder]
-    for descriptor in descriptors:
-        if descriptor.media_type is not MediaType.VIDEO or not descriptor.encoder or not descriptor.decoder:
-            raise BenchError(f"codec `{descriptor.name}` is not a video codec with an encoder and a decoder; "
-                             f"`bench video` needs one")
-    return [RegistryVideoCodec(d) for d in descriptors]
+    return [RegistryVideoCodec(d) for d in registry_descriptors(names, MediaType.VIDEO, "bench video")]
 
 
 @dataclass
