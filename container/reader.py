@@ -41,7 +41,7 @@ import av
 
 from neuralav import registry as _registry
 from neuralav.registry import Decoder, InvalidDataError, NeuralavError, Registry
-from neuralav.registry.api import MAX_DIMENSION, MAX_PIXELS
+from neuralav.registry.api import MAX_DIMENSION, MAX_PIXELS, parse_video_packet
 
 from . import carrier, ebml
 from .carrier import NeuralTrackInfo
@@ -482,6 +482,8 @@ class Reader:
         """
         try:
             if track.neural is not None:
+                if track.type == "video" and packet is not None:
+                    _check_frame_size(track, packet)
                 frames = self.decoder(track).decode(packet)
                 if track.type == "audio":
                     frames = self._sample_exact(track, packet, frames)
@@ -596,3 +598,21 @@ def inter_preroll(tracks: Iterable[Track], registry: Registry | None = None) -> 
         preroll = max(preroll, (interval + 1) / float(track.frame_rate))
     return preroll
 
+
+def _check_frame_size(track: Track, packet: av.Packet) -> None:
+    """Refuse a neural video packet whose frame size is not the track's, before it is decoded.
+
+    A track's frames are scaled to the size its header states (PyAV scales frames to an
+    encoder's size), so a 17 KB file whose header claims 16384x2048 over 96x64 packets
+    would make gigabytes of picture: the size a packet codes, read from its prefix, must be
+    the header's (the writer scales every frame to the track's size).
+
+    Raises:
+        InvalidDataError: the sizes differ, or the packet's prefix is damaged.
+    """
+    if not track.width or not track.height:
+        return
+    info = parse_video_packet(bytes(packet))
+    if (info.width, info.height) != (track.width, track.height):
+        raise InvalidDataError(f"packet codes a {info.width}x{info.height} frame, but the track header says "
+                               f"{track.width}x{track.height}")

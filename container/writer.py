@@ -167,10 +167,31 @@ class OutputStream:
         """Encode a frame (``None`` flushes); returns packets bound to this stream, ready to mux."""
         if self.kind == "copy":
             raise TypeError(f"output stream {self.index} copies packets; it does not encode frames")
+        if self.encoder is not None and frame is not None and self.type == "video":
+            frame = self._at_track_size(frame)
         packets = self.encoder.encode(frame) if self.encoder is not None else self.av_stream.encode(frame)
         for packet in packets:
             packet.stream = self.av_stream
         return packets
+
+
+    def _at_track_size(self, frame: av.VideoFrame) -> av.VideoFrame:
+        """``frame`` scaled to the track's width x height, as PyAV's own encoders scale theirs.
+
+        Every packet of a neural video track then has the size its header states, which
+        readers hold it to (a packet of another size is refused as damage, see
+        ``Reader.decode_packet``): a source whose frame size changes mid-stream is scaled,
+        as ffmpeg scales it for any encoder.
+        """
+        context = self.av_stream.codec_context
+        size = (context.width, context.height) if context is not None else (frame.width, frame.height)
+        if (frame.width, frame.height) == size:
+            return frame
+        scaled = frame.reformat(width=size[0], height=size[1])
+        scaled.pts = frame.pts
+        if frame.time_base is not None:
+            scaled.time_base = frame.time_base
+        return scaled
 
 
 class Writer:
