@@ -3,6 +3,7 @@ and the `cae` codec): same bytes as one-by-one transcodes, reruns, failures, man
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -189,14 +190,14 @@ def test_cli_runs_a_folder_with_two_local_workers_and_reports_failures(tmp_path)
     assert again.returncode == 0 and "2 file(s): 0 done, 2 skipped, 0 failed" in again.stdout
 
 
-def test_manifest_rows_give_outputs_and_per_file_options(tmp_path, client, clips, monkeypatch):
+def test_manifest_rows_give_outputs_and_per_file_options(tmp_path, client, clips):
     (tmp_path / "m.csv").write_text("input,output,options\n"
                                     "in/c0.mkv,o/a.mkv,\n"
                                     "in/c1.mkv,o/b.mkv,-c:v copy -t 0.2\n")
     (tmp_path / "m.jsonl").write_text(json.dumps({"input": "in/c2.mkv", "options": ["-c:a", "copy"]}) + "\n")
     from neuralav.container.commands import batch as command
 
-    parser = __import__("argparse").ArgumentParser()
+    parser = argparse.ArgumentParser()
     command.add_arguments(parser)
     jobs = command.jobs_from_args(parser.parse_args(["--manifest", str(tmp_path / "m.csv"), "-c:v", "libx264"]))
     jobs += command.jobs_from_args(parser.parse_args(["--manifest", str(tmp_path / "m.jsonl"), "-c:v", "libx264",
