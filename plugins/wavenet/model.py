@@ -279,10 +279,15 @@ class WavenetModel(tf.Module):
         return x_hat, bits
 
     def coding_tables(self, level: int) -> dict[str, np.ndarray]:
-        """Range-coding tables of ``level`` (fixed integers, so both sides agree bit for bit)."""
-        em = tfc.ContinuousBatchedEntropyModel(self.priors[level], coding_rank=2, compression=True,
-                                               stateless=True, offset_heuristic=False)
-        return {"cdf": em.cdf.numpy(), "cdf_offset": em.cdf_offset.numpy()}
+        """Range-coding tables of ``level`` (fixed integers, so both sides agree bit for bit).
+
+        Built in a graph (:func:`~neuralav.plugins.cae.model.prior_tables`): tfc's tail
+        search takes seconds per prior when run eagerly.
+        """
+        from neuralav.plugins.cae.model import prior_tables
+
+        tables = prior_tables(self.priors[level], offset_heuristic=False)
+        return {"cdf": tables["cdf"].numpy(), "cdf_offset": tables["cdf_offset"].numpy()}
 
     # ------------------------------------------------------------------ weights
 

@@ -1,4 +1,4 @@
-"""Fixtures for the benchmark tests: small real photos and a short real speech clip."""
+"""Fixtures for the benchmark tests: small real pictures and a real speech clip, all shipped."""
 
 from __future__ import annotations
 
@@ -11,20 +11,18 @@ from PIL import Image
 
 @pytest.fixture(scope="session")
 def small_photos(tmp_path_factory) -> Path:
-    """A folder with two real photos from ``shared/data/photos``, downscaled to 240x180 and 201x171.
+    """A folder with two real camera pictures (frames 10 and 40 of the bundled sample clip,
+    352x288), downscaled to 240x180 and 201x171.
 
     The second has odd sides (padding in the 4:2:0 video codecs) and both exceed
     the 161-pixel minimum of 5-scale MS-SSIM.
     """
-    from tests.conftest import SHARED_DATA
+    from tests.conftest import sample_frame
 
-    photos = sorted((SHARED_DATA / "photos").glob("*.png"))[:2]
-    if len(photos) < 2:
-        pytest.skip(f"shared photos not found in {SHARED_DATA / 'photos'}")
     folder = tmp_path_factory.mktemp("photos")
-    for path, size in zip(photos, ((240, 180), (201, 171))):
-        with Image.open(path) as picture:
-            picture.convert("RGB").resize(size, Image.LANCZOS).save(folder / path.name)
+    for index, size in ((10, (240, 180)), (40, (201, 171))):
+        picture = Image.fromarray(sample_frame(index))
+        picture.resize(size, Image.LANCZOS).save(folder / f"foreman-{index:03d}.png")
     (folder / "notes.txt").write_text("not an image: ignored\n")
     return folder
 
@@ -39,10 +37,7 @@ def photo(small_photos) -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def speech_folder() -> Path:
-    """The shared speech folder (three LibriSpeech utterances, 16 kHz Ogg)."""
-    from tests.conftest import SHARED_DATA
+    """A folder with one real speech clip (LibriSpeech, 16 kHz Ogg, shipped in ``tests/data``)."""
+    from tests.conftest import SPEECH_CLIP
 
-    folder = SHARED_DATA / "speech"
-    if not any(folder.glob("*.ogg")):
-        pytest.skip(f"shared speech not found in {folder}")
-    return folder
+    return SPEECH_CLIP.parent

@@ -103,8 +103,8 @@ def test_table_is_printed_and_saved(images_run, capsys):
                if line.startswith("zlibv"))
 
 
-def test_video_fps_is_measured_on_a_real_clip(small_photos, shared_data, tmp_path, capsys):
-    video = shared_data / "video" / "test_cif_I_CABAC_slice.264"
+def test_video_fps_is_measured_on_a_real_clip(small_photos, tmp_path, capsys):
+    from neuralav.container.samples import SAMPLE as video
     status = main(["bench", "images", str(small_photos), "--quick", "--standard", "jpeg,webp", "--no-neural",
                    "--no-msssim", "--video", str(video), "--video-frames", "3", "-o", str(tmp_path),
                    "--no-progress"])

@@ -2,10 +2,12 @@
 
 The new venv reuses the test environment's third-party packages (TensorFlow,
 PyAV...) through a path entry, so nothing is downloaded; neuralav itself and the
-example plugin are built and installed into it from source with pip.
+example plugin are built from copies of their sources (setuptools writes ``build/`` and
+``*.egg-info`` next to what it builds: not into the user's clone) and installed into it with pip.
 """
 
 import json
+import os
 import subprocess
 import sys
 import sysconfig
@@ -14,11 +16,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import copy_source
+
 REPO = Path(__file__).resolve().parents[2]
 
 
 def run(*args, **kwargs):
-    result = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=600, **kwargs)
+    # Without PYTHONPATH: the session's temporary copy of the example plugin stays out of the new venv.
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    result = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=600, env=env,
+                            **kwargs)
     assert result.returncode == 0, f"{args} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
 
@@ -34,8 +41,9 @@ def fresh_venv(tmp_path_factory):
     (site / "_parent_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     pip = [sys.executable, "-m", "pip", "--python", python, "install", "--no-deps",
            "--no-build-isolation", "--disable-pip-version-check", "-q"]
-    run(*pip, REPO)
-    run(*pip, REPO / "examples" / "neuralav-zlib")
+    sources = tmp_path_factory.mktemp("sources")
+    run(*pip, copy_source(REPO, sources / "neuralav"))
+    run(*pip, copy_source(REPO / "examples" / "neuralav-zlib", sources / "neuralav-zlib"))
     return root, site
 
 

@@ -17,8 +17,6 @@ import pytest
 
 pytest.importorskip("tensorflow_compression")
 
-PHOTOS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "photos"
-
 
 def spread_indexes(model, scale: float = 40.0, center: float = 32.0, log_gain: float = 4.0) -> None:
     """Makes an untrained model's scale indices cover ``[0, num_scales)``.
@@ -78,16 +76,15 @@ def export_tiny_levels(folder: Path, seed: int = 3) -> Path:
 
 
 def photo(width: int = 53, height: int = 37, offset: tuple[int, int] = (200, 300),
-          name: str = "001.png") -> np.ndarray:
-    """A real photographic crop (HxWx3 uint8) from the shared training photos."""
-    from PIL import Image
+          frame: int = 10) -> np.ndarray:
+    """A real photographic crop (HxWx3 uint8): frame `frame` of the bundled sample clip
+    (352x288 camera footage) from ``offset`` (row, column), moved in to fit the frame."""
+    from tests.conftest import sample_frame
 
-    if not PHOTOS.is_dir():
-        pytest.skip(f"shared photos not found at {PHOTOS}")
-    with Image.open(PHOTOS / name) as image:
-        array = np.asarray(image.convert("RGB"))
-    y, x = offset
-    return np.ascontiguousarray(array[y:y + height, x:x + width])
+    array = sample_frame(frame)
+    y = min(offset[0], array.shape[0] - height)
+    x = min(offset[1], array.shape[1] - width)
+    return array[y:y + height, x:x + width].copy()
 
 
 @pytest.fixture(scope="session")

@@ -16,13 +16,11 @@ import pytest
 from .conftest import photo
 from .determinism import assert_identical_everywhere, encode_cases
 
-KODAK = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "kodak"
-
 
 def test_tiny_model_decodes_identically_under_every_tensorflow_configuration(
         vae_registry, use_tiny_weights, tmp_path):
-    images = [("001", photo(160, 112, (150, 250), "001.png")),
-              ("002", photo(77, 45, (300, 100), "002.png"))]
+    images = [("001", photo(160, 112, (150, 250), frame=10)),
+              ("002", photo(77, 45, (300, 100), frame=40))]
     # One of the four files (each is its own model, loaded and traced in each of the four
     # decoder processes); every level x a quarter of Kodak is the shipped-model test below.
     cases = encode_cases(vae_registry, images, qualities=(3,), folder=tmp_path)
@@ -42,8 +40,7 @@ def _weights_dir() -> Path | None:
 @pytest.mark.skipif(_weights_dir() is None,
                     reason="no vae weights shipped yet (plugins/vae/weights/q1..q4.npz); "
                            "set NEURALAV_VAE_WEIGHTS_DIR to test a candidate model")
-@pytest.mark.skipif(not KODAK.is_dir(), reason=f"Kodak images not found at {KODAK}")
-def test_shipped_model_decodes_kodak_identically_at_every_level(vae_registry, tmp_path):
+def test_shipped_model_decodes_kodak_identically_at_every_level(vae_registry, shared_data, tmp_path):
     """Two Kodak images, kodim01 (768x512) and kodim04 (512x768: both orientations; the
     suite's time budget, the other 22 add scenes, not code paths), at every level, decoded
     under every TensorFlow configuration."""
@@ -51,7 +48,7 @@ def test_shipped_model_decodes_kodak_identically_at_every_level(vae_registry, tm
 
     from neuralav.plugins.vae.quality import LEVELS
 
-    paths = sorted(KODAK.glob("*.png"))
+    paths = sorted((shared_data / "kodak").glob("*.png"))
     assert len(paths) == 24
     images = [(p.stem, np.asarray(Image.open(p).convert("RGB"))) for p in (paths[0], paths[3])]
     assert [a.shape[:2] for _, a in images] == [(512, 768), (768, 512)]

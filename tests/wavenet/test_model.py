@@ -1,4 +1,4 @@
-"""``wavenet`` model: weights of one architecture start another that drops WaveNet blocks."""
+"""``wavenet`` model: weights of one architecture start another that drops WaveNet blocks; coding tables."""
 
 from __future__ import annotations
 
@@ -54,3 +54,20 @@ def test_blocks_of_a_model_that_repeats_a_dilation_are_not_matched():
     stored = _tiny(dilations=(1, 1, 2))
     with pytest.raises(ValueError, match="repeats a dilation"):
         weights_for_config(WavenetModel(stored).weights(), stored, _tiny(dilations=(1, 2)))
+
+
+def test_coding_tables_are_those_of_tfcs_entropy_model():
+    """The tables built in a graph equal tfc's eager ones bit for bit (the codec codes with them)."""
+    import tensorflow_compression as tfc
+
+    from neuralav.plugins.wavenet.model import CONFIGS, WavenetModel
+
+    model = WavenetModel(CONFIGS["tiny"])
+    rng = np.random.default_rng(5)
+    for variable in model.priors[1].trainable_variables:  # away from the initial prior
+        variable.assign(variable + rng.normal(0.0, 0.3, variable.shape).astype(np.float32))
+    eager = tfc.ContinuousBatchedEntropyModel(model.priors[1], coding_rank=2, compression=True,
+                                              stateless=True, offset_heuristic=False)
+    tables = model.coding_tables(1)
+    np.testing.assert_array_equal(tables["cdf"], eager.cdf.numpy())
+    np.testing.assert_array_equal(tables["cdf_offset"], eager.cdf_offset.numpy())

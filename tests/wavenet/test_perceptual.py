@@ -28,10 +28,10 @@ _mos = perceptual.pesq_mos
 
 
 @pytest.fixture
-def speech(shared_data) -> np.ndarray:
+def speech(speech_clip) -> np.ndarray:
     from neuralav.plugins.wavenet.data import decode_file
 
-    x = decode_file(str(shared_data / "speech" / "198-209-0000.ogg"))[:4 * RATE]
+    x = decode_file(str(speech_clip))[:4 * RATE]
     return (x * 0.05 / np.sqrt(np.mean(x ** 2))).astype(np.float32)
 
 

@@ -42,10 +42,11 @@ def reg(monkeypatch):
     return registry.build_registry([wavenet], autoload=False)
 
 
-def _speech(shared_data, seconds: float) -> np.ndarray:
+def _speech(speech_clip, seconds: float) -> np.ndarray:
     from neuralav.plugins.wavenet.data import decode_file
 
-    return decode_file(str(shared_data / "speech" / CLIP))[:int(seconds * 16000)]
+    assert speech_clip.name == CLIP
+    return decode_file(str(speech_clip))[:int(seconds * 16000)]
 
 
 def _packets(reg, x: np.ndarray, quality: int) -> tuple[bytes, list[av.Packet]]:
@@ -78,8 +79,8 @@ def test_installed_entry_point_loads_the_shipped_model():
     assert encoder.bundle.digest == LEVELS[2].sha256
 
 
-def test_levels_code_speech_at_increasing_bitrates_near_their_nominal_rates(reg, shared_data):
-    x = _speech(shared_data, 10.0)
+def test_levels_code_speech_at_increasing_bitrates_near_their_nominal_rates(reg, speech_clip):
+    x = _speech(speech_clip, 10.0)
     rates = []
     for quality, level in sorted(LEVELS.items()):
         _, packets = _packets(reg, x, quality)
@@ -89,10 +90,10 @@ def test_levels_code_speech_at_increasing_bitrates_near_their_nominal_rates(reg,
     assert rates == sorted(rates)
 
 
-def test_held_out_speech_decodes_to_full_length_under_the_quality_floor(reg, shared_data):
+def test_held_out_speech_decodes_to_full_length_under_the_quality_floor(reg, speech_clip):
     from neuralav.plugins.wavenet.evaluate import metrics
 
-    x = _speech(shared_data, 10.0)
+    x = _speech(speech_clip, 10.0)
     lsd = {}
     for quality in sorted(LEVELS):
         header, packets = _packets(reg, x, quality)
@@ -108,27 +109,27 @@ def test_held_out_speech_decodes_to_full_length_under_the_quality_floor(reg, sha
     assert lsd[3] < lsd[1]  # more bits, less distortion
 
 
-def test_q2_bitstream_of_a_held_out_clip_is_unchanged(reg, shared_data):
-    _, packets = _packets(reg, _speech(shared_data, 3.0), 2)
+def test_q2_bitstream_of_a_held_out_clip_is_unchanged(reg, speech_clip):
+    _, packets = _packets(reg, _speech(speech_clip, 3.0), 2)
     digest = hashlib.sha256(b"".join(bytes(p) for p in packets)).hexdigest()
     assert digest == EXPECTED_PACKETS_SHA256
 
 
-def test_q2_decoded_samples_of_a_held_out_clip_are_unchanged(reg, shared_data):
+def test_q2_decoded_samples_of_a_held_out_clip_are_unchanged(reg, speech_clip):
     """The decoder's output is a function of the packets and the weights file alone (fixed-point
     synthesis): the same float32 bytes on any machine, thread count or TensorFlow build."""
-    header, packets = _packets(reg, _speech(shared_data, 3.0), 2)
+    header, packets = _packets(reg, _speech(speech_clip, 3.0), 2)
     assert hashlib.sha256(b"".join(bytes(p) for p in packets)).hexdigest() == EXPECTED_PACKETS_SHA256
     y = _decode(reg, header, packets)
     assert y.dtype == np.float32 and len(y) == 48000
     assert hashlib.sha256(y.tobytes()).hexdigest() == EXPECTED_DECODED_SHA256
 
 
-def test_digital_silence_after_speech_decodes_without_a_dc_offset(reg, shared_data):
+def test_digital_silence_after_speech_decodes_without_a_dc_offset(reg, speech_clip):
     """The synthesis leaves a DC offset (7.7e-4 without the DC blocker with the eighth release's
     weights; 1.5e-5, 5.0e-4, 7.6e-3 and 2.7e-4 with the four before); the decoder's high-pass
     keeps it below 3e-5 after half a second (measured 7.2e-7 with these weights)."""
-    x = np.concatenate([_speech(shared_data, 2.0), np.zeros(32000, np.float32)])
+    x = np.concatenate([_speech(speech_clip, 2.0), np.zeros(32000, np.float32)])
     header, packets = _packets(reg, x, 2)
     y = _decode(reg, header, packets)
     assert abs(float(y[40000:].mean())) < 3e-5

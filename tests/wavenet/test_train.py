@@ -96,7 +96,21 @@ def test_an_older_kept_checkpoint_can_be_exported(trained):
     assert "--export-step needs --export" in error.getvalue()
 
 
-def test_several_kept_checkpoints_export_as_the_mean_of_their_weights(trained):
+@pytest.fixture(scope="module")
+def mean_of_steps_1_and_2(trained):
+    """Run ``t``'s checkpoints 1 and 2 exported as their mean: (path, printed output).
+    Shared by the averaging tests (an export builds every level's coding tables)."""
+    from neuralav.plugins.wavenet import train
+
+    root = trained[0]
+    path = root / "mean" / "wavenet.npz"
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        assert train.main(["--run", "t", "--root", str(root), "--export", str(path.parent),
+                           "--export-step", "1,2"]) == 0
+    return path, printed.getvalue()
+
+
+def test_several_kept_checkpoints_export_as_the_mean_of_their_weights(trained, mean_of_steps_1_and_2):
     import tensorflow as tf
 
     from neuralav.plugins.wavenet import train
@@ -104,10 +118,8 @@ def test_several_kept_checkpoints_export_as_the_mean_of_their_weights(trained):
 
     root = trained[0]
     common = ["--run", "t", "--root", str(root)]
-    path = root / "mean" / "wavenet.npz"
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        assert train.main(common + ["--export", str(path.parent), "--export-step", "1,2"]) == 0
-    assert f"exported the mean of steps 1, 2 to {path}" in printed.getvalue()
+    path, printed = mean_of_steps_1_and_2
+    assert f"exported the mean of steps 1, 2 to {path}" in printed
     steps = [tf.train.load_checkpoint(str(root / "t" / "ckpt" / f"ckpt-{s}")) for s in (1, 2)]
     mean = np.load(path, allow_pickle=False)
     for name in ("enc/in_w", "dec/s2/b1/gate_b", "dec/out_w"):
@@ -122,7 +134,7 @@ def test_several_kept_checkpoints_export_as_the_mean_of_their_weights(trained):
     assert "names a step twice" in error.getvalue()
 
 
-def test_checkpoints_of_another_run_average_in_with_export_also(trained):
+def test_checkpoints_of_another_run_average_in_with_export_also(trained, mean_of_steps_1_and_2):
     import shutil
 
     from neuralav.plugins.wavenet import train
@@ -136,9 +148,9 @@ def test_checkpoints_of_another_run_average_in_with_export_also(trained):
     with contextlib.redirect_stdout(io.StringIO()) as printed:
         assert train.main(common + ["--export", str(root / "soup"), "--export-step", "1",
                                     "--export-also", "u:2"]) == 0
-        assert train.main(common + ["--export", str(root / "mean12"), "--export-step", "1,2"]) == 0
     assert "the mean of t/ckpt-1, u/ckpt-2" in printed.getvalue()
-    soup, mean = (np.load(root / d / "wavenet.npz", allow_pickle=False) for d in ("soup", "mean12"))
+    soup = np.load(root / "soup" / "wavenet.npz", allow_pickle=False)
+    mean = np.load(mean_of_steps_1_and_2[0], allow_pickle=False)
     for key in ("w/enc/in_w", "w/dec/out_w", "level1/cdf"):
         np.testing.assert_array_equal(soup[key], mean[key])
     assert Bundle(root / "soup" / "wavenet.npz").meta["averaged"] == ["t/ckpt-1", "u/ckpt-2"]
