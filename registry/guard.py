@@ -61,46 +61,53 @@ class _Watch:
 
 @contextlib.contextmanager
 def sigint_watch() -> Iterator[_Watch]:
-    """Record whether SIGINT arrives in the block; the handler in place before still runs.
+    """Record whether an interrupt arrives in the block; the handlers in place before still run.
 
-    Off the main thread, or where the previous handler cannot be read back (set from C),
-    nothing is installed and ``received`` stays false.
+    Watched: SIGINT, and SIGTERM where the application has given it a Python handler (the
+    command line turns SIGTERM into an interrupt like Ctrl-C; where SIGTERM keeps its default
+    it ends the process and there is nothing to tell apart). Off the main thread, or for a
+    handler that cannot be read back (set from C), nothing is installed for that signal.
     """
     watch = _Watch()
     if threading.current_thread() is not threading.main_thread():
         yield watch
         return
-    previous = signal.getsignal(signal.SIGINT)
-    if previous is None:  # installed outside Python: leave it alone
-        yield watch
-        return
-
-    def handler(signum, frame):
-        watch.received = True
-        if callable(previous):
-            previous(signum, frame)
-        elif previous == signal.SIG_DFL:
-            raise KeyboardInterrupt
-        # SIG_IGN: ignored, as before; the call's outcome is not changed by it either.
-
-    signal.signal(signal.SIGINT, handler)
+    watched = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(signum)
+        if previous is None or (signum != signal.SIGINT and not callable(previous)):
+            continue
+        watched[signum] = previous
+        signal.signal(signum, _recording_handler(watch, previous))
     try:
         yield watch
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, previous in watched.items():
+            signal.signal(signum, previous)
+
+
+def _recording_handler(watch: _Watch, previous):
+    def handler(signum, frame):
         if previous == signal.SIG_IGN:
-            watch.received = False
+            return  # ignored, as before; the call's outcome is not changed by it either
+        watch.received = True
+        if callable(previous):
+            previous(signum, frame)
+        else:  # SIG_DFL of SIGINT
+            raise KeyboardInterrupt
+    return handler
 
 
 def attempt(function: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T | None, BaseException | None]:
     """Run a plugin's code; return ``(result, None)``, or ``(None, error)`` for what it raised.
 
-    ``error`` may be any exception, ``SystemExit`` and a ``KeyboardInterrupt`` no SIGINT
-    caused included.
+    ``error`` may be any exception, ``SystemExit`` and a ``KeyboardInterrupt`` no interrupt
+    signal caused included.
 
     Raises:
-        KeyboardInterrupt: a SIGINT (Ctrl-C) arrived during the call, whatever the plugin
-            raised or returned (even if it swallowed the interrupt).
+        KeyboardInterrupt: a SIGINT (Ctrl-C), or a SIGTERM the application handles, arrived
+            during the call, whatever the plugin raised or returned (even if it swallowed
+            the interrupt).
     """
     with sigint_watch() as watch:
         try:

@@ -236,3 +236,21 @@ def test_a_real_ctrl_c_during_a_plugins_encode_still_stops_the_run(tmp_path):
     assert process.returncode == 130, err
     assert _errors(err) == ["neuralav transcode: interrupted"]
     assert not out.exists()
+
+
+def test_a_sigterm_the_application_handles_during_a_plugin_call_stays_an_interrupt():
+    """The command line turns SIGTERM into an interrupt: one landing inside a codec's code is
+    not the codec's failure (it used to become "failed to encode a frame: KeyboardInterrupt")."""
+    import os
+    import signal
+
+    from neuralav.container import interrupts
+    from neuralav.registry import guard
+
+    def encode():
+        os.kill(os.getpid(), signal.SIGTERM)
+        return b"never used"
+
+    with interrupts.recorded(signal.SIGTERM):
+        with pytest.raises(KeyboardInterrupt):
+            guard.call("zlibv", "neuralav-zlib", "encode a frame", encode)
