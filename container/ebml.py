@@ -146,6 +146,19 @@ def segment_bounds(f: BinaryIO) -> tuple[int, int | None]:
     return data, (data + segment_size if segment_size != _UNKNOWN_SIZE else None)
 
 
+def _uint_children(f: BinaryIO, data: int, size: int, wanted: tuple[int, ...], what: str) -> dict[int, int]:
+    """``{id: value}`` of the unsigned-integer children in ``wanted`` of the element at ``data``.
+
+    Children longer than 8 bytes (not a valid unsigned integer) are left out.
+    """
+    values = {}
+    for child_id, child_data, child_size, _ in list(_children(f, data, data + size, what)):
+        if child_id in wanted and child_size <= 8:
+            f.seek(child_data)
+            values[child_id] = _uint(f.read(child_size))
+    return values
+
+
 def _seek_entries(f: BinaryIO, data: int, size: int) -> list[tuple[int, int]]:
     """(element id, position relative to the Segment's data) of each Seek entry of a SeekHead."""
     if size > MAX_SEEK_HEAD_BYTES:
@@ -154,11 +167,7 @@ def _seek_entries(f: BinaryIO, data: int, size: int) -> list[tuple[int, int]]:
     for element_id, seek_data, seek_size, _ in list(_children(f, data, data + size, "the SeekHead")):
         if element_id != SEEK:
             continue
-        values = {}
-        for child_id, child_data, child_size, _ in list(_children(f, seek_data, seek_data + seek_size, "a Seek")):
-            if child_id in (SEEK_ID, SEEK_POSITION) and child_size <= 8:
-                f.seek(child_data)
-                values[child_id] = _uint(f.read(child_size))
+        values = _uint_children(f, seek_data, seek_size, (SEEK_ID, SEEK_POSITION), "a Seek")
         if SEEK_ID in values and SEEK_POSITION in values:
             entries.append((values[SEEK_ID], values[SEEK_POSITION]))
     return entries
@@ -329,11 +338,7 @@ def read_track_uids(f: BinaryIO) -> dict[int, int]:
     for element_id, data, size, _ in list(_children(f, tracks_data, tracks_data + tracks_size, "Tracks")):
         if element_id != TRACK_ENTRY:
             continue
-        values = {}
-        for child_id, child_data, child_size, _ in list(_children(f, data, data + size, "a TrackEntry")):
-            if child_id in (TRACK_NUMBER, TRACK_UID) and child_size <= 8:
-                f.seek(child_data)
-                values[child_id] = _uint(f.read(child_size))
+        values = _uint_children(f, data, size, (TRACK_NUMBER, TRACK_UID), "a TrackEntry")
         if TRACK_NUMBER in values:
             uids[values[TRACK_NUMBER]] = values.get(TRACK_UID, 0)
     return uids
