@@ -131,22 +131,22 @@ def test_workers_load_a_model_once_and_reuse_it_for_later_files(client, tmp_path
     model once (counted on the workers), however many files it codes."""
 
     def count_model_loads():
-        from neuralav.plugins.cae import codec
+        from neuralav.plugins.imaging import runtime
 
-        original = codec.LoadedLevel.__init__
-        codec.LOADS_COUNTED = 0
+        original = runtime.LoadedModel.__init__
+        runtime.LOADS_COUNTED = 0
 
         def counted(self, *args, **kwargs):
-            codec.LOADS_COUNTED += 1
+            runtime.LOADS_COUNTED += 1
             original(self, *args, **kwargs)
 
-        codec.LoadedLevel.__init__ = counted
-        codec._LEVELS.clear()
+        runtime.LoadedModel.__init__ = counted
+        runtime._MODELS.clear()
 
     def model_loads():
-        from neuralav.plugins.cae import codec
+        from neuralav.plugins.imaging import runtime
 
-        return codec.LOADS_COUNTED
+        return runtime.LOADS_COUNTED
 
     client.run(count_model_loads)
     folder = tmp_path / "in"

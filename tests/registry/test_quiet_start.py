@@ -27,9 +27,11 @@ print(samples, decoded.width, decoded.height)
 """
 
 
-def test_creating_and_running_codecs_through_the_api_prints_nothing_on_stderr():
+def test_creating_and_running_codecs_through_the_api_prints_nothing_on_stderr(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=600, env=env)
+    # Run where a user's program runs, not in the clone (whose folder would be on sys.path).
+    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=600, env=env,
+                            cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["1600", "48", "32"]
     assert result.stderr == ""

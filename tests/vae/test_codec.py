@@ -122,7 +122,7 @@ def test_strings_the_range_decoders_reject_are_invalid_data_even_with_a_valid_cr
     from neuralav.plugins.vae.codec import load_model_file
 
     loaded = load_model_file(3)
-    side, string = damage(*loaded.compress(photo(), 0))
+    side, string = damage(*loaded.compress(photo(), 0)[:2])  # (side, latent string, scale indexes)
     with pytest.raises(InvalidDataError, match="range decoder"):
         loaded.decompress(side, string, 0, 53, 37)
 
