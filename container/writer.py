@@ -17,8 +17,9 @@ after the Matroska CodecID patch; :meth:`Writer.abort` (or an exception inside t
 ``with`` block) deletes it, and the temporaries of writers that were killed are removed
 by the next writer of the same path (``atomic.py``). Files are written bit-exact (no
 random segment id, date or library version), so the same input gives the same bytes.
-A writable file object (a pipe, ``sys.stdout.buffer``) is written as the muxer goes, the
-neural tracks' entries patched on their way out (``live.py``).
+A writable file object (a pipe, ``sys.stdout.buffer``), and a path naming a FIFO or a
+device, are written as the muxer goes, in any format, the neural tracks' entries patched on
+their way out (``live.py``); ``pipe_output.open_pipe`` gives one on stdout.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import errno
 import io
 import os
 import re
+import stat
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Mapping
@@ -42,7 +44,7 @@ from .atomic import check_target, claim, commit, release, remove_stale, temporar
 from .carrier import NeuralTrackInfo
 from .errors import OutputPathError, UnsupportedOutputError
 
-__all__ = ["Writer", "OutputStream", "output_format_for", "COLOR_PROPERTIES"]
+__all__ = ["Writer", "OutputStream", "output_format_for", "is_pipe_path", "COLOR_PROPERTIES"]
 
 _IMAGE_SUFFIXES = {".png": "png", ".jpg": "mjpeg", ".jpeg": "mjpeg", ".bmp": "bmp", ".tif": "tiff",
                    ".tiff": "tiff", ".webp": "libwebp"}
@@ -54,6 +56,15 @@ _FORMAT_BY_SUFFIX = {".mkv": "matroska", ".mka": "matroska", ".mks": "matroska",
 _STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS, errno.EACCES,
                              errno.EPERM, errno.EPIPE})
 """errno values of a failed write that are the file system's (or the pipe reader's) doing, not the media's."""
+
+
+def is_pipe_path(path: str | os.PathLike) -> bool:
+    """Whether ``path`` names an existing FIFO or character device (written as a stream, never replaced)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
 
 
 def output_format_for(path: str | os.PathLike) -> str:
@@ -183,6 +194,8 @@ class Writer:
             file, and nothing can be taken back once sent. Matroska (the default for a file
             object) is then written as FFmpeg writes it to a pipe: no Cues, no Duration, a
             Segment of unknown size, and neural tracks patched on the way out (``live.py``).
+            A path naming an existing FIFO or character device is written the same way (opened,
+            written, closed; ``overwrite`` is not needed, since nothing is replaced).
         format: FFmpeg muxer name (``matroska``, ``mp4``, ``image2``...).
         overwrite: Replace an existing file (the CLI's ``-y``).
         registry: Codec registry (default: the installed plugins).
@@ -203,16 +216,25 @@ class Writer:
         self._temporary: Path | None = None
         self._lock: int | None = None
         self._live: live.TrackPatchingOutput | None = None
+        self._sink: BinaryIO | None = None  # the file object written to, for a stream output
+        self._owned_sink = False  # a FIFO or device this writer opened (closed with it)
         if hasattr(path, "write"):
             self.path = None
-            self.name = str(getattr(path, "name", "<stream>"))
-            self.format = format or "matroska"
-            output = path
-            if self.is_matroska:
-                self._live = output = live.TrackPatchingOutput(path, self._patch_in_flight)
-            self._open(output, {})
+            self._open_stream(path, str(getattr(path, "name", "<stream>")), format or "matroska")
             return
-        self.path = check_target(path, overwrite)
+        if not isinstance(path, (str, os.PathLike)) or not is_pipe_path(path):
+            self.path = check_target(path, overwrite)
+        else:  # a FIFO (mkfifo) or a device: written as a stream, never replaced or renamed
+            self.path = Path(path)
+            self.format = format or output_format_for(self.path)
+            try:
+                sink = open(self.path, "wb", buffering=0)
+            except OSError as error:
+                self._closed = True
+                raise OutputPathError(f"cannot write output `{self.path}`: {error.strerror or error}") from None
+            self._owned_sink = True
+            self._open_stream(sink, str(self.path), self.format)
+            return
         self.name = str(self.path)
         self.format = format or output_format_for(self.path)
         remove_stale(self.path)  # temporaries of writers that were killed
@@ -223,6 +245,23 @@ class Writer:
             self._closed = True
             raise
         self._open(str(self._temporary), {"update": "1"} if self.format == "image2" else {})
+
+    def _open_stream(self, sink: BinaryIO, name: str, format: str) -> None:
+        """Write to file object ``sink`` as the muxer goes (Matroska through ``live.py``).
+
+        Raises:
+            UnsupportedOutputError: FFmpeg has no muxer ``format``.
+        """
+        self.name = name
+        self.format = format
+        self._sink = sink
+        output = sink
+        if self.is_matroska:
+            self._live = output = live.TrackPatchingOutput(sink, self._patch_in_flight)
+        try:
+            self._open(output, {})
+        except (ValueError, av.FFmpegError) as error:
+            raise UnsupportedOutputError(f"cannot write format `{format}` to `{name}`: {error}") from None
 
     def _open(self, output, options: Mapping[str, str]) -> None:
         try:
@@ -461,7 +500,7 @@ class Writer:
         """Finish the file: flush nothing (flush encoders yourself), patch, rename. Returns the path.
 
         A file object output has no path (returns ``None``): its last bytes are sent and
-        it is flushed, not closed.
+        it is flushed, not closed. A FIFO or device path is closed and returned.
 
         Raises:
             OutputExistsError: the target appeared meanwhile and ``overwrite`` is false.
@@ -481,10 +520,13 @@ class Writer:
                 self._container.close()
                 if self._live is not None:
                     self._live.finish()
+                if self._sink is not None:
+                    self._sink.flush()
             except OSError as error:
                 raise self._storage_error(error) from None
             if self._temporary is None:
-                return None
+                self._close_sink()
+                return self.path
             if any(s.neural is not None for s in self.streams):
                 with open(self._temporary, "r+b") as f:
                     before = self._patch_codec_ids(f)
@@ -591,6 +633,9 @@ class Writer:
         Errors of the file system become an :class:`OutputPathError` naming the output and
         the reason (one line for the CLI); others (e.g. FFmpeg refusing a timestamp) pass on.
         """
+        if error.errno == errno.EPIPE:
+            return OutputPathError(f"cannot write output `{self.name}`: the program reading it closed the pipe "
+                                   "(Broken pipe)")
         if error.errno in _STORAGE_ERRNOS:
             return OutputPathError(f"cannot write output `{self.name}`: {error.strerror or error}"
                                    + (" (nothing was written)" if self._temporary is not None else ""))
@@ -604,6 +649,14 @@ class Writer:
         with contextlib.suppress(Exception):
             self._container.close()
         self._remove_temporary()
+        self._close_sink()
+
+    def _close_sink(self) -> None:
+        """Close the FIFO or device this writer opened (a file object given to it stays open)."""
+        if self._owned_sink:
+            self._owned_sink = False
+            with contextlib.suppress(OSError):
+                self._sink.close()
 
     def _remove_temporary(self) -> None:
         if self._temporary is not None:

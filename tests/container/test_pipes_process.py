@@ -1,0 +1,178 @@
+"""Pipes between real processes (issue 31): ffmpeg | neuralav transcode | neuralav decode | ffmpeg,
+FIFOs on either side, and either end of a pipe going away (a reader closing early, a writer killed).
+
+Every comparison is against the same command run on files: frame and sample counts and the
+decoded bytes (ffmpeg's framemd5) must be equal.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from .ffmpeg_media import FFMPEG, ffmpeg, needs_ffmpeg
+
+pytestmark = needs_ffmpeg
+
+NEURALAV = [sys.executable, "-m", "neuralav.container.cli"]
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory) -> Path:
+    """2 s of 64x48 H.264 (GOP 25) and 16 kHz PCM, in Matroska: ffmpeg's own pipe input."""
+    path = tmp_path_factory.mktemp("pipes") / "source.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=25", "-f", "lavfi", "-i", "sine=sample_rate=16000",
+           "-t", "2", "-c:v", "libx264", "-g", "25", "-c:a", "pcm_s16le", str(path))
+    return path
+
+
+def framemd5(path: Path | str, *options: str, stdin=None) -> list[str]:
+    """ffmpeg's framemd5 of every stream of ``path`` (``-`` with ``stdin``): one line per decoded frame."""
+    run = subprocess.run([FFMPEG, "-nostdin" if stdin is None else "-y", "-loglevel", "error", "-i", str(path),
+                          "-map", "0", *options, "-f", "framemd5", "-"], stdin=stdin, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    return [line for line in run.stdout.splitlines() if not line.startswith("#")]
+
+
+def chain(*commands: list[str], stdin=None) -> tuple[bytes, list[subprocess.CompletedProcess]]:
+    """Run ``commands`` as one shell pipeline of real processes; returns the last stdout and each one's
+    exit status and stderr (as CompletedProcess)."""
+    processes = []
+    previous = stdin
+    for command in commands:
+        process = subprocess.Popen(command, stdin=previous, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if previous is not None and previous is not stdin:
+            previous.close()  # only the next process holds the read end
+        previous = process.stdout
+        processes.append(process)
+    errors: dict[int, bytes] = {}
+    threads = [threading.Thread(target=lambda i=i, p=p: errors.__setitem__(i, p.stderr.read()))
+               for i, p in enumerate(processes)]
+    for thread in threads:
+        thread.start()
+    out = processes[-1].stdout.read()
+    results = []
+    for i, (command, process) in enumerate(zip(commands, processes)):
+        status = process.wait(timeout=600)
+        threads[i].join()
+        results.append(subprocess.CompletedProcess(command, status, None, errors[i].decode(errors="replace")))
+    return out, results
+
+
+def ffmpeg_matroska(path: Path) -> list[str]:
+    """``ffmpeg -i path -c copy -f matroska -``: the system ffmpeg writing live Matroska to stdout."""
+    return [FFMPEG, "-nostdin", "-loglevel", "error", "-i", str(path), "-c", "copy", "-f", "matroska", "-"]
+
+
+def no_traceback(results: list[subprocess.CompletedProcess]) -> None:
+    for result in results:
+        assert "Traceback" not in result.stderr, result.stderr
+
+
+def decoded_frames(neural: Path, folder: Path) -> list[str]:
+    """framemd5 of a neural file decoded by `neuralav decode` to lossless FFV1 + PCM (on disk)."""
+    decoded = folder / f"{neural.stem}.decoded.nut"
+    subprocess.run([*NEURALAV, "decode", "-i", str(neural), "-c:v", "ffv1", "-c:a", "pcm_s16le", "-y", str(decoded)],
+                   check=True, capture_output=True, timeout=300)
+    return framemd5(decoded)
+
+
+@pytest.fixture(scope="module")
+def file_path_frames(source, tmp_path_factory) -> list[str]:
+    """The file-based path: ffmpeg's Matroska as a file, transcoded to zlibv/zliba on disk, decoded."""
+    folder = tmp_path_factory.mktemp("disk")
+    remuxed, neural = folder / "remuxed.mkv", folder / "neural.mkv"
+    ffmpeg("-i", str(source), "-c", "copy", str(remuxed))  # the bytes ffmpeg sends down a pipe, as a file
+    subprocess.run([*NEURALAV, "transcode", "-i", str(remuxed), "-c:v", "zlibv", "-c:a", "zliba", str(neural)],
+                   check=True, capture_output=True, timeout=300)
+    frames = decoded_frames(neural, folder)
+    assert sum(line.startswith("0,") for line in frames) == 50
+    return frames
+
+
+def test_transcode_output_format_after_input_writes_neural_matroska_to_stdout_as_to_a_file(source, tmp_path,
+                                                                                           file_path_frames):
+    """`-f` after `-i` names the output's format (as in ffmpeg); the piped file decodes as the disk file."""
+    out, results = chain(ffmpeg_matroska(source),
+                         [*NEURALAV, "transcode", "-i", "-", "-c:v", "zlibv", "-c:a", "zliba", "-f", "matroska", "-"])
+    assert [r.returncode for r in results] == [0, 0], results
+    assert "wrote -" in results[1].stderr  # the summary went to stderr, not into the media
+    piped = tmp_path / "piped.mkv"
+    piped.write_bytes(out)
+    assert decoded_frames(piped, tmp_path) == file_path_frames
+
+
+def test_a_fifo_input_and_an_mkv_fifo_output_stream_through(source, tmp_path, file_path_frames):
+    """`-i FIFO` reads once in order; an existing `.mkv` FIFO is written as a pipe (no -y, no rename)."""
+    fifo_in, fifo_out = tmp_path / "in.mkv", tmp_path / "out.mkv"
+    os.mkfifo(fifo_in)
+    os.mkfifo(fifo_out)
+    feeder = subprocess.Popen([FFMPEG, "-nostdin", "-loglevel", "error", "-y", "-i", str(source), "-c", "copy",
+                               "-f", "matroska", str(fifo_in)], stderr=subprocess.PIPE)
+    neuralav = subprocess.Popen([*NEURALAV, "transcode", "-i", str(fifo_in), "-c:v", "zlibv", "-c:a", "zliba",
+                                 str(fifo_out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with open(fifo_out, "rb") as reader:
+        piped = reader.read()
+    assert neuralav.wait(timeout=300) == 0, neuralav.stderr.read()
+    assert feeder.wait(timeout=60) == 0
+    assert fifo_out.is_fifo() and sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv", "out.mkv"]
+    saved = tmp_path / "saved.mkv"
+    saved.write_bytes(piped)
+    assert decoded_frames(saved, tmp_path) == file_path_frames
+
+
+@pytest.mark.parametrize("command", [["transcode", "-i", "SOURCE", "-c:v", "zlibv", "-c:a", "zliba", "-f", "matroska",
+                                      "-"],
+                                     ["decode", "-i", "NEURAL", "-f", "nut", "-"]])
+def test_a_reader_closing_the_pipe_early_ends_with_one_line_and_status_1(source, tmp_path, command):
+    """`neuralav ... - | head -c 1000`: EPIPE on stdout; ffmpeg says "Broken pipe" and exits 1 too."""
+    neural = tmp_path / "neural.mkv"
+    subprocess.run([*NEURALAV, "transcode", "-i", str(source), "-c:v", "zlibv", "-c:a", "zliba", str(neural)],
+                   check=True, capture_output=True, timeout=300)
+    args = [str(source) if a == "SOURCE" else str(neural) if a == "NEURAL" else a for a in command]
+    out, results = chain([*NEURALAV, *args], ["head", "-c", "1000"])
+    assert len(out) == 1000
+    writer = results[0]
+    assert writer.returncode == 1, writer.stderr
+    assert writer.stderr.splitlines() == [
+        f"neuralav {command[0]}: error: cannot write output `-`: the program reading it closed the pipe (Broken pipe)"]
+
+
+def test_a_writer_killed_mid_stream_ends_the_transcode_with_the_loss_reported(source, tmp_path):
+    """The process feeding stdin dies mid-packet: what came is transcoded and sent, the loss is named,
+    and the status is 0 as ffmpeg's on a truncated input ("File ended prematurely")."""
+    half = source.stat().st_size // 2
+    writer = subprocess.Popen(["sh", "-c", f'head -c {half} "{source}"; exec sleep 600'], stdout=subprocess.PIPE,
+                              start_new_session=True)
+    neuralav = subprocess.Popen([*NEURALAV, "transcode", "-i", "-", "-c:v", "zlibv", "-c:a", "zliba", "-f",
+                                 "matroska", "-"], stdin=writer.stdout, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+    writer.stdout.close()
+    try:
+        first = neuralav.stdout.read(1)  # output starts while the writer still holds the pipe open
+        assert first and neuralav.poll() is None
+        os.killpg(writer.pid, signal.SIGKILL)
+        rest = neuralav.stdout.read()  # (communicate() would skip what read(1) buffered)
+        err = neuralav.stderr.read()
+        neuralav.wait(timeout=300)
+    finally:
+        if neuralav.poll() is None:
+            neuralav.kill()
+        writer.wait()
+    err = err.decode()
+    assert neuralav.returncode == 0, err
+    assert "Traceback" not in err and "the file is truncated" in err, err
+    saved = tmp_path / "partial.mkv"
+    saved.write_bytes(first + rest)
+    decoded = tmp_path / "partial.nut"
+    subprocess.run([*NEURALAV, "decode", "-i", str(saved), "-c:v", "ffv1", "-c:a", "pcm_s16le", str(decoded)],
+                   check=True, capture_output=True, timeout=300)
+    video = [line for line in framemd5(decoded) if line.startswith("0,")]
+    assert 5 < len(video) < 50
