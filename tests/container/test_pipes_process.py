@@ -176,3 +176,35 @@ def test_a_writer_killed_mid_stream_ends_the_transcode_with_the_loss_reported(so
                    check=True, capture_output=True, timeout=300)
     video = [line for line in framemd5(decoded) if line.startswith("0,")]
     assert 5 < len(video) < 50
+
+
+def test_ffmpeg_into_transcode_cae_wavenet_into_decode_into_ffmpeg_equals_the_file_path(tmp_path):
+    """The issue's pipeline with the shipped neural codecs, every stage a real process on a pipe:
+    ffmpeg -f matroska - | neuralav transcode -i - -c:v cae -c:a wavenet -f matroska - |
+    neuralav decode -i - -f nut - | ffmpeg -i - -f framemd5 - -f null -.
+    Kept tiny (8 frames of 64x48, 0.32 s of audio): the models are slow on 2 shared cores."""
+    tiny = tmp_path / "tiny.mkv"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=25:duration=0.32", "-f", "lavfi",
+           "-i", "sine=sample_rate=16000:duration=0.32", "-c:v", "libx264", "-c:a", "pcm_s16le", str(tiny))
+    decode_args = ["-c:v", "ffv1", "-c:a", "pcm_s16le"]  # lossless and deterministic: hashes compare
+    out, results = chain(ffmpeg_matroska(tiny),
+                         [*NEURALAV, "transcode", "-i", "-", "-c:v", "cae", "-c:a", "wavenet", "-f", "matroska", "-"],
+                         [*NEURALAV, "decode", "-i", "-", *decode_args, "-f", "nut", "-"],
+                         [FFMPEG, "-loglevel", "error", "-i", "-", "-map", "0", "-f", "framemd5", "-",
+                          "-map", "0", "-f", "null", "-"])
+    assert [r.returncode for r in results] == [0, 0, 0, 0], results
+    no_traceback(results)
+    piped = [line for line in out.decode().splitlines() if not line.startswith("#")]
+
+    remuxed, neural, decoded = tmp_path / "remuxed.mkv", tmp_path / "neural.mkv", tmp_path / "decoded.nut"
+    ffmpeg("-i", str(tiny), "-c", "copy", str(remuxed))
+    subprocess.run([*NEURALAV, "transcode", "-i", str(remuxed), "-c:v", "cae", "-c:a", "wavenet", str(neural)],
+                   check=True, capture_output=True, timeout=600)
+    subprocess.run([*NEURALAV, "decode", "-i", str(neural), *decode_args, str(decoded)], check=True,
+                   capture_output=True, timeout=600)
+    on_disk = framemd5(decoded)
+    assert piped == on_disk
+    video = [line.split(",") for line in piped if line.startswith("0,")]
+    audio = [line.split(",") for line in piped if line.startswith("1,")]
+    assert len(video) == 8
+    assert sum(int(fields[3]) for fields in audio) == 5120  # samples (duration in 1/16000 s): 0.32 s
