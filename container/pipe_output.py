@@ -58,10 +58,16 @@ class PipeSink:
 
         Raises:
             BrokenPipeError: the reading end is closed.
+            RuntimeError: an interrupt (Ctrl-C, SIGTERM) came while the write waited for the
+                reader: PyAV's write callback passes on Exceptions only (a KeyboardInterrupt
+                would be printed and lost); the command reports it as the interrupt.
         """
         view = memoryview(data)
-        while view:
-            view = view[os.write(self.fd, view):]
+        try:
+            while view:
+                view = view[os.write(self.fd, view):]
+        except KeyboardInterrupt as interrupt:
+            raise RuntimeError(f"writing `{self.name}` was interrupted ({interrupt})") from interrupt
         return len(data)
 
     def flush(self) -> None:

@@ -39,7 +39,7 @@ import av
 from neuralav import registry as _registry
 from neuralav.registry import Encoder, MediaType, Registry
 
-from . import carrier, ebml, live
+from . import carrier, ebml, interrupts, live
 from .atomic import check_target, claim, commit, release, remove_stale, temporary_path
 from .carrier import NeuralTrackInfo
 from .errors import OutputPathError, UnsupportedOutputError
@@ -467,7 +467,14 @@ class Writer:
     # ------------------------------------------------------------------ writing
 
     def mux(self, packets: av.Packet | Iterable[av.Packet]) -> None:
-        """Write packets (each bound to one of this writer's streams); empty flush packets are skipped."""
+        """Write packets (each bound to one of this writer's streams); empty flush packets are skipped.
+
+        Raises:
+            KeyboardInterrupt: an interrupt came that Python swallowed (e.g. Ctrl-C while PyAV
+                was reading a pipe, inside its I/O callback): a stream output has no final
+                rename to stop at, so every mux checks (:func:`.interrupts.check`).
+        """
+        interrupts.check()
         if isinstance(packets, av.Packet):
             packets = [packets]
         if not self._started:

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -208,3 +209,34 @@ def test_ffmpeg_into_transcode_cae_wavenet_into_decode_into_ffmpeg_equals_the_fi
     audio = [line.split(",") for line in piped if line.startswith("1,")]
     assert len(video) == 8
     assert sum(int(fields[3]) for fields in audio) == 5120  # samples (duration in 1/16000 s): 0.32 s
+
+
+@pytest.mark.parametrize("signum, blocked_on", [(signal.SIGINT, "stdin"), (signal.SIGTERM, "stdin"),
+                                               (signal.SIGINT, "stdout")])
+def test_interrupting_neuralav_while_it_waits_on_a_pipe_stops_it_with_one_line(source, signum, blocked_on):
+    """Ctrl-C (or a SIGTERM) while neuralav waits on a pipe: it stops at once, status 130.
+
+    Waiting for stdin, it used to print the KeyboardInterrupt as "Exception ignored in
+    pyio_read_gil" (PyAV's I/O callbacks let Exceptions only through) and read on until the
+    writer closed the pipe; waiting for its reader (stdout full), it printed a traceback."""
+    half = source.stat().st_size // 2
+    writer = subprocess.Popen(["sh", "-c", f'head -c {half} "{source}"; exec sleep 600'], stdout=subprocess.PIPE,
+                              start_new_session=True)
+    neuralav = subprocess.Popen([*NEURALAV, "transcode", "-i", "-", "-c:v", "zlibv", "-c:a", "zliba", "-f",
+                                 "matroska", "-"], stdin=writer.stdout, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+    writer.stdout.close()
+    try:
+        assert neuralav.stdout.read(1)  # it has started
+        if blocked_on == "stdin":  # read all it sends: it ends up waiting for more input
+            threading.Thread(target=neuralav.stdout.read, daemon=True).start()
+        time.sleep(2)
+        neuralav.send_signal(signum)
+        status = neuralav.wait(timeout=20)  # not when the writer ends (600 s)
+        err = neuralav.stderr.read().decode()
+    finally:
+        if neuralav.poll() is None:
+            neuralav.kill()
+        os.killpg(writer.pid, signal.SIGKILL)
+        writer.wait()
+    assert status == 130 and err.splitlines() == ["neuralav transcode: interrupted"], err
