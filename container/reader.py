@@ -257,6 +257,9 @@ class Reader:
                                      format=format, metadata_errors="replace")
         except av.FFmpegError as error:
             self._close_source()
+            if self._recorder is not None:  # PyAV names no file ('<none>'): say where the stream stopped
+                raise InputError(f"cannot read `{self.path}` as media: {error.strerror} (after reading "
+                                 f"{self._recorder.total} bytes of it)") from None
             raise InputError(f"cannot read `{self.path}` as media: {error}") from None
         entries = None
         self._stated_size: int | None = None

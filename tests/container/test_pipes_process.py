@@ -240,3 +240,14 @@ def test_interrupting_neuralav_while_it_waits_on_a_pipe_stops_it_with_one_line(s
         os.killpg(writer.pid, signal.SIGKILL)
         writer.wait()
     assert status == 130 and err.splitlines() == ["neuralav transcode: interrupted"], err
+
+
+@pytest.mark.parametrize("size", [0, 300])
+def test_a_stream_that_ends_inside_its_header_is_one_line_naming_where(source, size):
+    """EOF before the Tracks are complete: status 1 as ffmpeg's, one line saying how far the stream
+    went (it said "Input/output error: '<none>'", PyAV's file name for a stream)."""
+    run = subprocess.run([*NEURALAV, "transcode", "-i", "-", "-c:v", "zlibv", "-f", "matroska", "-"],
+                         input=source.read_bytes()[:size], capture_output=True, timeout=120)
+    err = run.stderr.decode()
+    assert run.returncode == 1 and run.stdout == b"", err
+    assert len(err.splitlines()) == 1 and f"(after reading {size} bytes of it)" in err and "<none>" not in err, err
