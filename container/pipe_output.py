@@ -27,6 +27,7 @@ from typing import BinaryIO
 
 from neuralav.registry import Registry
 
+from .errors import OutputPathError
 from .writer import OutputStream, Writer, is_pipe_path
 
 __all__ = ["open_pipe", "PipeSink", "is_pipe_path", "STDOUT_NAMES", "RAW_FORMATS", "raw_parameters"]
@@ -85,10 +86,18 @@ def open_pipe(format: str, *, stream: BinaryIO | None = None, registry: Registry
 
     Raises:
         UnsupportedOutputError: the format is not one FFmpeg can write.
+        OutputPathError: standard output is closed (``>&-``).
     """
     if stream is None:
+        # Python sets sys.stdout to None when descriptor 1 was closed at start; the number
+        # may since name another file this process opened, which must not be written.
+        if sys.stdout is None:
+            raise OutputPathError("cannot write output `-`: standard output is closed")
         sys.stdout.flush()  # text printed before must come before the media
-        stream = PipeSink(sys.stdout.fileno())
+        try:
+            stream = PipeSink(sys.stdout.fileno())
+        except (AttributeError, ValueError, OSError):  # a stdout replaced in-process (io.StringIO...)
+            stream = getattr(sys.stdout, "buffer", sys.stdout)
     return Writer(stream, format=format, registry=registry)
 
 

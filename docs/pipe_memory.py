@@ -35,9 +35,10 @@ def measure(seconds: float, size: str, video: str, audio: str, interval: float =
     Raises:
         RuntimeError: a process of the pipeline failed (its stderr).
     """
-    source = subprocess.Popen(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
-                               f"testsrc=size={size}:rate=25,noise=alls=60:allf=t", "-f", "lavfi", "-i", "sine=sample_rate=16000",
-                               "-t", str(seconds), "-c:v", "ffv1", "-pix_fmt", "yuv420p", "-c:a", "pcm_s16le", "-f", "matroska", "-"],
+    source = subprocess.Popen(["ffmpeg", "-nostdin", "-loglevel", "error",
+                               "-f", "lavfi", "-i", f"testsrc=size={size}:rate=25,noise=alls=60:allf=t",
+                               "-f", "lavfi", "-i", "sine=sample_rate=16000", "-t", str(seconds),
+                               "-c:v", "ffv1", "-pix_fmt", "yuv420p", "-c:a", "pcm_s16le", "-f", "matroska", "-"],
                               stdout=subprocess.PIPE)
     neuralav = subprocess.Popen([sys.executable, "-m", "neuralav.container.cli", "transcode", "-i", "-",
                                  "-c:v", video, "-c:a", audio, "-f", "matroska", "-"],
@@ -68,6 +69,7 @@ def measure(seconds: float, size: str, video: str, audio: str, interval: float =
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Measure once and print the Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=600, help="seconds of generated media")
     parser.add_argument("--size", default="160x120", help="frame size WxH")
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     samples = measure(args.seconds, args.size, args.video, args.audio)
     total = samples[-1][1] or 1
-    print(f"| wall (s) | output (MB) | share of output | neuralav RSS (MB) |")
+    print("| wall (s) | output (MB) | share of output | neuralav RSS (MB) |")
     print("|---|---|---|---|")
     step = max(len(samples) // args.rows, 1)
     for wall, written, rss in samples[::step] + samples[-1:]:

@@ -8,6 +8,7 @@ decoded bytes (ffmpeg's framemd5) must be equal.
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -251,3 +252,13 @@ def test_a_stream_that_ends_inside_its_header_is_one_line_naming_where(source, s
     err = run.stderr.decode()
     assert run.returncode == 1 and run.stdout == b"", err
     assert len(err.splitlines()) == 1 and f"(after reading {size} bytes of it)" in err and "<none>" not in err, err
+
+
+def test_a_closed_stdout_is_one_line(source):
+    """`neuralav ... -f nut - >&-`: ffmpeg says "Bad file descriptor" and exits 1; neuralav said
+    AttributeError ('NoneType' object has no attribute 'flush'), or wrote to whatever file it had
+    opened as descriptor 1 since."""
+    command = shlex.join([*NEURALAV, "transcode", "-i", str(source), "-c:v", "zlibv", "-f", "nut", "-"])
+    run = subprocess.run(f"exec {command} >&-", shell=True, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert run.returncode == 1
+    assert run.stderr.splitlines() == ["neuralav transcode: error: cannot write output `-`: standard output is closed"]
