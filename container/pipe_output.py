@@ -22,13 +22,16 @@ ffmpeg input options that read them back (``-f rawvideo -pix_fmt yuv420p -video_
 from __future__ import annotations
 
 import os
+import stat
 import sys
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from neuralav.registry import Registry
 
 from .errors import OutputPathError
-from .writer import OutputStream, Writer, is_pipe_path
+
+if TYPE_CHECKING:  # writer.py imports this module
+    from .writer import OutputStream, Writer
 
 __all__ = ["open_pipe", "PipeSink", "is_pipe_path", "STDOUT_NAMES", "RAW_FORMATS", "raw_parameters"]
 
@@ -75,6 +78,15 @@ class PipeSink:
         """Nothing is held."""
 
 
+def is_pipe_path(path: str | os.PathLike) -> bool:
+    """Whether ``path`` names an existing FIFO or character device (written as a stream, never replaced)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
+
+
 def open_pipe(format: str, *, stream: BinaryIO | None = None, registry: Registry | None = None) -> Writer:
     """A :class:`Writer` of ``format`` on standard output (or on ``stream``), written in one pass.
 
@@ -98,6 +110,8 @@ def open_pipe(format: str, *, stream: BinaryIO | None = None, registry: Registry
             stream = PipeSink(sys.stdout.fileno())
         except (AttributeError, ValueError, OSError):  # a stdout replaced in-process (io.StringIO...)
             stream = getattr(sys.stdout, "buffer", sys.stdout)
+    from .writer import Writer
+
     return Writer(stream, format=format, registry=registry)
 
 

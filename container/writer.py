@@ -29,7 +29,6 @@ import errno
 import io
 import os
 import re
-import stat
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Mapping
@@ -43,8 +42,9 @@ from . import carrier, ebml, interrupts, live
 from .atomic import check_target, claim, commit, release, remove_stale, temporary_path
 from .carrier import NeuralTrackInfo
 from .errors import OutputPathError, UnsupportedOutputError
+from .pipe_output import PipeSink, is_pipe_path
 
-__all__ = ["Writer", "OutputStream", "output_format_for", "is_pipe_path", "COLOR_PROPERTIES"]
+__all__ = ["Writer", "OutputStream", "output_format_for", "COLOR_PROPERTIES"]
 
 _IMAGE_SUFFIXES = {".png": "png", ".jpg": "mjpeg", ".jpeg": "mjpeg", ".bmp": "bmp", ".tif": "tiff",
                    ".tiff": "tiff", ".webp": "libwebp"}
@@ -56,15 +56,6 @@ _FORMAT_BY_SUFFIX = {".mkv": "matroska", ".mka": "matroska", ".mks": "matroska",
 _STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS, errno.EACCES,
                              errno.EPERM, errno.EPIPE})
 """errno values of a failed write that are the file system's (or the pipe reader's) doing, not the media's."""
-
-
-def is_pipe_path(path: str | os.PathLike) -> bool:
-    """Whether ``path`` names an existing FIFO or character device (written as a stream, never replaced)."""
-    try:
-        mode = os.stat(path).st_mode
-    except (OSError, ValueError):
-        return False
-    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
 
 
 def output_format_for(path: str | os.PathLike) -> str:
@@ -217,7 +208,7 @@ class Writer:
         self._lock: int | None = None
         self._live: live.TrackPatchingOutput | None = None
         self._sink: BinaryIO | None = None  # the file object written to, for a stream output
-        self._owned_sink = False  # a FIFO or device this writer opened (closed with it)
+        self._owned_file: BinaryIO | None = None  # a FIFO or device this writer opened (closed with it)
         if hasattr(path, "write"):
             self.path = None
             self._open_stream(path, str(getattr(path, "name", "<stream>")), format or "matroska")
@@ -228,12 +219,11 @@ class Writer:
             self.path = Path(path)
             self.format = format or output_format_for(self.path)
             try:
-                sink = open(self.path, "wb", buffering=0)
+                self._owned_file = open(self.path, "wb", buffering=0)  # noqa: SIM115 (closed by _close_sink)
             except OSError as error:
                 self._closed = True
                 raise OutputPathError(f"cannot write output `{self.path}`: {error.strerror or error}") from None
-            self._owned_sink = True
-            self._open_stream(sink, str(self.path), self.format)
+            self._open_stream(PipeSink(self._owned_file.fileno(), str(self.path)), str(self.path), self.format)
             return
         self.name = str(self.path)
         self.format = format or output_format_for(self.path)
@@ -261,6 +251,7 @@ class Writer:
         try:
             self._open(output, {})
         except (ValueError, av.FFmpegError) as error:
+            self._close_sink()
             raise UnsupportedOutputError(f"cannot write format `{format}` to `{name}`: {error}") from None
 
     def _open(self, output, options: Mapping[str, str]) -> None:
@@ -660,10 +651,10 @@ class Writer:
 
     def _close_sink(self) -> None:
         """Close the FIFO or device this writer opened (a file object given to it stays open)."""
-        if self._owned_sink:
-            self._owned_sink = False
+        if self._owned_file is not None:
             with contextlib.suppress(OSError):
-                self._sink.close()
+                self._owned_file.close()
+            self._owned_file = None
 
     def _remove_temporary(self) -> None:
         if self._temporary is not None:
