@@ -33,7 +33,8 @@ from .errors import OutputPathError
 if TYPE_CHECKING:  # writer.py imports this module
     from .writer import OutputStream, Writer
 
-__all__ = ["open_pipe", "PipeSink", "is_pipe_path", "STDOUT_NAMES", "RAW_FORMATS", "raw_parameters"]
+__all__ = ["open_pipe", "stdout_sink", "PipeSink", "is_pipe_path", "STDOUT_NAMES", "RAW_FORMATS",
+           "raw_parameters"]
 
 STDOUT_NAMES = frozenset({"-", "pipe:", "pipe:1"})
 """Output names meaning standard output, as ffmpeg spells them."""
@@ -87,8 +88,27 @@ def is_pipe_path(path: str | os.PathLike) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
 
 
+def stdout_sink() -> BinaryIO:
+    """The file object a Writer of ``-`` writes to: a :class:`PipeSink` on standard output.
+
+    Raises:
+        OutputPathError: standard output is closed (``>&-``).
+    """
+    # Python sets sys.stdout to None when descriptor 1 was closed at start; the number
+    # may since name another file this process opened, which must not be written.
+    if sys.stdout is None:
+        raise OutputPathError("cannot write output `-`: standard output is closed")
+    sys.stdout.flush()  # text printed before must come before the media
+    try:
+        return PipeSink(sys.stdout.fileno())
+    except (AttributeError, ValueError, OSError):  # a stdout replaced in-process (io.StringIO...)
+        return getattr(sys.stdout, "buffer", sys.stdout)
+
+
 def open_pipe(format: str, *, stream: BinaryIO | None = None, registry: Registry | None = None) -> Writer:
     """A :class:`Writer` of ``format`` on standard output (or on ``stream``), written in one pass.
+
+    The same as ``Writer(stream or "-", format=format)``.
 
     Args:
         format: FFmpeg muxer name (``nut``, ``matroska``, ``rawvideo``, ``s16le``...): a pipe
@@ -100,19 +120,9 @@ def open_pipe(format: str, *, stream: BinaryIO | None = None, registry: Registry
         UnsupportedOutputError: the format is not one FFmpeg can write.
         OutputPathError: standard output is closed (``>&-``).
     """
-    if stream is None:
-        # Python sets sys.stdout to None when descriptor 1 was closed at start; the number
-        # may since name another file this process opened, which must not be written.
-        if sys.stdout is None:
-            raise OutputPathError("cannot write output `-`: standard output is closed")
-        sys.stdout.flush()  # text printed before must come before the media
-        try:
-            stream = PipeSink(sys.stdout.fileno())
-        except (AttributeError, ValueError, OSError):  # a stdout replaced in-process (io.StringIO...)
-            stream = getattr(sys.stdout, "buffer", sys.stdout)
     from .writer import Writer
 
-    return Writer(stream, format=format, registry=registry)
+    return Writer(stream if stream is not None else "-", format=format, registry=registry)
 
 
 def raw_parameters(stream: OutputStream) -> str:

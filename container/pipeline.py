@@ -46,7 +46,7 @@ from .atomic import refuse_input_as_output
 from . import ebml
 from .errors import StreamSelectionError, UnsupportedOutputError
 from .frames import slice_frame
-from .pipe_output import RAW_FORMATS, STDOUT_NAMES, open_pipe, raw_parameters
+from .pipe_output import RAW_FORMATS, STDOUT_NAMES, raw_parameters
 from .progress import Progress
 from .reader import DecodeWarning, Reader, Track
 from .writer import OutputStream, Writer, output_format_for
@@ -737,11 +737,10 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
         if output_format in RAW_FORMATS and len(selected) > 1:
             raise StreamSelectionError(f"a {output_format} output holds one stream; choose it with -map "
                                        f"({len(selected)} selected)")
-        if to_pipe:
-            writer = open_pipe(output_format, registry=registry)
-        else:
+        if not to_pipe:
             refuse_input_as_output(inputs, output)
-            writer = Writer(output, format=output_format, overwrite=overwrite, registry=registry)
+        writer = Writer(str(output) if to_pipe else output, format=output_format, overwrite=overwrite,
+                        registry=registry)
         routes = _plan(readers, selected, writer, codecs, qualities, bitrates, codec_options, str(output),
                        decode_neural, explicit=bool(maps))
         if not routes:

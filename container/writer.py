@@ -42,7 +42,7 @@ from . import carrier, ebml, interrupts, live
 from .atomic import check_target, claim, commit, release, remove_stale, temporary_path
 from .carrier import NeuralTrackInfo
 from .errors import OutputPathError, UnsupportedOutputError
-from .pipe_output import PipeSink, is_pipe_path
+from .pipe_output import STDOUT_NAMES, PipeSink, is_pipe_path, stdout_sink
 
 __all__ = ["Writer", "OutputStream", "output_format_for", "COLOR_PROPERTIES"]
 
@@ -185,6 +185,7 @@ class Writer:
             file, and nothing can be taken back once sent. Matroska (the default for a file
             object) is then written as FFmpeg writes it to a pipe: no Cues, no Duration, a
             Segment of unknown size, and neural tracks patched on the way out (``live.py``).
+            ``-`` (or ``pipe:``) is standard output, as in ffmpeg (``format`` required).
             A path naming an existing FIFO or character device is written the same way (opened,
             written, closed; ``overwrite`` is not needed, since nothing is replaced).
         format: FFmpeg muxer name (``matroska``, ``mp4``, ``image2``...).
@@ -209,6 +210,14 @@ class Writer:
         self._live: live.TrackPatchingOutput | None = None
         self._sink: BinaryIO | None = None  # the file object written to, for a stream output
         self._owned_file: BinaryIO | None = None  # a FIFO or device this writer opened (closed with it)
+        if isinstance(path, str) and path in STDOUT_NAMES:
+            if not format:
+                self._closed = True
+                raise UnsupportedOutputError(f"output `{path}` (stdout) needs its format named (nut, matroska, "
+                                             "rawvideo, s16le...)")
+            self.path = None
+            self._open_stream(stdout_sink(), "-", format)
+            return
         if hasattr(path, "write"):
             self.path = None
             self._open_stream(path, str(getattr(path, "name", "<stream>")), format or "matroska")
