@@ -4,7 +4,7 @@ There is one way to a pipe: a :class:`~neuralav.container.writer.Writer` on a wr
 object, for every format (``nut``, ``matroska`` with or without neural tracks, raw
 ``rawvideo``/``s16le``...). This module only builds that file object:
 
-* :func:`open_pipe` gives a Writer on stdout (or any binary stream) for a named format;
+* ``Writer("-", format=...)`` (:func:`open_pipe`) writes to stdout through :func:`stdout_sink`;
 * :class:`PipeSink` writes every byte straight to a file descriptor, with no buffer of its
   own, so nothing is left to flush (and fail) at exit once the reader has gone;
 * :func:`is_pipe_path` tells a FIFO or device (``/dev/stdout``) from a file to replace.
