@@ -24,8 +24,10 @@ output file).
 from __future__ import annotations
 
 import argparse
+import array
 import contextlib
 import dataclasses
+import math
 import statistics
 import sys
 import warnings
@@ -80,8 +82,15 @@ class Loss:
 @dataclasses.dataclass
 class _TrackTimes:
     codec: str
-    times: list[tuple[float, float]] = dataclasses.field(default_factory=list)
-    """(pts, duration) of each packet read (s)."""
+    starts: array.array = dataclasses.field(default_factory=lambda: array.array("d"))
+    """pts of each packet read (s), 8 bytes a packet: a live input may run for hours."""
+    ends: array.array = dataclasses.field(default_factory=lambda: array.array("d"))
+    """pts + duration of each packet read (s); a duration of 0 (unknown) is stored as NaN."""
+
+    @property
+    def times(self) -> Iterator[tuple[float, float]]:
+        """(pts, duration) of each packet read (s), duration 0 where unknown."""
+        return ((t, 0.0 if math.isnan(e) else e - t) for t, e in zip(self.starts, self.ends))
 
 
 class PacketLog:
@@ -98,7 +107,8 @@ class PacketLog:
         """Record one packet of track ``index`` (times in s; ``pts`` ``None`` is not recorded)."""
         track = self._tracks.get(index)
         if track is not None and pts is not None:
-            track.times.append((pts, duration))
+            track.starts.append(pts)
+            track.ends.append(pts + duration if duration > 0 else math.nan)
 
     def losses(self, expected_end: dict[int, float | None], *, truncated: bool = False) -> list[Loss]:
         """Holes in each followed track, and tails missing before the track's ``expected_end`` (s).

@@ -46,7 +46,7 @@ from .atomic import refuse_input_as_output
 from . import ebml
 from .errors import StreamSelectionError, UnsupportedOutputError
 from .frames import slice_frame
-from .pipe_output import RAW_FORMATS, PipeWriter, raw_parameters
+from .pipe_output import RAW_FORMATS, STDOUT_NAMES, raw_parameters
 from .progress import Progress
 from .reader import DecodeWarning, Reader, Track
 from .writer import OutputStream, Writer, output_format_for
@@ -705,7 +705,8 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
             in Matroska (``neuralav decode``).
         output_format: FFmpeg muxer of the output (``-f``), instead of the one its suffix names;
             required for ``output="-"``, which writes to stdout in one pass (``nut``,
-            ``matroska``, raw ``rawvideo``/``s16le``; standard codecs only).
+            ``matroska`` with neural tracks too, raw ``rawvideo``/``s16le``). An output
+            path naming a FIFO or a device is written in one pass as well.
         announce: Called with one line per raw output stream saying how to read it back
             (``-f rawvideo -pix_fmt yuv420p -video_size 96x64 -framerate 25``).
 
@@ -720,7 +721,7 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
     if not 0 <= start <= 1e9 or (duration is not None and not 0 < duration <= 1e9):  # nan fails too
         raise InvalidOptionError(f"-ss must be from 0 to 1e9 s and -t above 0 up to 1e9 s "
                                  f"(got -ss {start}, -t {duration})")
-    to_pipe = str(output) == "-"
+    to_pipe = str(output) in STDOUT_NAMES
     if to_pipe and not output_format:
         raise UnsupportedOutputError("output `-` (stdout) needs its format named (-f nut, -f matroska, "
                                      "-f rawvideo, -f s16le...)")
@@ -736,11 +737,10 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
         if output_format in RAW_FORMATS and len(selected) > 1:
             raise StreamSelectionError(f"a {output_format} output holds one stream; choose it with -map "
                                        f"({len(selected)} selected)")
-        if to_pipe:
-            writer = PipeWriter(output_format, registry=registry)
-        else:
+        if not to_pipe:
             refuse_input_as_output(inputs, output)
-            writer = Writer(output, format=output_format, overwrite=overwrite, registry=registry)
+        writer = Writer(str(output) if to_pipe else output, format=output_format, overwrite=overwrite,
+                        registry=registry)
         routes = _plan(readers, selected, writer, codecs, qualities, bitrates, codec_options, str(output),
                        decode_neural, explicit=bool(maps))
         if not routes:
@@ -780,7 +780,7 @@ def transcode(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *,
     finally:
         for reader in readers:
             reader.close()
-    return TranscodeResult(str(writer.path), [r.summary for r in routes if r.output is not None or
+    return TranscodeResult("-" if to_pipe else str(writer.path), [r.summary for r in routes if r.output is not None or
                                               r.track.type == "attachment"],
                            sum(r.errors for r in readers), time.monotonic() - began,
                            sum(r.skipped for r in routes))

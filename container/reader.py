@@ -43,7 +43,7 @@ from neuralav import registry as _registry
 from neuralav.registry import Decoder, InvalidDataError, NeuralavError, Registry
 from neuralav.registry.api import MAX_DIMENSION, MAX_PIXELS, parse_video_packet
 
-from . import carrier, ebml
+from . import carrier, ebml, interrupts
 from .carrier import NeuralTrackInfo
 from .damage import DamageWarning, PacketLog
 from .errors import InputError, MissingPluginError, PacketDecodeError
@@ -173,7 +173,15 @@ class _HeadRecorder(io.RawIOBase):
         return False
 
     def read(self, size: int = -1) -> bytes:
-        chunk = self._source.read(size if size is not None and size >= 0 else io.DEFAULT_BUFFER_SIZE)
+        # An interrupt (Ctrl-C, SIGTERM) must end the read: PyAV's read callback passes on
+        # Exceptions only (a KeyboardInterrupt is printed and lost), not an OSError (FFmpeg
+        # retries EINTR); the demuxer reads on after an error, and then meets the end.
+        if interrupts.received():
+            return b""
+        try:
+            chunk = self._source.read(size if size is not None and size >= 0 else io.DEFAULT_BUFFER_SIZE)
+        except KeyboardInterrupt as interrupt:
+            raise RuntimeError(f"reading the input was interrupted ({interrupt})") from interrupt
         if chunk and len(self.head) < self._keep:
             self.head += chunk[:self._keep - len(self.head)]
         self.total += len(chunk or b"")
@@ -249,6 +257,9 @@ class Reader:
                                      format=format, metadata_errors="replace")
         except av.FFmpegError as error:
             self._close_source()
+            if self._recorder is not None:  # PyAV names no file ('<none>'): say where the stream stopped
+                raise InputError(f"cannot read `{self.path}` as media: {error.strerror} (after reading "
+                                 f"{self._recorder.total} bytes of it)") from None
             raise InputError(f"cannot read `{self.path}` as media: {error}") from None
         entries = None
         self._stated_size: int | None = None

@@ -17,8 +17,9 @@ after the Matroska CodecID patch; :meth:`Writer.abort` (or an exception inside t
 ``with`` block) deletes it, and the temporaries of writers that were killed are removed
 by the next writer of the same path (``atomic.py``). Files are written bit-exact (no
 random segment id, date or library version), so the same input gives the same bytes.
-A writable file object (a pipe, ``sys.stdout.buffer``) is written as the muxer goes, the
-neural tracks' entries patched on their way out (``live.py``).
+A writable file object (a pipe, ``sys.stdout.buffer``), and a path naming a FIFO or a
+device, are written as the muxer goes, in any format, the neural tracks' entries patched on
+their way out (``live.py``); ``pipe_output.open_pipe`` gives one on stdout.
 """
 
 from __future__ import annotations
@@ -37,10 +38,11 @@ import av
 from neuralav import registry as _registry
 from neuralav.registry import Encoder, MediaType, Registry
 
-from . import carrier, ebml, live
+from . import carrier, ebml, interrupts, live
 from .atomic import check_target, claim, commit, release, remove_stale, temporary_path
 from .carrier import NeuralTrackInfo
 from .errors import OutputPathError, UnsupportedOutputError
+from .pipe_output import STDOUT_NAMES, PipeSink, is_pipe_path, stdout_sink
 
 __all__ = ["Writer", "OutputStream", "output_format_for", "COLOR_PROPERTIES"]
 
@@ -204,6 +206,9 @@ class Writer:
             file, and nothing can be taken back once sent. Matroska (the default for a file
             object) is then written as FFmpeg writes it to a pipe: no Cues, no Duration, a
             Segment of unknown size, and neural tracks patched on the way out (``live.py``).
+            ``-`` (or ``pipe:``) is standard output, as in ffmpeg (``format`` required).
+            A path naming an existing FIFO or character device is written the same way (opened,
+            written, closed; ``overwrite`` is not needed, since nothing is replaced).
         format: FFmpeg muxer name (``matroska``, ``mp4``, ``image2``...).
         overwrite: Replace an existing file (the CLI's ``-y``).
         registry: Codec registry (default: the installed plugins).
@@ -224,16 +229,32 @@ class Writer:
         self._temporary: Path | None = None
         self._lock: int | None = None
         self._live: live.TrackPatchingOutput | None = None
+        self._sink: BinaryIO | None = None  # the file object written to, for a stream output
+        self._owned_file: BinaryIO | None = None  # a FIFO or device this writer opened (closed with it)
+        if isinstance(path, str) and path in STDOUT_NAMES:
+            if not format:
+                self._closed = True
+                raise UnsupportedOutputError(f"output `{path}` (stdout) needs its format named (nut, matroska, "
+                                             "rawvideo, s16le...)")
+            self.path = None
+            self._open_stream(stdout_sink(), "-", format)
+            return
         if hasattr(path, "write"):
             self.path = None
-            self.name = str(getattr(path, "name", "<stream>"))
-            self.format = format or "matroska"
-            output = path
-            if self.is_matroska:
-                self._live = output = live.TrackPatchingOutput(path, self._patch_in_flight)
-            self._open(output, {})
+            self._open_stream(path, str(getattr(path, "name", "<stream>")), format or "matroska")
             return
-        self.path = check_target(path, overwrite)
+        if not isinstance(path, (str, os.PathLike)) or not is_pipe_path(path):
+            self.path = check_target(path, overwrite)
+        else:  # a FIFO (mkfifo) or a device: written as a stream, never replaced or renamed
+            self.path = Path(path)
+            self.format = format or output_format_for(self.path)
+            try:
+                self._owned_file = open(self.path, "wb", buffering=0)  # noqa: SIM115 (closed by _close_sink)
+            except OSError as error:
+                self._closed = True
+                raise OutputPathError(f"cannot write output `{self.path}`: {error.strerror or error}") from None
+            self._open_stream(PipeSink(self._owned_file.fileno(), str(self.path)), str(self.path), self.format)
+            return
         self.name = str(self.path)
         self.format = format or output_format_for(self.path)
         remove_stale(self.path)  # temporaries of writers that were killed
@@ -244,6 +265,24 @@ class Writer:
             self._closed = True
             raise
         self._open(str(self._temporary), {"update": "1"} if self.format == "image2" else {})
+
+    def _open_stream(self, sink: BinaryIO, name: str, format: str) -> None:
+        """Write to file object ``sink`` as the muxer goes (Matroska through ``live.py``).
+
+        Raises:
+            UnsupportedOutputError: FFmpeg has no muxer ``format``.
+        """
+        self.name = name
+        self.format = format
+        self._sink = sink
+        output = sink
+        if self.is_matroska:
+            self._live = output = live.TrackPatchingOutput(sink, self._patch_in_flight)
+        try:
+            self._open(output, {})
+        except (ValueError, av.FFmpegError) as error:
+            self._close_sink()
+            raise UnsupportedOutputError(f"cannot write format `{format}` to `{name}`: {error}") from None
 
     def _open(self, output, options: Mapping[str, str]) -> None:
         try:
@@ -449,7 +488,14 @@ class Writer:
     # ------------------------------------------------------------------ writing
 
     def mux(self, packets: av.Packet | Iterable[av.Packet]) -> None:
-        """Write packets (each bound to one of this writer's streams); empty flush packets are skipped."""
+        """Write packets (each bound to one of this writer's streams); empty flush packets are skipped.
+
+        Raises:
+            KeyboardInterrupt: an interrupt came that Python swallowed (e.g. Ctrl-C while PyAV
+                was reading a pipe, inside its I/O callback): a stream output has no final
+                rename to stop at, so every mux checks (:func:`.interrupts.check`).
+        """
+        interrupts.check()
         if isinstance(packets, av.Packet):
             packets = [packets]
         if not self._started:
@@ -482,7 +528,7 @@ class Writer:
         """Finish the file: flush nothing (flush encoders yourself), patch, rename. Returns the path.
 
         A file object output has no path (returns ``None``): its last bytes are sent and
-        it is flushed, not closed.
+        it is flushed, not closed. A FIFO or device path is closed and returned.
 
         Raises:
             OutputExistsError: the target appeared meanwhile and ``overwrite`` is false.
@@ -502,10 +548,13 @@ class Writer:
                 self._container.close()
                 if self._live is not None:
                     self._live.finish()
+                if self._sink is not None:
+                    self._sink.flush()
             except OSError as error:
                 raise self._storage_error(error) from None
             if self._temporary is None:
-                return None
+                self._close_sink()
+                return self.path
             if any(s.neural is not None for s in self.streams):
                 with open(self._temporary, "r+b") as f:
                     before = self._patch_codec_ids(f)
@@ -612,6 +661,9 @@ class Writer:
         Errors of the file system become an :class:`OutputPathError` naming the output and
         the reason (one line for the CLI); others (e.g. FFmpeg refusing a timestamp) pass on.
         """
+        if error.errno == errno.EPIPE:
+            return OutputPathError(f"cannot write output `{self.name}`: the program reading it closed the pipe "
+                                   "(Broken pipe)")
         if error.errno in _STORAGE_ERRNOS:
             return OutputPathError(f"cannot write output `{self.name}`: {error.strerror or error}"
                                    + (" (nothing was written)" if self._temporary is not None else ""))
@@ -625,6 +677,14 @@ class Writer:
         with contextlib.suppress(Exception):
             self._container.close()
         self._remove_temporary()
+        self._close_sink()
+
+    def _close_sink(self) -> None:
+        """Close the FIFO or device this writer opened (a file object given to it stays open)."""
+        if self._owned_file is not None:
+            with contextlib.suppress(OSError):
+                self._owned_file.close()
+            self._owned_file = None
 
     def _remove_temporary(self) -> None:
         if self._temporary is not None:

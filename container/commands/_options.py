@@ -81,8 +81,16 @@ def sigterm_interrupts() -> Iterator[None]:
     Python's default for SIGTERM ends the process at once, leaving the output's
     temporary file behind; as a ``KeyboardInterrupt`` it unwinds the pipeline, which
     deletes it (the command then exits with status 130). It is recorded too, so it
-    cannot be lost (:mod:`neuralav.container.interrupts`). Outside the main thread
-    (commands called from a worker thread) nothing changes.
+    cannot be lost (:mod:`neuralav.container.interrupts`); any error raised after an
+    interrupt came is reported as the interrupt. Outside the main thread (commands called
+    from a worker thread) nothing changes.
     """
     with interrupts.recorded(signal.SIGTERM):
-        yield
+        try:
+            yield
+        except Exception as error:
+            # An interrupt can surface as another error (PyAV's I/O callbacks pass on
+            # Exceptions only): what the user asked for was to stop.
+            if interrupts.received() is not None:
+                raise KeyboardInterrupt(f"signal {interrupts.received()}") from error
+            raise

@@ -20,6 +20,7 @@ import sys
 
 from .. import damage
 from ..errors import StreamSelectionError
+from ..pipe_output import STDOUT_NAMES
 from ..pipeline import transcode
 from ._options import add_stream_options, sigterm_interrupts
 from .transcode import print_summary
@@ -63,7 +64,7 @@ def _input_and_output(args: argparse.Namespace) -> tuple[str, str]:
 def run(args: argparse.Namespace) -> int:
     """Decode the input into the output (a file, or stdout for ``-``)."""
     source, output = _input_and_output(args)
-    notes = sys.stderr if output == "-" else sys.stdout  # stdout may carry the media
+    notes = sys.stderr if output in STDOUT_NAMES else sys.stdout  # stdout may carry the media
 
     def announce(line: str) -> None:
         print(f"neuralav decode: {line}", file=sys.stderr, flush=True)

@@ -4,6 +4,11 @@ Examples::
 
     neuralav transcode -i in.mp4 -c:v cae -q:v 3 -c:a copy out.mkv
     neuralav transcode -i a.mkv -i b.wav -map 0:v -map 1:a -c:a libopus -b:a 16k out.mkv
+    ffmpeg -i in.mp4 -f matroska - | neuralav transcode -i - -c:v cae -c:a wavenet -f matroska - | ...
+
+As in ffmpeg, ``-f`` before the first ``-i`` names the input's format and after it the
+output's; the output ``-`` (stdout) needs it. The summary goes to stderr when stdout carries
+the media.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import argparse
 import sys
 
 from .. import damage
+from ..pipe_output import STDOUT_NAMES
 from ..pipeline import TranscodeResult, transcode
 from ._options import add_stream_options, parse_time, sigterm_interrupts
 
@@ -28,8 +34,24 @@ def add_coding_arguments(parser: argparse.ArgumentParser) -> None:
                         help="skip the first TIME (seconds or [HH:]MM:SS)")
     parser.add_argument("-t", dest="duration", type=parse_time, default=None, metavar="TIME",
                         help="stop after TIME of output")
-    parser.add_argument("-f", dest="input_format", default=None, metavar="FORMAT",
-                        help="input demuxer, for raw streams (h264)")
+    parser.add_argument("-f", dest="input_format", action=_FormatOption, default=None, metavar="FORMAT",
+                        help="before -i: input demuxer, for raw streams (h264); after -i (transcode): "
+                             "output muxer (matroska, nut...), needed for the output -")
+
+
+class _InputOption(argparse.Action):
+    """``-i``: appends an input, and notes that a later ``-f`` names the output's format (as ffmpeg's)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, [*(getattr(namespace, self.dest) or []), values])
+        namespace.input_seen = True
+
+
+class _FormatOption(argparse.Action):
+    """``-f``: the input's format before any ``-i``, the output's after one (``-i - -f matroska -``)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, "output_format" if getattr(namespace, "input_seen", False) else self.dest, values)
 
 
 def coding_options(args: argparse.Namespace) -> dict:
@@ -42,8 +64,10 @@ def coding_options(args: argparse.Namespace) -> dict:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's options."""
-    parser.add_argument("-i", dest="inputs", action="append", default=[], metavar="INPUT", required=True,
-                        help="input file (repeatable): mp4, mkv, webm, wav, flac, png, jpg, img%%03d.png...")
+    parser.add_argument("-i", dest="inputs", action=_InputOption, default=[], metavar="INPUT", required=True,
+                        help="input file (repeatable): mp4, mkv, webm, wav, flac, png, jpg, img%%03d.png..., "
+                             "or - for stdin")
+    parser.set_defaults(output_format=None, input_seen=False)
     add_coding_arguments(parser)
     parser.add_argument("-y", dest="overwrite", action="store_true", help="overwrite the output if it exists")
     parser.add_argument("--ignore-errors", action="store_true",
@@ -52,7 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     damage.add_arguments(parser)
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar (default: only on a terminal)")
-    parser.add_argument("output", help="output file; .mkv for neural tracks")
+    parser.add_argument("output", help="output file; .mkv for neural tracks; - for stdout (with -f), or a FIFO")
 
 
 def print_summary(result: TranscodeResult, file=None) -> None:
@@ -74,11 +98,12 @@ def print_summary(result: TranscodeResult, file=None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the transcode described by parsed ``args``."""
+    """Run the transcode described by parsed ``args``; the summary goes to stderr when stdout carries the media."""
     with sigterm_interrupts(), damage.reported("transcode", strict=args.xerror):
         result = transcode(args.inputs, args.output, **coding_options(args), overwrite=args.overwrite,
-                           ignore_errors=args.ignore_errors, progress=args.progress)
-    print_summary(result)
+                           ignore_errors=args.ignore_errors, progress=args.progress,
+                           output_format=args.output_format)
+    print_summary(result, file=sys.stderr if args.output in STDOUT_NAMES else None)
     return 0
 
 

@@ -91,9 +91,25 @@ def test_raw_output_prints_how_to_read_it_and_matches_the_file_path(neural, tmp_
         assert whole(raw_file, *options) == whole(on_disk)
 
 
-def test_a_pipe_without_a_format_and_a_neural_copy_to_a_pipe_are_one_line_errors(neural):
-    for args, words in ((["-i", str(neural), "-"], "needs its format named"),
-                        (["-i", str(neural), "-c:v", "copy", "-map", "0:v", "-f", "matroska", "-"], "pipe")):
-        run = subprocess.run([*NEURALAV, "decode", *args], capture_output=True, text=True, timeout=300)
-        assert run.returncode == 1 and run.stderr.count("\n") == 1 and words in run.stderr, run.stderr
-        assert run.stdout == ""
+def test_a_pipe_without_a_format_is_a_one_line_error(neural):
+    run = subprocess.run([*NEURALAV, "decode", "-i", str(neural), "-"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1 and run.stderr.count("\n") == 1 and "needs its format named" in run.stderr, run.stderr
+    assert run.stdout == ""
+
+
+def test_a_neural_copy_to_a_matroska_pipe_is_the_neural_track_of_the_file_path(neural, tmp_path):
+    """One writer for files and pipes: a copied neural track goes to stdout patched (it was refused)."""
+    on_disk = tmp_path / "copied.mkv"
+    subprocess.run([*NEURALAV, "decode", "-i", str(neural), "-c:v", "copy", "-map", "0:v", str(on_disk)],
+                   check=True, capture_output=True)
+    run = subprocess.run([*NEURALAV, "decode", "-i", str(neural), "-c:v", "copy", "-map", "0:v", "-f", "matroska",
+                          "-"], capture_output=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    piped = tmp_path / "piped.mkv"
+    piped.write_bytes(run.stdout)
+    decoded = {}
+    for name, path in (("disk", on_disk), ("pipe", piped)):
+        decoded[name] = tmp_path / f"{name}.nut"
+        subprocess.run([*NEURALAV, "decode", "-i", str(path), str(decoded[name])], check=True, capture_output=True)
+    assert _framemd5(decoded["pipe"]) == _framemd5(decoded["disk"])
+    assert len(_framemd5(decoded["pipe"])) == 10
