@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from neuralav.container import pipeline
+from neuralav.container import packet_loop
 from neuralav.container.frames import slice_frame
 from neuralav.registry.samples import array_to_frame, frame_to_array
 
@@ -23,4 +23,4 @@ def test_slice_keeps_format_and_moves_pts_by_the_samples_cut():
 
 def test_the_pipeline_cuts_with_the_container_s_own_helper():
     # The registry (codec plugins' side) no longer provides the pipeline's audio cut.
-    assert pipeline.slice_frame.__module__ == "neuralav.container.frames"
+    assert packet_loop.slice_frame.__module__ == "neuralav.container.frames"

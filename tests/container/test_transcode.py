@@ -139,7 +139,7 @@ def test_start_and_duration_cut_audio_at_the_exact_sample(tmp_path, start, first
 
 
 def test_bitrate_of_a_per_channel_level_counts_every_channel():
-    from neuralav.container.pipeline import _quality_for_bitrate
+    from neuralav.container.outputs import _quality_for_bitrate
     from neuralav.registry import Capability, CodecDescriptor, MediaType, NominalRates, Option
 
     rates = NominalRates(((1, 3000), (2, 6000)), per_channel=True, source="mono speech")
@@ -290,7 +290,7 @@ def test_output_files_pass_ffprobe_and_mkvmerge(clip, tmp_path, tools):
 
 
 def test_bitrate_picks_the_nearest_nominal_level_of_a_neural_codec():
-    from neuralav.container.pipeline import _quality_for_bitrate
+    from neuralav.container.outputs import _quality_for_bitrate
     from neuralav.registry import Capability, CodecDescriptor, MediaType, NominalRates, Option
 
     rates = NominalRates(((1, 3000), (2, 6000), (3, 12000)))

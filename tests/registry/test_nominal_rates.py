@@ -8,7 +8,7 @@ import pytest
 
 from neuralav import registry
 from neuralav.container.commands.codecs import format_help
-from neuralav.container.pipeline import _quality_for_bitrate
+from neuralav.container.outputs import _quality_for_bitrate
 from neuralav.plugins.wavenet.levels import LEVELS
 from neuralav.registry import InvalidOptionError, NominalRates, Option, RateUnit
 
