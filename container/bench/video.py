@@ -448,6 +448,7 @@ def plot_video(result: dict, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     clips = result["dataset"]["clips"]
     figure, axes = plt.subplots(1, len(clips), figsize=(6.5 * len(clips), 5), squeeze=False)
@@ -463,6 +464,9 @@ def plot_video(result: dict, path: Path) -> None:
                           color=colors(index % 10), label=name,
                           linestyle="--" if families[name] == "standard" else "-")
         axis.set_xscale("log")
+        axis.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         axis.set_xlabel("bits per pixel (log scale)")
         axis.set_ylabel("RGB PSNR (dB)")
         axis.set_title(f"{clip['name']} ({clip['width']}x{clip['height']}, {clip['frames']} frames)")
