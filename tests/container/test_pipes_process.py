@@ -150,13 +150,7 @@ def test_a_reader_closing_the_pipe_early_ends_with_one_line_and_status_1(source,
 def test_a_writer_killed_mid_stream_ends_the_transcode_with_the_loss_reported(source, tmp_path):
     """The process feeding stdin dies mid-packet: what came is transcoded and sent, the loss is named,
     and the status is 0 as ffmpeg's on a truncated input ("File ended prematurely")."""
-    half = source.stat().st_size // 2
-    writer = subprocess.Popen(["sh", "-c", f'head -c {half} "{source}"; exec sleep 600'], stdout=subprocess.PIPE,
-                              start_new_session=True)
-    neuralav = subprocess.Popen([*NEURALAV, "transcode", "-i", "-", "-c:v", "zlibv", "-c:a", "zliba", "-f",
-                                 "matroska", "-"], stdin=writer.stdout, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
-    writer.stdout.close()
+    writer, neuralav = _transcode_from_a_stalled_writer(source)
     try:
         first = neuralav.stdout.read(1)  # output starts while the writer still holds the pipe open
         assert first and neuralav.poll() is None
@@ -220,13 +214,7 @@ def test_interrupting_neuralav_while_it_waits_on_a_pipe_stops_it_with_one_line(s
     Waiting for stdin, it used to print the KeyboardInterrupt as "Exception ignored in
     pyio_read_gil" (PyAV's I/O callbacks let Exceptions only through) and read on until the
     writer closed the pipe; waiting for its reader (stdout full), it printed a traceback."""
-    half = source.stat().st_size // 2
-    writer = subprocess.Popen(["sh", "-c", f'head -c {half} "{source}"; exec sleep 600'], stdout=subprocess.PIPE,
-                              start_new_session=True)
-    neuralav = subprocess.Popen([*NEURALAV, "transcode", "-i", "-", "-c:v", "zlibv", "-c:a", "zliba", "-f",
-                                 "matroska", "-"], stdin=writer.stdout, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
-    writer.stdout.close()
+    writer, neuralav = _transcode_from_a_stalled_writer(source)
     try:
         assert neuralav.stdout.read(1)  # it has started
         if blocked_on == "stdin":  # read all it sends: it ends up waiting for more input
@@ -262,3 +250,16 @@ def test_a_closed_stdout_is_one_line(source):
     run = subprocess.run(f"exec {command} >&-", shell=True, stderr=subprocess.PIPE, text=True, timeout=120)
     assert run.returncode == 1
     assert run.stderr.splitlines() == ["neuralav transcode: error: cannot write output `-`: standard output is closed"]
+
+
+def _transcode_from_a_stalled_writer(source):
+    """A writer that sends the first half of ``source`` and then holds stdin open, piped into
+    ``neuralav transcode -i - ... -f matroska -``: (writer process, neuralav process)."""
+    half = source.stat().st_size // 2
+    writer = subprocess.Popen(["sh", "-c", f'head -c {half} "{source}"; exec sleep 600'], stdout=subprocess.PIPE,
+                              start_new_session=True)
+    neuralav = subprocess.Popen([*NEURALAV, "transcode", "-i", "-", "-c:v", "zlibv", "-c:a", "zliba", "-f",
+                                 "matroska", "-"], stdin=writer.stdout, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+    writer.stdout.close()
+    return writer, neuralav
