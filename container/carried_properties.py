@@ -13,7 +13,7 @@ from neuralav.registry import NeuralavError
 
 from . import ebml
 from .reader import Reader, Track
-from .writer import OutputStream
+from .writer import COLOR_PROPERTIES, OutputStream
 
 
 def _pixel_format_for(encoder: str, width: int, height: int, source: str | None = None) -> str | None:
@@ -75,10 +75,6 @@ def _carry_tags(track: Track, output: OutputStream) -> None:
             output.av_stream.metadata[key] = value
 
 
-_COLOUR_PROPERTIES = ("color_primaries", "color_trc", "colorspace", "color_range")
-"""What a source says about its colours (FFmpeg's enums: BT.2020 primaries are 9, PQ transfer 16...)."""
-
-
 def _carry_colour(reader: Reader, track: Track, output: OutputStream) -> None:
     """Give the output stream the source's colour primaries, transfer, matrix and range, as ffmpeg
     does; the muxer writes them (Matroska: the track's Colour element, MP4: its colr box).
@@ -98,8 +94,8 @@ def _carry_colour(reader: Reader, track: Track, output: OutputStream) -> None:
         if colours.get("color_range") == 2:
             del colours["color_range"]
     else:
-        colours = {name: getattr(track.av_stream, name, 0) for name in _COLOUR_PROPERTIES}
-    for name in _COLOUR_PROPERTIES:
+        colours = {name: getattr(track.av_stream, name, 0) for name in COLOR_PROPERTIES}
+    for name in COLOR_PROPERTIES:
         value = colours.get(name, 0)
         if value:
             # Encoders read the codec context; a neural track's template stream (which PyAV does
