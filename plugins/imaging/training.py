@@ -60,6 +60,9 @@ class Trainable:
         frozen_by_freeze_steps: Optional ``model -> variables`` held fixed for the
             first ``--freeze-steps`` steps (e.g. transforms taken from another model
             while freshly initialised parts learn); None: the codec has no such split.
+        make_sampler: Optional ``args -> (sampler, description)``: the batches, when
+            they are not crops of ``--data`` photos (e.g. pairs of video frames);
+            ``sampler(step)`` is deterministic in (seed, step) and has a mutable ``seed``.
     """
 
     name: str
@@ -70,6 +73,7 @@ class Trainable:
     metric_names: tuple[str, ...] = ("loss", "bpp", "mse")
     describe: Callable[[argparse.Namespace, dict], str] | None = None
     frozen_by_freeze_steps: Callable[[Any], list] | None = None
+    make_sampler: Callable[[argparse.Namespace], tuple[Any, str]] | None = None
 
 
 def add_training_arguments(p: argparse.ArgumentParser, default_train_root: Path,
@@ -250,13 +254,17 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None, trainable: Trainab
     meta_path.write_text(json.dumps({"config": config, "sessions": history}, indent=2))
 
     if int(optimizer.iterations) < args.steps:
-        from neuralav.plugins.imaging.data import CropSampler, list_images, load_images
+        if trainable.make_sampler is not None:
+            sampler, description = trainable.make_sampler(args)
+        else:
+            from neuralav.plugins.imaging.data import CropSampler, list_images, load_images
 
-        files = list_images(args.data)
-        images = load_images(files, args.crop, half_scale=not args.no_half_scale)
-        sampler = CropSampler(images, args.crop, args.batch, args.seed)
-        print(f"data: {len(files)} files, {len(images)} images (with ×0.5 copies) from "
-              f"{', '.join(map(str, args.data))}", flush=True)
+            files = list_images(args.data)
+            images = load_images(files, args.crop, half_scale=not args.no_half_scale)
+            sampler = CropSampler(images, args.crop, args.batch, args.seed)
+            description = (f"{len(files)} files, {len(images)} images (with ×0.5 copies) from "
+                           f"{', '.join(map(str, args.data))}")
+        print(f"data: {description}", flush=True)
         train_loop(model, optimizer, manager, wall, sampler, args, history[-1], trainable)
         meta_path.write_text(json.dumps({"config": config, "sessions": history}, indent=2))
 
