@@ -39,6 +39,17 @@ class _Append(argparse.Action):
         setattr(namespace, self.dest, items)
 
 
+class _AppendCodecOption(argparse.Action):
+    """``-g[:SPEC] N`` (ffmpeg's generic encoder option) as ``-opt[:SPEC] g=N``; a bare ``-g``
+    applies to the video streams (a keyframe interval means nothing to an audio codec)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        spec = option_string.partition(":")[2] or "v"
+        items = list(getattr(namespace, self.dest) or [])
+        items.append(StreamChoice(spec, f"{self.metavar.lower()}={values}"))
+        setattr(namespace, self.dest, items)
+
+
 def _spellings(family: str) -> list[str]:
     names = [f"-{family}"]
     for letter in "vast":
@@ -49,7 +60,7 @@ def _spellings(family: str) -> list[str]:
 
 
 def add_stream_options(parser: argparse.ArgumentParser) -> None:
-    """Register ``-c``, ``-q``, ``-b`` and ``-opt`` with every stream specifier."""
+    """Register ``-c``, ``-q``, ``-b``, ``-opt`` and ``-g`` with every stream specifier."""
     for family, (dest, text) in FAMILIES.items():
         names = _spellings(family)
         visible = names[:1] + [n for n in names if n.count(":") == 1 and not n[-1].isdigit()]
@@ -57,6 +68,12 @@ def add_stream_options(parser: argparse.ArgumentParser) -> None:
                             help=f"{text} (per stream: -{family}:v, -{family}:a:0, -{family}:2)")
         parser.add_argument(*[n for n in names if n not in visible], dest=dest, action=_Append,
                             default=[], metavar="VALUE", help=argparse.SUPPRESS)
+    names = _spellings("g")
+    parser.add_argument("-g", "-g:v", dest="codec_options", action=_AppendCodecOption, metavar="G",
+                        help="keyframe interval in frames, as ffmpeg's -g (inter codecs such as nvc, "
+                             "libx264...); the same as -opt:v g=N")
+    parser.add_argument(*[n for n in names if n not in ("-g", "-g:v")], dest="codec_options",
+                        action=_AppendCodecOption, metavar="G", help=argparse.SUPPRESS)
 
 
 def parse_time(text: str) -> float:

@@ -97,3 +97,14 @@ def test_make_sample_regenerates_the_clip_from_the_shared_media(shared_data, tmp
     assert len(media.decode_video(out)) == 50
     with av.open(str(out)) as f:
         assert sum(frame.samples for frame in f.decode(audio=0)) == 96000  # 2.0 s of Opus at 48 kHz
+
+
+def test_dash_g_is_the_keyframe_interval_codec_option_per_stream():
+    """``-g N`` as ffmpeg's: the same as ``-opt:v g=N`` (bare: the video streams), with stream
+    specifiers, in command-line order."""
+    from neuralav.container import cli
+
+    args = cli.build_parser().parse_args(["transcode", "-i", "in.mkv", "-g", "4", "-opt:v", "quality=2",
+                                          "-g:v:1", "12", "out.mkv"])
+    assert args.codec_options == [StreamChoice("v", "g=4"), StreamChoice("v", "quality=2"),
+                                  StreamChoice("v:1", "g=12")]
