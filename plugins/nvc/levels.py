@@ -1,0 +1,40 @@
+"""The one table of ``nvc`` quality levels (no TensorFlow: cheap to import).
+
+Level *q* codes keyframes with ``vae`` at quality *q* and P-frame residuals with gain
+row *q − 1* of the residual coder, trained at the same λ as that ``vae`` level (loss
+``bpp + λ·MSE``, MSE of 0–255 RGB), so I- and P-frames sit at one rate–distortion slope.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["LMBDAS", "KEYFRAME_QUALITIES", "QUALITIES", "WEIGHTS_DIR", "WEIGHTS_DIR_ENV",
+           "WEIGHTS_FILE", "WEIGHTS_SHA256", "DEFAULT_QUALITY", "DEFAULT_GOP"]
+
+LMBDAS = (0.0025, 0.005, 0.01, 0.02)
+"""λ of levels 1..4 (the same as ``vae``'s)."""
+
+KEYFRAME_QUALITIES = (1, 2, 3, 4)
+"""``vae`` quality of the keyframes of levels 1..4."""
+
+QUALITIES = tuple(range(1, len(LMBDAS) + 1))
+"""Valid values of the ``quality`` option."""
+
+DEFAULT_QUALITY = 3
+"""The ``quality`` option's default."""
+
+DEFAULT_GOP = 32
+"""The ``g`` option's default: frames from one keyframe to the next."""
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+"""Folder of the shipped residual coder."""
+
+WEIGHTS_FILE = "residual.npz"
+"""The residual coder's file name."""
+
+WEIGHTS_DIR_ENV = "NEURALAV_NVC_WEIGHTS_DIR"
+"""Environment variable naming another folder holding ``residual.npz`` (no hash check then)."""
+
+WEIGHTS_SHA256: str | None = None
+"""SHA-256 of the shipped ``residual.npz`` (checked on load)."""

@@ -1,0 +1,280 @@
+"""Block motion: search (encoder), integer sub-pel compensation (both sides), vector prediction.
+
+The ``nvc`` codec predicts a P-frame from the previous decoded frame with one motion
+vector per ``BLOCK`` x ``BLOCK`` block, in 1/``SUBPEL`` pixel units. Compensation is
+integer arithmetic only (bilinear interpolation with rounding, then a gather), so the
+encoder and any decoder build the same prediction bit for bit on every machine.
+
+The search is the encoder's business (any vectors decode): a coarse full search on
+4x-downsampled luma, a full-pel refinement around it and around the zero vector, then
+half- and quarter-pel refinement, each minimizing the luma SAD plus a small cost per
+unit of vector length (so flat areas keep the zero vector, which codes cheapest).
+
+Shapes: frames H x W x 3 uint8 RGB; vector fields hb x wb x 2 int32 (dy, dx), with
+hb = ceil(H / BLOCK), wb = ceil(W / BLOCK).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["BLOCK", "SUBPEL", "SEARCH_RANGE", "field_shape", "luma", "upsample", "compensate",
+           "search", "predict_vectors", "vector_differences", "vectors_from_differences"]
+
+BLOCK = 16
+"""Side of a motion block in pixels."""
+
+SUBPEL = 4
+"""Vectors are in 1/SUBPEL pixel (quarter-pel; :func:`compensate` divides by 16 with a shift)."""
+
+SEARCH_RANGE = 32
+"""Largest full-pel displacement the search considers, in pixels, per axis."""
+
+_MAX_VECTOR = 4 * SEARCH_RANGE * SUBPEL
+"""Largest vector component (1/SUBPEL units) a decoder accepts: generous, bounds memory."""
+
+_COARSE = 4
+
+
+def field_shape(height: int, width: int) -> tuple[int, int]:
+    """(hb, wb): blocks per column and per row of a height x width frame."""
+    return -(-height // BLOCK), -(-width // BLOCK)
+
+
+def luma(image: np.ndarray) -> np.ndarray:
+    """H x W x 3 uint8 RGB -> H x W int32 luma (BT.601 weights, 0–255)."""
+    rgb = image.astype(np.int32)
+    return (77 * rgb[..., 0] + 150 * rgb[..., 1] + 29 * rgb[..., 2] + 128) >> 8
+
+
+def upsample(plane: np.ndarray, factor: int = SUBPEL) -> np.ndarray:
+    """Bilinear interpolation on a 1/`factor` grid, in integers with rounding.
+
+    Args:
+        plane: H x W or H x W x C integer array.
+        factor: Sub-pixel factor.
+
+    Returns:
+        (factor·H) x (factor·W) [x C] int32: entry (factor·y + a, factor·x + b) is the
+        value at (y + a/factor, x + b/factor); the last row and column are edge-extended.
+    """
+    p = plane.astype(np.int32)
+    below = np.concatenate([p[1:], p[-1:]], axis=0)
+    right = np.concatenate([p[:, 1:], p[:, -1:]], axis=1)
+    diagonal = np.concatenate([below[:, 1:], below[:, -1:]], axis=1)
+    height, width = p.shape[:2]
+    out = np.empty((factor * height, factor * width) + p.shape[2:], np.int32)
+    square, half = factor * factor, factor * factor // 2
+    for a in range(factor):
+        for b in range(factor):
+            out[a::factor, b::factor] = ((factor - a) * (factor - b) * p + a * (factor - b) * below
+                                         + (factor - a) * b * right + a * b * diagonal + half) // square
+    return out
+
+
+def _pixel_indices(vectors: np.ndarray, height: int, width: int, factor: int,
+                   up_height: int, up_width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices into an upsampled plane for every pixel (clamped to it)."""
+    rows = np.arange(height)
+    cols = np.arange(width)
+    block_rows = np.minimum(rows // BLOCK, vectors.shape[0] - 1)
+    block_cols = np.minimum(cols // BLOCK, vectors.shape[1] - 1)
+    dy = vectors[block_rows][:, block_cols, 0]
+    dx = vectors[block_rows][:, block_cols, 1]
+    r = np.clip(factor * rows[:, None] + dy, 0, up_height - 1)
+    c = np.clip(factor * cols[None, :] + dx, 0, up_width - 1)
+    return r, c
+
+
+def compensate(reference: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """The motion-compensated prediction of a frame.
+
+    Each pixel is :func:`upsample`'s value at its displaced position (the same integer
+    bilinear formula, computed only where needed). A pixel whose vector points outside
+    the reference takes the nearest edge sample (the reference is edge-extended, as in H.264).
+
+    Args:
+        reference: H x W x 3 uint8, the previous decoded frame.
+        vectors: hb x wb x 2 int (dy, dx) in 1/SUBPEL pixel.
+
+    Returns:
+        H x W x 3 uint8 prediction.
+    """
+    height, width = reference.shape[:2]
+    r, c = _pixel_indices(np.asarray(vectors, np.int64), height, width, SUBPEL,
+                          SUBPEL * height, SUBPEL * width)
+    y0, a = r // SUBPEL, r % SUBPEL
+    x0, b = c // SUBPEL, c % SUBPEL
+    y1 = np.minimum(y0 + 1, height - 1)
+    x1 = np.minimum(x0 + 1, width - 1)
+    flat = reference.reshape(height * width, -1).astype(np.int32)
+    rows0, rows1 = y0 * width, y1 * width
+    a, b = a[..., None], b[..., None]
+    square = SUBPEL * SUBPEL
+    value = ((SUBPEL - a) * (SUBPEL - b) * flat.take(rows0 + x0, axis=0)
+             + a * (SUBPEL - b) * flat.take(rows1 + x0, axis=0)
+             + (SUBPEL - a) * b * flat.take(rows0 + x1, axis=0)
+             + a * b * flat.take(rows1 + x1, axis=0) + square // 2) >> 4
+    return value.astype(np.uint8)
+
+
+def _block_sums(values: np.ndarray, block: int) -> np.ndarray:
+    """Sums of `values` (H x W, H and W multiples of `block`) over block x block tiles."""
+    h, w = values.shape
+    return values.reshape(h // block, block, w // block, block).sum(axis=(1, 3))
+
+
+def _pad_to_blocks(plane: np.ndarray, block: int) -> np.ndarray:
+    h, w = plane.shape
+    return np.pad(plane, ((0, -h % block), (0, -w % block)), mode="edge")
+
+
+def _patch_costs(current: np.ndarray, upsampled: np.ndarray, candidates: np.ndarray,
+                 factor: int, length_cost: float) -> np.ndarray:
+    """SAD (+ length cost) of each block for each candidate vector.
+
+    Args:
+        current: Hp x Wp int32 luma padded to whole blocks.
+        upsampled: luma of the reference upsampled by `factor`.
+        candidates: K x hb x wb x 2 vectors in 1/`factor` pixel.
+
+    Returns:
+        K x hb x wb float64 costs.
+    """
+    hb, wb = candidates.shape[1:3]
+    up_h, up_w = upsampled.shape
+    offsets = np.arange(BLOCK)
+    base_r = factor * (np.arange(hb)[:, None] * BLOCK + offsets[None, :])  # hb x B
+    base_c = factor * (np.arange(wb)[:, None] * BLOCK + offsets[None, :])  # wb x B
+    blocks = current.reshape(hb, BLOCK, wb, BLOCK).transpose(0, 2, 1, 3)  # hb x wb x B x B
+    costs = np.empty(candidates.shape[:3])
+    for k, vectors in enumerate(candidates):
+        r = np.clip(base_r[:, None, :, None] + vectors[:, :, 0, None, None], 0, up_h - 1)
+        c = np.clip(base_c[None, :, None, :] + vectors[:, :, 1, None, None], 0, up_w - 1)
+        sad = np.abs(upsampled[r, c] - blocks).sum(axis=(2, 3))
+        costs[k] = sad + length_cost * np.abs(vectors).sum(axis=-1)
+    return costs
+
+
+def _refine(current, upsampled, best, factor, radius, length_cost, extra=()):
+    """Best vector per block among `best` + every offset within `radius` (and `extra` fields)."""
+    steps = np.arange(-radius, radius + 1)
+    offsets = np.stack(np.meshgrid(steps, steps, indexing="ij"), -1).reshape(-1, 2)
+    candidates = np.concatenate([best[None] + offsets[:, None, None, :], *[e[None] for e in extra]])
+    costs = _patch_costs(current, upsampled, candidates, factor, length_cost)
+    choice = np.argmin(costs, axis=0)
+    return np.take_along_axis(candidates, choice[None, :, :, None], axis=0)[0]
+
+
+def search(current: np.ndarray, reference: np.ndarray, length_cost: float = 1.0) -> np.ndarray:
+    """Motion vectors of `current` against `reference` (the encoder's choice).
+
+    Args:
+        current: H x W x 3 uint8, the frame to code.
+        reference: H x W x 3 uint8, the previous decoded frame.
+        length_cost: Luma SAD units charged per 1/SUBPEL unit of vector length.
+
+    Returns:
+        hb x wb x 2 int32 vectors (dy, dx) in 1/SUBPEL pixel.
+    """
+    if current.shape != reference.shape:
+        raise ValueError(f"frame {current.shape} and reference {reference.shape} differ in shape")
+    cur = _pad_to_blocks(luma(current), BLOCK)
+    ref = _pad_to_blocks(luma(reference), BLOCK)
+    hb, wb = cur.shape[0] // BLOCK, cur.shape[1] // BLOCK
+    # 1. Coarse full search on 4x-downsampled luma (block means), whole-pixel there.
+    small_cur = _block_sums(cur, _COARSE)
+    small_ref = _block_sums(ref, _COARSE)
+    reach = SEARCH_RANGE // _COARSE
+    padded = np.pad(small_ref, reach, mode="edge")
+    sh, sw = small_cur.shape
+    sub = BLOCK // _COARSE
+    best_cost = np.full((hb, wb), np.inf)
+    coarse = np.zeros((hb, wb, 2), np.int64)
+    for dy in range(-reach, reach + 1):
+        for dx in range(-reach, reach + 1):
+            shifted = padded[reach + dy:reach + dy + sh, reach + dx:reach + dx + sw]
+            cost = _block_sums(np.abs(shifted - small_cur), sub) + (abs(dy) + abs(dx)) * length_cost
+            better = cost < best_cost
+            best_cost = np.where(better, cost, best_cost)
+            coarse[better] = (dy, dx)
+    # 2. Full-pel refinement around the coarse vector, and the zero vector as a candidate.
+    zero = np.zeros((hb, wb, 2), np.int64)
+    full = _refine(cur, ref, coarse * _COARSE, 1, 2, length_cost * SUBPEL, extra=(zero,))
+    # 3. Half-pel, then quarter-pel, on the upsampled reference.
+    up = upsample(ref, SUBPEL)
+    vectors = full * SUBPEL
+    step = SUBPEL // 2
+    while step >= 1:
+        steps = np.array([-step, 0, step])
+        offsets = np.stack(np.meshgrid(steps, steps, indexing="ij"), -1).reshape(-1, 2)
+        candidates = vectors[None] + offsets[:, None, None, :]
+        costs = _patch_costs(cur, up, candidates, SUBPEL, length_cost)
+        vectors = np.take_along_axis(candidates, np.argmin(costs, 0)[None, :, :, None], axis=0)[0]
+        step //= 2
+    return vectors.astype(np.int32)
+
+
+def predict_vectors(vectors: np.ndarray) -> np.ndarray:
+    """H.264-style median prediction of each block's vector from its coded neighbours.
+
+    The predictor of block (i, j) is the component-wise median of its left, top and
+    top-right neighbours (top-left when top-right is outside); missing neighbours are
+    taken as zero, except that a block of the first row is predicted from its left one.
+
+    Args:
+        vectors: hb x wb x 2 integer field.
+
+    Returns:
+        hb x wb x 2 int64 predictors.
+    """
+    v = np.asarray(vectors, np.int64)
+    hb, wb = v.shape[:2]
+    padded = np.zeros((hb + 1, wb + 2, 2), np.int64)
+    padded[1:, 1:wb + 1] = v
+    left = padded[1:, 0:wb]
+    top = padded[0:hb, 1:wb + 1]
+    top_right = padded[0:hb, 2:wb + 2].copy()
+    top_right[:, wb - 1] = padded[0:hb, wb - 1]  # the last column uses top-left
+    median = np.median(np.stack([left, top, top_right]), axis=0).astype(np.int64)
+    median[0] = left[0]
+    return median
+
+
+def vector_differences(vectors: np.ndarray) -> np.ndarray:
+    """Vectors minus their predictors (what is entropy-coded), hb x wb x 2 int64.
+
+    Prediction runs on the coded field in raster order, so this is invertible:
+    see :func:`vectors_from_differences`.
+    """
+    return np.asarray(vectors, np.int64) - predict_vectors(vectors)
+
+
+def vectors_from_differences(differences: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`vector_differences` (raster order), hb x wb x 2 int64.
+
+    Raises:
+        ValueError: a vector component beyond the range any encoder can produce.
+    """
+    d = np.asarray(differences, np.int64)
+    hb, wb = d.shape[:2]
+    diffs = d.tolist()
+    rows: list[list[tuple[int, int]]] = []
+    for i in range(hb):
+        row: list[tuple[int, int]] = []
+        above = rows[-1] if rows else None
+        for j in range(wb):
+            left = row[j - 1] if j > 0 else (0, 0)
+            if above is None:
+                pred = left
+            else:
+                diag = above[j + 1] if j + 1 < wb else (above[j - 1] if j > 0 else (0, 0))
+                top = above[j]
+                pred = tuple(sorted((left[k], top[k], diag[k]))[1] for k in range(2))
+            vector = (pred[0] + diffs[i][j][0], pred[1] + diffs[i][j][1])
+            if max(abs(vector[0]), abs(vector[1])) > _MAX_VECTOR:
+                raise ValueError(f"motion vector {vector} of block ({i}, {j}) is beyond "
+                                 f"±{_MAX_VECTOR} (1/{SUBPEL} pel)")
+            row.append(vector)
+        rows.append(row)
+    return np.array(rows, np.int64).reshape(hb, wb, 2)

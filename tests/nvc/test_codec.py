@@ -1,0 +1,139 @@
+"""The `nvc` codec through the registry: keyframes, closed-loop P-frames, damage, limits."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from neuralav import registry
+from neuralav.registry import InvalidDataError
+from neuralav.registry.api import parse_video_packet
+
+from .conftest import clip
+
+
+def _frames(images):
+    for i, image in enumerate(images):
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+        frame.pts, frame.time_base = i, Fraction(1, 25)
+        yield frame
+
+
+def _encode(reg, images, **options):
+    encoder = registry.create_encoder("nvc", {"quality": 3, **options}, registry=reg)
+    packets, references = [], []
+    for frame in _frames(images):
+        (packet,) = encoder.encode(frame)
+        packets.append(packet)
+        references.append(np.array(encoder._reference))  # what the decoder must rebuild
+    assert encoder.encode(None) == []
+    return encoder.header, packets, references
+
+
+@pytest.fixture
+def images():
+    return clip(7, start=10, crop=(80, 112))
+
+
+def test_gop_structure_and_decoding_equal_to_the_encoders_references(nvc_registry, use_tiny_nvc, images):
+    header, packets, references = _encode(nvc_registry, images, g=3)
+    assert [p.is_keyframe for p in packets] == [True, False, False, True, False, False, True]
+    decoder = registry.create_decoder("nvc", header, registry=nvc_registry)
+    for packet, reference in zip(packets, references):
+        (frame,) = decoder.decode(packet)
+        decoded = frame.to_ndarray(format="rgb24")
+        assert np.array_equal(decoded, reference)
+
+
+def test_p_frames_code_a_real_residual(nvc_registry, use_tiny_nvc, images):
+    """Non-vacuous: the P-frame's decoded residual changes the motion-compensated prediction."""
+    from neuralav.plugins.nvc import motion
+    from neuralav.plugins.nvc.codec import load_residual_model
+
+    _, _, references = _encode(nvc_registry, images[:2], g=10)
+    model = load_residual_model(3).model
+    vectors = motion.search(images[1], references[0])
+    prediction = motion.compensate(references[0], vectors)
+    residual = images[1].astype(np.int32) - prediction
+    _, _, decoded = model.compress(residual, 2)
+    assert np.count_nonzero(decoded) > 100
+    assert not np.array_equal(references[1], prediction)
+
+
+def test_keyframes_are_vae_frames(nvc_registry, use_tiny_nvc, images):
+    header, packets, _ = _encode(nvc_registry, images[:1])
+    vae = registry.create_encoder("vae", {"quality": 3}, registry=nvc_registry)
+    (intra,) = vae.encode(next(_frames(images[:1])))
+    assert parse_video_packet(bytes(packets[0])).payload[5:] == parse_video_packet(bytes(intra)).payload
+
+
+def test_a_damaged_p_frame_is_an_error_and_decoding_resumes_at_the_next_keyframe(
+        nvc_registry, use_tiny_nvc, images):
+    header, packets, references = _encode(nvc_registry, images, g=3)
+    decoder = registry.create_decoder("nvc", header, registry=nvc_registry)
+    data = bytearray(bytes(packets[1]))
+    data[-9] ^= 0x5A
+    decoder.decode(packets[0])
+    with pytest.raises(InvalidDataError, match="CRC"):
+        decoder.decode(av.Packet(bytes(data)))
+    with pytest.raises(InvalidDataError, match="reference"):
+        decoder.decode(packets[2])
+    (frame,) = decoder.decode(packets[3])
+    assert np.array_equal(frame.to_ndarray(format="rgb24"), references[3])
+
+
+def test_strings_too_short_for_the_frame_are_refused_before_decoding(nvc_registry, use_tiny_nvc, images):
+    """A P-frame whose side string was cut (CRC recomputed) cannot code the claimed size."""
+    import struct
+    import zlib
+
+    from neuralav.plugins.nvc.codec import P_FRAMING
+    from neuralav.registry.inter import INTER_HEADER_SIZE
+
+    big = [np.tile(image, (4, 4, 1)) for image in images[:2]]  # 320 x 448
+    header, packets, _ = _encode(nvc_registry, big, g=10)
+    raw = bytes(packets[1])
+    info = parse_video_packet(raw)
+    prefix = raw[:len(raw) - len(info.payload)]
+    inter, payload = info.payload[:INTER_HEADER_SIZE], info.payload[INTER_HEADER_SIZE:]
+    quality, model_id, (motion_length, side_length), strings = P_FRAMING.unpack(payload)
+    cut = strings[:motion_length + 2]
+    forged = P_FRAMING.pack(quality, model_id, (motion_length, 2), cut)
+    assert zlib.crc32(forged[:-4]) == struct.unpack(">I", forged[-4:])[0]
+    decoder = registry.create_decoder("nvc", header, registry=nvc_registry)
+    decoder.decode(packets[0])
+    with pytest.raises(InvalidDataError, match="side string of 2 bytes cannot code a 448x320 frame"):
+        decoder.decode(av.Packet(prefix + inter + forged))
+
+
+def test_a_motion_string_the_range_decoder_rejects_is_invalid_data(nvc_registry, use_tiny_nvc, images):
+    from neuralav.plugins.nvc.codec import P_FRAMING
+    from neuralav.registry.inter import INTER_HEADER_SIZE
+
+    header, packets, _ = _encode(nvc_registry, images[:2], g=10)
+    raw = bytes(packets[1])
+    info = parse_video_packet(raw)
+    prefix = raw[:len(raw) - len(info.payload)]
+    inter, payload = info.payload[:INTER_HEADER_SIZE], info.payload[INTER_HEADER_SIZE:]
+    quality, model_id, (motion_length, side_length), strings = P_FRAMING.unpack(payload)
+    forged = P_FRAMING.pack(quality, model_id, (motion_length + len(strings), side_length), strings)
+    decoder = registry.create_decoder("nvc", header, registry=nvc_registry)
+    decoder.decode(packets[0])
+    with pytest.raises(InvalidDataError, match="claims"):
+        decoder.decode(av.Packet(prefix + inter + forged))
+
+
+def test_quality_and_gop_options_are_checked(nvc_registry, use_tiny_nvc):
+    with pytest.raises(ValueError, match="quality"):
+        registry.create_encoder("nvc", {"quality": 5}, registry=nvc_registry)
+    with pytest.raises(ValueError, match="\\bg\\b"):
+        registry.create_encoder("nvc", {"g": 0}, registry=nvc_registry)
+
+
+def test_missing_residual_weights_name_the_file_and_the_fix(nvc_registry, use_tiny_nvc, tmp_path, monkeypatch):
+    monkeypatch.setenv("NEURALAV_NVC_WEIGHTS_DIR", str(tmp_path))
+    with pytest.raises(registry.PluginError, match="residual.npz: train it .* or set NEURALAV_NVC_WEIGHTS_DIR"):
+        registry.create_encoder("nvc", {}, registry=nvc_registry)
