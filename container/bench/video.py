@@ -13,8 +13,9 @@ Every codec codes the same decoded RGB frames of each clip (the first
 - MS-SSIM: mean over frames (``None`` below 161 pixels on a side);
 - encode / decode fps: frames over the wall-clock seconds of the whole clip.
 
-BD-rates are computed per clip against each anchor present (:data:`ANCHORS`)
-and averaged over clips, as video codec comparisons do.
+BD-rates are computed per clip against each anchor present (:data:`ANCHORS`, and
+the neural intra-only codecs that ran, so that an inter codec is also compared with
+its own family's intra coding) and averaged over clips, as video codec comparisons do.
 """
 
 from __future__ import annotations
@@ -322,7 +323,16 @@ def _point(config: VideoBenchConfig, codec: VideoCodec, clip: Clip, setting: Any
     }
 
 
-def _bd_per_clip(points: list[dict], clips: list[str]) -> dict[str, dict[str, dict[str, float | None]]]:
+def _intra_anchors(codecs: Sequence[VideoCodec]) -> list[str]:
+    """The neural intra-only codecs among `codecs`: anchors too, so that an inter codec is
+    compared with intra coding of its own family (``nvc`` with ``vae``, whose frames are its
+    keyframes)."""
+    return [c.name for c in codecs if isinstance(c, RegistryVideoCodec) and c.family == "neural"
+            and registry.Capability.INTRA_ONLY in c.descriptor.capabilities]
+
+
+def _bd_per_clip(points: list[dict], clips: list[str],
+                 anchors: Sequence[str] = ANCHORS) -> dict[str, dict[str, dict[str, float | None]]]:
     """BD-rates per clip against each anchor, then the mean over the clips where it exists."""
     per_clip = {}
     for clip in clips:
@@ -332,7 +342,7 @@ def _bd_per_clip(points: list[dict], clips: list[str]) -> dict[str, dict[str, di
                 curves.setdefault(point["codec"], []).append(point)
         for curve in curves.values():
             curve.sort(key=lambda p: p["bpp"])
-        per_clip[clip] = bdrate.bd_rates(curves, ANCHORS, "bpp", {"psnr": "psnr", "msssim": "msssim_db"})
+        per_clip[clip] = bdrate.bd_rates(curves, tuple(anchors), "bpp", {"psnr": "psnr", "msssim": "msssim_db"})
     mean: dict[str, dict[str, dict[str, float | None]]] = {}
     for results in per_clip.values():
         for codec, anchors in results.items():
@@ -380,6 +390,7 @@ def run_video(config: VideoBenchConfig) -> dict:
     ran = [c for c in config.codecs if c.name not in failed]
     if not ran:
         raise BenchError("no codec could run: " + "; ".join(s["reason"] for s in skipped))
+    anchors = [a for a in ANCHORS if any(c.name == a for c in ran)] + _intra_anchors(ran)
     speed = {}
     for codec in ran:
         mine = [p for p in points if p["codec"] == codec.name]
@@ -401,8 +412,8 @@ def run_video(config: VideoBenchConfig) -> dict:
         "skipped": skipped,
         "points": points,
         "bd_rate": {"method": bdrate.METHOD + "; per clip, then the mean over clips", "rate": "bpp",
-                    "anchors": [a for a in ANCHORS if any(c.name == a for c in ran)],
-                    **_bd_per_clip(points, [c.name for c in clips])},
+                    "anchors": anchors,
+                    **_bd_per_clip(points, [c.name for c in clips], anchors)},
         "speed": speed,
     }
 

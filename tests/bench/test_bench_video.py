@@ -82,3 +82,17 @@ def test_missing_clip_is_one_clear_error(tmp_path, capsys):
     with pytest.raises(NoMediaError, match="nope.mp4"):
         video.load_clip(tmp_path / "nope.mp4", 4)
 
+
+
+def test_neural_intra_codecs_are_anchors_of_the_inter_codec_of_their_family():
+    """`nvc` (inter, vae keyframes) is compared with `vae` (intra): the issue's own-family BD-rate."""
+    codecs = video.standard_video_codecs()[:1] + video.registry_video_codecs(["vae", "nvc", "zlibv"])
+    assert video._intra_anchors(codecs) == ["vae"]  # nvc is inter; zlibv is not neural
+
+    def curve(codec, rates, psnrs):
+        return [{"codec": codec, "clip": "c", "bpp": r, "psnr": q, "msssim_db": None} for r, q in zip(rates, psnrs)]
+
+    points = curve("vae", [0.2, 0.3, 0.45, 0.6], [29, 31, 32, 33]) + curve("nvc", [0.1, 0.15, 0.225, 0.3],
+                                                                             [29, 31, 32, 33])
+    bd = video._bd_per_clip(points, ["c"], ["x264", "vae"])
+    assert bd["mean"]["nvc"]["vae"]["psnr"] == pytest.approx(-50.0)
