@@ -16,10 +16,11 @@ hb = ceil(H / BLOCK), wb = ceil(W / BLOCK).
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 __all__ = ["BLOCK", "SUBPEL", "SEARCH_RANGE", "field_shape", "luma", "upsample", "compensate",
-           "search", "predict_vectors", "vector_differences", "vectors_from_differences"]
+           "search", "predict_vectors", "vector_bits", "vector_differences", "vectors_from_differences"]
 
 BLOCK = 16
 """Side of a motion block in pixels."""
@@ -166,13 +167,78 @@ def _refine(current, upsampled, best, factor, radius, length_cost, extra=()):
     return np.take_along_axis(candidates, choice[None, :, :, None], axis=0)[0]
 
 
-def search(current: np.ndarray, reference: np.ndarray, length_cost: float = 1.0) -> np.ndarray:
+def vector_bits(differences: np.ndarray) -> np.ndarray:
+    """Approximate bits of vector differences (..., 2): an Exp-Golomb-like ``1 + 2·log2(1 + |d|)``
+    per component, the shape of what the learned prior charges."""
+    return (1.0 + 2.0 * np.log2(1.0 + np.abs(differences))).sum(axis=-1)
+
+
+@numba.njit(cache=True)
+def _median3(a, b, c):
+    return max(min(a, b), min(max(a, b), c))
+
+
+@numba.njit(cache=True)
+def _smooth(current, upsampled, vectors, bits_cost):
+    """Raster pass: each block keeps its vector or takes its median predictor, whichever costs
+    less in luma SAD + `bits_cost` x :func:`vector_bits` (the predictor's difference is zero).
+
+    Args:
+        current: Hp x Wp int32 luma (whole blocks). upsampled: the reference's luma upsampled by
+        SUBPEL (int32). vectors: hb x wb x 2 int64 (updated in place and returned).
+    """
+    hb, wb = vectors.shape[0], vectors.shape[1]
+    up_h, up_w = upsampled.shape
+    for i in range(hb):
+        for j in range(wb):
+            p = np.zeros(2, np.int64)
+            for k in range(2):
+                left = vectors[i, j - 1, k] if j > 0 else 0
+                if i == 0:
+                    p[k] = left
+                else:
+                    if j + 1 < wb:
+                        diag = vectors[i - 1, j + 1, k]
+                    elif j > 0:
+                        diag = vectors[i - 1, j - 1, k]
+                    else:
+                        diag = 0
+                    p[k] = _median3(left, vectors[i - 1, j, k], diag)
+            if p[0] == vectors[i, j, 0] and p[1] == vectors[i, j, 1]:
+                continue
+            bits = 0.0
+            for k in range(2):
+                bits += 1.0 + 2.0 * np.log2(1.0 + abs(vectors[i, j, k] - p[k]))
+            cost_own = bits_cost * bits - (bits_cost * 2.0)  # the predictor's zero difference costs 2 bits
+            cost_predicted = 0.0
+            for u in range(BLOCK):
+                y = i * BLOCK + u
+                for v in range(BLOCK):
+                    x = j * BLOCK + v
+                    value = current[y, x]
+                    r = min(max(SUBPEL * y + vectors[i, j, 0], 0), up_h - 1)
+                    c = min(max(SUBPEL * x + vectors[i, j, 1], 0), up_w - 1)
+                    cost_own += abs(upsampled[r, c] - value)
+                    r = min(max(SUBPEL * y + p[0], 0), up_h - 1)
+                    c = min(max(SUBPEL * x + p[1], 0), up_w - 1)
+                    cost_predicted += abs(upsampled[r, c] - value)
+            if cost_predicted <= cost_own:
+                vectors[i, j, 0] = p[0]
+                vectors[i, j, 1] = p[1]
+    return vectors
+
+
+def search(current: np.ndarray, reference: np.ndarray, length_cost: float = 1.0,
+           bits_cost: float = 0.0) -> np.ndarray:
     """Motion vectors of `current` against `reference` (the encoder's choice).
 
     Args:
         current: H x W x 3 uint8, the frame to code.
         reference: H x W x 3 uint8, the previous decoded frame.
         length_cost: Luma SAD units charged per 1/SUBPEL unit of vector length.
+        bits_cost: Luma SAD units per bit of vector difference in a final pass that lets a
+            block take its predicted vector when that is cheaper overall (0: no pass). The
+            rate–distortion choice is about ``sqrt(3/λ)`` for a loss ``bpp + λ·MSE``.
 
     Returns:
         hb x wb x 2 int32 vectors (dy, dx) in 1/SUBPEL pixel.
@@ -212,6 +278,9 @@ def search(current: np.ndarray, reference: np.ndarray, length_cost: float = 1.0)
         costs = _patch_costs(cur, up, candidates, SUBPEL, length_cost)
         vectors = np.take_along_axis(candidates, np.argmin(costs, 0)[None, :, :, None], axis=0)[0]
         step //= 2
+    if bits_cost > 0:
+        vectors = _smooth(np.ascontiguousarray(cur, np.int32), np.ascontiguousarray(up, np.int32),
+                          np.ascontiguousarray(vectors, np.int64), float(bits_cost))
     return vectors.astype(np.int32)
 
 

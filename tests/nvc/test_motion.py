@@ -78,3 +78,17 @@ def test_vector_differences_invert_and_refuse_impossible_vectors():
     huge[1, 1] = (10 ** 6, 0)
     with pytest.raises(ValueError, match="beyond"):
         motion.vectors_from_differences(huge)
+
+
+def test_the_vector_rate_pass_trades_sad_for_fewer_vector_bits():
+    previous, current = clip(2, start=20)
+    plain = motion.search(current, previous)
+    smooth = motion.search(current, previous, bits_cost=25.0)
+
+    def cost(vectors):
+        sad = np.abs(motion.luma(motion.compensate(previous, vectors)) - motion.luma(current)).sum()
+        return sad, motion.vector_bits(motion.vector_differences(vectors)).sum()
+
+    (sad_plain, bits_plain), (sad_smooth, bits_smooth) = cost(plain), cost(smooth)
+    assert bits_smooth < 0.8 * bits_plain
+    assert sad_smooth + 25.0 * bits_smooth < sad_plain + 25.0 * bits_plain
