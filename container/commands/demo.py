@@ -80,11 +80,21 @@ def _audio_codec_works(name: str, quality: str | None) -> str | None:
     return None
 
 
-def _video_codec(chosen: str | None) -> str:
-    """The video codec to use: ``chosen`` (checked), or the first neural video codec.
+def _video_codec_works(name: str, quality: str | None) -> str | None:
+    """``None`` if video codec ``name`` starts (its weights load), else the reason why not."""
+    try:
+        registry.create_encoder(name, {"quality": quality} if quality else {})
+    except NeuralavError as error:
+        return f"the `{name}` video codec is installed but unusable ({error})"
+    return None
+
+
+def _video_codec(chosen: str | None, quality: str | None = None) -> str:
+    """The video codec to use: ``chosen`` (checked), or the first neural video codec that starts.
 
     Raises:
         UnknownCodecError: no neural video codec is installed (or ``chosen`` is unknown).
+        PluginError: every one installed is unusable (each reason named).
     """
     if chosen:
         registry.get_codec(chosen)  # fails clearly if it is not installed
@@ -93,7 +103,13 @@ def _video_codec(chosen: str | None) -> str:
     if not candidates:
         raise registry.UnknownCodecError("the demo needs a neural video codec, and none is installed "
                                          "(`neuralav codecs` lists what is)")
-    return candidates[0].name
+    reasons = []
+    for codec in candidates:
+        reason = _video_codec_works(codec.name, quality)
+        if reason is None:
+            return codec.name
+        reasons.append(reason)
+    raise registry.PluginError("; ".join(reasons))
 
 
 def _audio_codec(chosen: str | None, quality: str | None) -> tuple[str | None, str]:
@@ -119,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     folder = Path(args.output)
     folder.mkdir(parents=True, exist_ok=True)
-    video_codec = _video_codec(args.video_codec)
+    video_codec = _video_codec(args.video_codec, args.video_quality)
     audio_codec, why_not = _audio_codec(args.audio_codec, args.audio_quality)
     codecs = [StreamChoice("", "copy"), StreamChoice("2", video_codec)]
     maps = ["0:v:0", "0:a:0", "0:v:0"]

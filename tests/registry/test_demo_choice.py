@@ -13,7 +13,9 @@ from neuralav.container.samples import SAMPLE
 def test_demo_codes_with_another_neural_video_codec_when_cae_is_unusable(tmp_path):
     short = tmp_path / "short.mkv"
     assert main(["transcode", "-i", str(SAMPLE), "-t", "0.2", "-c", "copy", str(short)]) == 0
-    env = dict(os.environ, NEURALAV_PREFER="cae=nobody")  # pinned to a distribution that is not installed
+    # cae pinned to a distribution that is not installed; nvc (next by name) installed but without
+    # weights: the demo goes on to the first one that starts.
+    env = dict(os.environ, NEURALAV_PREFER="cae=nobody", NEURALAV_NVC_WEIGHTS_DIR=str(tmp_path / "none"))
     result = subprocess.run([sys.executable, "-m", "neuralav.container.cli", "demo", "--input", str(short),
                              "--output", str(tmp_path / "out")], capture_output=True, text=True, timeout=600,
                             env=env)
