@@ -59,32 +59,30 @@ def upsample(plane: np.ndarray, factor: int = SUBPEL) -> np.ndarray:
         (factor·H) x (factor·W) [x C] int32: entry (factor·y + a, factor·x + b) is the
         value at (y + a/factor, x + b/factor); the last row and column are edge-extended.
     """
-    p = plane.astype(np.int32)
-    below = np.concatenate([p[1:], p[-1:]], axis=0)
-    right = np.concatenate([p[:, 1:], p[:, -1:]], axis=1)
-    diagonal = np.concatenate([below[:, 1:], below[:, -1:]], axis=1)
-    height, width = p.shape[:2]
-    out = np.empty((factor * height, factor * width) + p.shape[2:], np.int32)
-    square, half = factor * factor, factor * factor // 2
-    for a in range(factor):
-        for b in range(factor):
-            out[a::factor, b::factor] = ((factor - a) * (factor - b) * p + a * (factor - b) * below
-                                         + (factor - a) * b * right + a * b * diagonal + half) // square
+    p = np.asarray(plane, np.int32)
+    planes = np.ascontiguousarray(p.reshape(p.shape[0], p.shape[1], -1))
+    return _upsample(planes, factor).reshape((factor * p.shape[0], factor * p.shape[1]) + p.shape[2:])
+
+
+@numba.njit(cache=True)
+def _upsample(planes, factor):
+    """:func:`upsample` of H x W x C int32 planes."""
+    height, width, channels = planes.shape
+    out = np.empty((factor * height, factor * width, channels), np.int32)
+    square = factor * factor
+    for y in range(height):
+        y1 = min(y + 1, height - 1)
+        for x in range(width):
+            x1 = min(x + 1, width - 1)
+            for k in range(channels):
+                p, below = planes[y, x, k], planes[y1, x, k]
+                right, diagonal = planes[y, x1, k], planes[y1, x1, k]
+                for a in range(factor):
+                    for b in range(factor):
+                        out[factor * y + a, factor * x + b, k] = (
+                            (factor - a) * (factor - b) * p + a * (factor - b) * below
+                            + (factor - a) * b * right + a * b * diagonal + square // 2) // square
     return out
-
-
-def _pixel_indices(vectors: np.ndarray, height: int, width: int, factor: int,
-                   up_height: int, up_width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column indices into an upsampled plane for every pixel (clamped to it)."""
-    rows = np.arange(height)
-    cols = np.arange(width)
-    block_rows = np.minimum(rows // BLOCK, vectors.shape[0] - 1)
-    block_cols = np.minimum(cols // BLOCK, vectors.shape[1] - 1)
-    dy = vectors[block_rows][:, block_cols, 0]
-    dx = vectors[block_rows][:, block_cols, 1]
-    r = np.clip(factor * rows[:, None] + dy, 0, up_height - 1)
-    c = np.clip(factor * cols[None, :] + dx, 0, up_width - 1)
-    return r, c
 
 
 def compensate(reference: np.ndarray, vectors: np.ndarray) -> np.ndarray:
@@ -102,21 +100,36 @@ def compensate(reference: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         H x W x 3 uint8 prediction.
     """
     height, width = reference.shape[:2]
-    r, c = _pixel_indices(np.asarray(vectors, np.int64), height, width, SUBPEL,
-                          SUBPEL * height, SUBPEL * width)
-    y0, a = r // SUBPEL, r % SUBPEL
-    x0, b = c // SUBPEL, c % SUBPEL
-    y1 = np.minimum(y0 + 1, height - 1)
-    x1 = np.minimum(x0 + 1, width - 1)
-    flat = reference.reshape(height * width, -1).astype(np.int32)
-    rows0, rows1 = y0 * width, y1 * width
-    a, b = a[..., None], b[..., None]
-    square = SUBPEL * SUBPEL
-    value = ((SUBPEL - a) * (SUBPEL - b) * flat.take(rows0 + x0, axis=0)
-             + a * (SUBPEL - b) * flat.take(rows1 + x0, axis=0)
-             + (SUBPEL - a) * b * flat.take(rows0 + x1, axis=0)
-             + a * b * flat.take(rows1 + x1, axis=0) + square // 2) >> 4
-    return value.astype(np.uint8)
+    if vectors.shape[:2] != field_shape(height, width) or vectors.shape[2:] != (2,):
+        raise ValueError(f"vector field {vectors.shape} does not fit a {height} x {width} frame")
+    planes = np.ascontiguousarray(reference.reshape(height, width, -1))
+    return _compensate(planes, np.ascontiguousarray(vectors, np.int64)).reshape(reference.shape)
+
+
+@numba.njit(cache=True)
+def _compensate(reference, vectors):
+    """:func:`compensate` on H x W x C uint8 and hb x wb x 2 int64 (one pass, integers only)."""
+    height, width, channels = reference.shape
+    out = np.empty_like(reference)
+    up_h, up_w = SUBPEL * height, SUBPEL * width
+    hb, wb = vectors.shape[0], vectors.shape[1]
+    for y in range(height):
+        i = min(y // BLOCK, hb - 1)
+        for x in range(width):
+            j = min(x // BLOCK, wb - 1)
+            r = min(max(SUBPEL * y + vectors[i, j, 0], 0), up_h - 1)
+            c = min(max(SUBPEL * x + vectors[i, j, 1], 0), up_w - 1)
+            y0, a = r // SUBPEL, r % SUBPEL
+            x0, b = c // SUBPEL, c % SUBPEL
+            y1 = min(y0 + 1, height - 1)
+            x1 = min(x0 + 1, width - 1)
+            for k in range(channels):
+                value = ((SUBPEL - a) * (SUBPEL - b) * np.int64(reference[y0, x0, k])
+                         + a * (SUBPEL - b) * np.int64(reference[y1, x0, k])
+                         + (SUBPEL - a) * b * np.int64(reference[y0, x1, k])
+                         + a * b * np.int64(reference[y1, x1, k]) + SUBPEL * SUBPEL // 2) >> 4
+                out[y, x, k] = value
+    return out
 
 
 def _block_sums(values: np.ndarray, block: int) -> np.ndarray:
@@ -136,24 +149,35 @@ def _patch_costs(current: np.ndarray, upsampled: np.ndarray, candidates: np.ndar
 
     Args:
         current: Hp x Wp int32 luma padded to whole blocks.
-        upsampled: luma of the reference upsampled by `factor`.
+        upsampled: luma of the reference upsampled by `factor` (a pixel displaced outside
+            it takes the nearest sample).
         candidates: K x hb x wb x 2 vectors in 1/`factor` pixel.
 
     Returns:
         K x hb x wb float64 costs.
     """
-    hb, wb = candidates.shape[1:3]
+    return _sad_costs(np.ascontiguousarray(current, np.int32), np.ascontiguousarray(upsampled, np.int32),
+                      np.ascontiguousarray(candidates, np.int64), factor, float(length_cost))
+
+
+@numba.njit(cache=True)
+def _sad_costs(current, upsampled, candidates, factor, length_cost):
+    count, hb, wb = candidates.shape[0], candidates.shape[1], candidates.shape[2]
     up_h, up_w = upsampled.shape
-    offsets = np.arange(BLOCK)
-    base_r = factor * (np.arange(hb)[:, None] * BLOCK + offsets[None, :])  # hb x B
-    base_c = factor * (np.arange(wb)[:, None] * BLOCK + offsets[None, :])  # wb x B
-    blocks = current.reshape(hb, BLOCK, wb, BLOCK).transpose(0, 2, 1, 3)  # hb x wb x B x B
-    costs = np.empty(candidates.shape[:3])
-    for k, vectors in enumerate(candidates):
-        r = np.clip(base_r[:, None, :, None] + vectors[:, :, 0, None, None], 0, up_h - 1)
-        c = np.clip(base_c[None, :, None, :] + vectors[:, :, 1, None, None], 0, up_w - 1)
-        sad = np.abs(upsampled[r, c] - blocks).sum(axis=(2, 3))
-        costs[k] = sad + length_cost * np.abs(vectors).sum(axis=-1)
+    costs = np.empty((count, hb, wb))
+    for k in range(count):
+        for i in range(hb):
+            for j in range(wb):
+                dy, dx = candidates[k, i, j, 0], candidates[k, i, j, 1]
+                sad = 0
+                for u in range(BLOCK):
+                    y = i * BLOCK + u
+                    r = min(max(factor * y + dy, 0), up_h - 1)
+                    for v in range(BLOCK):
+                        x = j * BLOCK + v
+                        c = min(max(factor * x + dx, 0), up_w - 1)
+                        sad += abs(upsampled[r, c] - current[y, x])
+                costs[k, i, j] = sad + length_cost * (abs(dy) + abs(dx))
     return costs
 
 
@@ -228,6 +252,31 @@ def _smooth(current, upsampled, vectors, bits_cost):
     return vectors
 
 
+@numba.njit(cache=True)
+def _coarse_search(small_cur, padded, reach, sub, length_cost):
+    """Full search of sub x sub tiles of `small_cur` in `padded` (its reference, edge-padded by
+    `reach`): per tile the first (dy, dx), in raster order over ±reach, of least SAD + length cost.
+
+    Returns: hb x wb x 2 int64 full-pel vectors of the small planes.
+    """
+    hb, wb = small_cur.shape[0] // sub, small_cur.shape[1] // sub
+    coarse = np.zeros((hb, wb, 2), np.int64)
+    for i in range(hb):
+        for j in range(wb):
+            best = np.inf
+            for dy in range(-reach, reach + 1):
+                for dx in range(-reach, reach + 1):
+                    sad = 0
+                    for u in range(i * sub, (i + 1) * sub):
+                        for v in range(j * sub, (j + 1) * sub):
+                            sad += abs(padded[reach + dy + u, reach + dx + v] - small_cur[u, v])
+                    cost = sad + (abs(dy) + abs(dx)) * length_cost
+                    if cost < best:
+                        best = cost
+                        coarse[i, j, 0], coarse[i, j, 1] = dy, dx
+    return coarse
+
+
 def search(current: np.ndarray, reference: np.ndarray, length_cost: float = 1.0,
            bits_cost: float = 0.0) -> np.ndarray:
     """Motion vectors of `current` against `reference` (the encoder's choice).
@@ -253,17 +302,7 @@ def search(current: np.ndarray, reference: np.ndarray, length_cost: float = 1.0,
     small_ref = _block_sums(ref, _COARSE)
     reach = SEARCH_RANGE // _COARSE
     padded = np.pad(small_ref, reach, mode="edge")
-    sh, sw = small_cur.shape
-    sub = BLOCK // _COARSE
-    best_cost = np.full((hb, wb), np.inf)
-    coarse = np.zeros((hb, wb, 2), np.int64)
-    for dy in range(-reach, reach + 1):
-        for dx in range(-reach, reach + 1):
-            shifted = padded[reach + dy:reach + dy + sh, reach + dx:reach + dx + sw]
-            cost = _block_sums(np.abs(shifted - small_cur), sub) + (abs(dy) + abs(dx)) * length_cost
-            better = cost < best_cost
-            best_cost = np.where(better, cost, best_cost)
-            coarse[better] = (dy, dx)
+    coarse = _coarse_search(small_cur, padded, reach, BLOCK // _COARSE, float(length_cost))
     # 2. Full-pel refinement around the coarse vector, and the zero vector as a candidate.
     zero = np.zeros((hb, wb, 2), np.int64)
     full = _refine(cur, ref, coarse * _COARSE, 1, 2, length_cost * SUBPEL, extra=(zero,))

@@ -14,8 +14,12 @@ def _upsampled_gather(reference, vectors):
     """Compensation the slow way: the whole upsampled plane, then a gather."""
     height, width = reference.shape[:2]
     up = motion.upsample(reference)
-    r, c = motion._pixel_indices(np.asarray(vectors, np.int64), height, width, motion.SUBPEL,
-                                 up.shape[0], up.shape[1])
+    v = np.asarray(vectors, np.int64)
+    rows, cols = np.arange(height), np.arange(width)
+    block_rows = np.minimum(rows // motion.BLOCK, v.shape[0] - 1)
+    block_cols = np.minimum(cols // motion.BLOCK, v.shape[1] - 1)
+    r = np.clip(motion.SUBPEL * rows[:, None] + v[block_rows][:, block_cols, 0], 0, up.shape[0] - 1)
+    c = np.clip(motion.SUBPEL * cols[None, :] + v[block_rows][:, block_cols, 1], 0, up.shape[1] - 1)
     return up[r, c].astype(np.uint8)
 
 
