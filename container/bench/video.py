@@ -221,11 +221,15 @@ class RegistryVideoCodec(VideoCodec):
         return encoder, registry.create_decoder(self.name, encoder.header)
 
     def warm_up(self, clip: Clip, setting: Any) -> None:
-        """Code the first frame once with throwaway coders (model load, graph tracing), untimed."""
+        """Code the first two frames once with throwaway coders, untimed: model load and graph
+        tracing for a keyframe and, in a stateful codec, for the frame that follows it."""
         encoder, decoder = self._coders(setting)
-        frame = av.VideoFrame.from_ndarray(clip.frames[0], format="rgb24")
-        frame.pts, frame.time_base = 0, 1 / clip.frame_rate
-        for packet in encoder.encode(frame) + encoder.encode(None):
+        packets: list[av.Packet] = []
+        for index, rgb in enumerate(clip.frames[:2]):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts, frame.time_base = index, 1 / clip.frame_rate
+            packets += encoder.encode(frame)
+        for packet in packets + encoder.encode(None):
             decoder.decode(packet)
         decoder.decode(None)
 
