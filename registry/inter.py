@@ -14,6 +14,9 @@ The contract:
   encoder codes frame 0 and then every ``g``-th frame as a keyframe, and also when the
   frame's size or pixel format changes. (A frame's ``pict_type`` is not read: decoders set
   it on every frame they return, so honouring it would make decoded input all keyframes.)
+  A codec given a reference may still code a frame alone, e.g. at a scene cut where
+  prediction does not pay (x264's ``scenecut``), and says so with
+  :attr:`CodedFrame.keyframe`: the packet is then a keyframe and the ``g`` count restarts.
 * **P-frames only, in order.** A P-frame is predicted from the frame just before it. There
   is no reordering (no B-frames): packets come out in input order, one per frame, and
   ``dts == pts`` (Matroska stores no dts anyway). :meth:`InterVideoEncoder.encode` (``None``
@@ -84,10 +87,13 @@ class CodedFrame:
         reconstruction: The image the decoder will decode from ``payload``, bit for bit
             (same shape and dtype as the input image): the reference for the next P-frame.
             A lossless codec may return bare ``bytes`` instead; its input is the reference.
+        keyframe: The codec coded the frame alone although it was given a reference (the
+            payload decodes without one, as a keyframe's): the packet becomes a keyframe.
     """
 
     payload: bytes
     reconstruction: np.ndarray
+    keyframe: bool = False
 
 
 def _frozen(image: np.ndarray) -> np.ndarray:
@@ -163,7 +169,7 @@ class InterVideoEncoder(VideoEncoder):
                     f"expected {image.dtype} {image.shape}"))
         else:
             payload, reconstruction = coded, image
-        keyframe = reference is None
+        keyframe = reference is None or (isinstance(coded, CodedFrame) and coded.keyframe is True)
         header = struct.pack(">BI", FrameType.KEY if keyframe else FrameType.PREDICTED, self._number)
         packet = self._packet(frame, coded_format, header + bytes(payload), keyframe=keyframe)
         self._reference, self._reference_format = _frozen(reconstruction), coded_format

@@ -186,6 +186,30 @@ def test_a_lossy_codec_predicts_from_its_reconstruction_so_the_decoder_does_not_
         assert error.max() < 16  # open loop (predicting from the input) would let the error grow
 
 
+def test_a_codec_may_code_a_frame_alone_and_the_keyframe_count_restarts_there():
+    class SceneCut(CoarseEncoder):
+        """Codes a frame alone when it differs from its reference by more than a threshold."""
+
+        def encode_frame(self, image, pix_fmt, reference):
+            if reference is not None and np.abs(image.astype(int) - reference).mean() > 40:
+                coded = super().encode_frame(image, pix_fmt, None)
+                return CodedFrame(coded.payload, coded.reconstruction, keyframe=True)
+            return super().encode_frame(image, pix_fmt, reference)
+
+    frames = chart(9)
+    frames[3:] = [av.VideoFrame.from_ndarray(255 - f.to_ndarray(), format="rgb24") for f in frames[3:]]  # a cut
+    cut = frames[3]
+    encoder = SceneCut(LOSSY, LOSSY.resolve_options({"g": 5}))
+    packets = encode_all(encoder, frames)
+    # Keyframes at 0, at the cut (3), then g = 5 frames after the cut (8), not at 5.
+    assert [p.is_keyframe for p in packets] == [True, False, False, True, False, False, False, False, True]
+    decoder = CoarseDecoder(LOSSY, encoder.header)
+    decoder.decode(packets[0])
+    decoder.discontinuity()  # as after a seek: decoding restarts at the scene-cut keyframe
+    decoded = [decoder.decode(p)[0].to_ndarray() for p in packets[3:]]
+    assert np.abs(decoded[0].astype(int) - cut.to_ndarray()).max() < 16
+
+
 def test_a_reconstruction_of_the_wrong_shape_is_the_plugin_s_fault():
     class Bad(CoarseEncoder):
         def encode_frame(self, image, pix_fmt, reference):
