@@ -90,21 +90,49 @@ class _NVCCodec:
 
 
 class NVCEncoder(_NVCCodec, InterVideoEncoder):
-    """Encoder of ``nvc``. Options: ``quality`` (level, see :mod:`.levels`), ``g`` (keyframe interval)."""
+    """Encoder of ``nvc``. Options: ``quality`` (level, see :mod:`.levels`), ``g`` (keyframe interval).
+
+    A frame the base class hands over as a P-frame is still coded as a keyframe where that
+    costs less in ``bpp + λ·MSE`` (the training loss of both models): a scene cut, or motion
+    the block search cannot follow. The keyframe is tried only when the P-frame took more than
+    :attr:`TRY_KEYFRAME_ABOVE` of the last keyframe's bytes, so ordinary P-frames pay nothing.
+    """
+
+    TRY_KEYFRAME_ABOVE = 0.5
+    """P-frame size, as a fraction of the last keyframe's, above which a keyframe is tried too."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._setup(int(self.options["quality"]))
+        self._keyframe_bytes = 0
 
     def encode_frame(self, image: np.ndarray, pix_fmt: str, reference: np.ndarray | None) -> CodedFrame:
         """Codes one H x W x 3 uint8 RGB frame, as a keyframe or as a P-frame from `reference`."""
         image = np.ascontiguousarray(image)
         if reference is None:
-            side, string, _ = self.keyframes.compress(image, 0)
-            payload = vae_codec.pack_payload(self.keyframe_quality, self.keyframes.model_id, side, string)
-            with self.keyframes.lock:
-                reconstruction = self.keyframes.model.reconstruct(image, 0)
-            return CodedFrame(payload, reconstruction)
+            return self._keyframe(image)
+        predicted = self._p_frame(image, reference)
+        if len(predicted.payload) <= self.TRY_KEYFRAME_ABOVE * self._keyframe_bytes:
+            return predicted
+        alone = self._keyframe(image)
+        if self._cost(alone, image) < self._cost(predicted, image):
+            return CodedFrame(alone.payload, alone.reconstruction, keyframe=True)
+        return predicted
+
+    def _cost(self, coded: CodedFrame, image: np.ndarray) -> float:
+        """``bpp + λ·MSE`` (MSE of 0–255 RGB) of a coded frame."""
+        error = coded.reconstruction.astype(np.float64) - image
+        return 8 * len(coded.payload) / (image.shape[0] * image.shape[1]) + self.level.lmbda * np.mean(error ** 2)
+
+    def _keyframe(self, image: np.ndarray) -> CodedFrame:
+        side, string, _ = self.keyframes.compress(image, 0)
+        payload = vae_codec.pack_payload(self.keyframe_quality, self.keyframes.model_id, side, string)
+        with self.keyframes.lock:
+            reconstruction = self.keyframes.model.reconstruct(image, 0)
+        self._keyframe_bytes = len(payload)
+        return CodedFrame(payload, reconstruction)
+
+    def _p_frame(self, image: np.ndarray, reference: np.ndarray) -> CodedFrame:
         vectors = motion.search(image, reference, bits_cost=self.vector_bits_cost)
         prediction = motion.compensate(reference, vectors)
         residual = image.astype(np.int32) - prediction

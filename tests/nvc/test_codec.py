@@ -137,3 +137,18 @@ def test_missing_residual_weights_name_the_file_and_the_fix(nvc_registry, use_ti
     monkeypatch.setenv("NEURALAV_NVC_WEIGHTS_DIR", str(tmp_path))
     with pytest.raises(registry.PluginError, match="residual.npz: train it .* or set NEURALAV_NVC_WEIGHTS_DIR"):
         registry.create_encoder("nvc", {}, registry=nvc_registry)
+
+
+@pytest.mark.slow
+def test_the_shipped_model_codes_a_scene_cut_as_a_keyframe_and_ordinary_motion_as_p_frames(nvc_registry):
+    """Mid-GOP, the frame after a cut (here: the clip turned upside down, which no block vector
+    predicts) costs less in bpp + λ·MSE as a keyframe; the frame after it is predicted again."""
+    before = clip(3, start=10, crop=(144, 176))
+    after = [np.ascontiguousarray(f[::-1, ::-1]) for f in clip(3, start=13, crop=(144, 176))]
+    header, packets, references = _encode(nvc_registry, before + after, g=16)
+    assert [p.is_keyframe for p in packets] == [True, False, False, True, False, False]
+    assert packets[4].size < packets[3].size / 2
+    decoder = registry.create_decoder("nvc", header, registry=nvc_registry)
+    for packet, reference in zip(packets, references):
+        (frame,) = decoder.decode(packet)
+        assert np.array_equal(frame.to_ndarray(format="rgb24"), reference)
