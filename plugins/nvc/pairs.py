@@ -162,6 +162,10 @@ def build_pairs(cache: Path, videos: Sequence[str], photos: Sequence[Path], qual
         path = cache / f"photos-{key}.npz"
         if not path.exists():
             pairs = photo_motion_pairs(photos, per_photo, photo_size, seed)
+            if not pairs:
+                print(f"pairs: none from {len(photos)} photos (each needs {photo_size + 64} px after halving)",
+                      flush=True)
+                return sets
             _code_pairs(pairs, qualities).save(path)
             print(f"pairs: {len(pairs)} with synthetic motion from {len(photos)} photos", flush=True)
         sets.append(PairSet.load(path))

@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--videos", nargs="*", default=DEFAULT_VIDEOS, help="training video files (default: %(default)s)")
     p.add_argument("--video-every", type=int, default=2, help="frame step between video pairs (default: %(default)s)")
     p.add_argument("--photo-pairs", type=int, default=3, help="synthetic pairs per photo (default: %(default)s)")
+    p.add_argument("--photo-size", type=int, default=320,
+                   help="side of the synthetic frames, px; photos are halved first and need this + 64 "
+                        "(default: %(default)s)")
     p.add_argument("--lmbdas", type=float, nargs="+", default=list(LMBDAS),
                    help="λ of each level, ascending (default: %(default)s)")
     p.add_argument("--num-filters", type=int, default=defaults.num_filters, help="N (default: %(default)s)")
@@ -70,7 +73,8 @@ def _pair_sets(args):
 
     photos = list_images(args.data) if args.data else []
     return build_pairs(args.train_root / "pairs", args.videos, photos, KEYFRAME_QUALITIES[:len(args.lmbdas)],
-                       every=args.video_every, per_photo=args.photo_pairs, seed=args.seed)
+                       every=args.video_every, per_photo=args.photo_pairs, photo_size=args.photo_size,
+                       seed=args.seed)
 
 
 def _make_sampler(args):
