@@ -46,17 +46,17 @@ def fit_tables(differences: np.ndarray, steps: int = 1500, seed: int = 1) -> dic
     prior = tfc.NoisyDeepFactorized(batch_shape=(2,))
     values = tf.constant(np.asarray(differences, np.float32).reshape(-1, 2))
     optimizer = tf.keras.optimizers.Adam(1e-2)
+    optimizer.build(prior.trainable_variables)  # its slots exist before the graph loop uses them
 
     @tf.function
-    def step():
-        with tf.GradientTape() as tape:
-            bits = -tf.reduce_mean(tf.math.log(prior.prob(values) + 1e-9)) / np.log(2.0)
-        grads = tape.gradient(bits, prior.trainable_variables)
-        optimizer.apply_gradients(zip(grads, prior.trainable_variables))
-        return bits
+    def fit():
+        for _ in tf.range(steps):  # one graph for every step: no Python call per step
+            with tf.GradientTape() as tape:
+                bits = -tf.reduce_mean(tf.math.log(prior.prob(values) + 1e-9)) / np.log(2.0)
+            grads = tape.gradient(bits, prior.trainable_variables)
+            optimizer.apply_gradients(zip(grads, prior.trainable_variables))
 
-    for _ in range(steps):
-        step()
+    fit()
     return _tables(prior)
 
 
