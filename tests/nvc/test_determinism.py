@@ -89,15 +89,6 @@ def assert_gop_identical_everywhere(references: np.ndarray, folder: Path) -> Non
     assert not problems, "\n".join(problems)
 
 
-def test_tiny_model_gop_decodes_identically_under_every_tensorflow_configuration(
-        nvc_registry, use_tiny_nvc, tmp_path):
-    images = clip(6, start=5, crop=(96, 128))
-    references = encode_gop(nvc_registry, images, tmp_path, quality=3)
-    # Not vacuous: P-frames change from frame to frame (real residuals and motion).
-    assert all(not np.array_equal(references[i], references[i - 1]) for i in range(1, len(references)))
-    assert_gop_identical_everywhere(references, tmp_path)
-
-
 def _shipped() -> bool:
     from neuralav.plugins.nvc.levels import WEIGHTS_DIR, WEIGHTS_FILE
 
@@ -107,7 +98,9 @@ def _shipped() -> bool:
 @pytest.mark.slow
 @pytest.mark.skipif(not _shipped(), reason="no nvc residual coder shipped (plugins/nvc/weights/residual.npz)")
 def test_shipped_model_gop_decodes_identically_under_every_tensorflow_configuration(nvc_registry, tmp_path):
-    """A 12-frame CIF GOP of the bundled camera clip at the top level (most residual detail)."""
-    images = clip(12, start=30)
+    """A 6-frame CIF GOP of the bundled camera clip at the top level (most residual detail)."""
+    images = clip(6, start=30)
     references = encode_gop(nvc_registry, images, tmp_path, quality=4)
+    # Not vacuous: P-frames change from frame to frame (real residuals and motion).
+    assert all(not np.array_equal(references[i], references[i - 1]) for i in range(1, len(references)))
     assert_gop_identical_everywhere(references, tmp_path)
