@@ -36,7 +36,7 @@ from neuralav.plugins.vae.model import HyperAnalysisTransform, HyperSynthesisTra
 
 from .exact import IntegerSynthesis, QuantizedSynthesis, export_integer
 
-__all__ = ["ResidualModel", "RESIDUAL_ARCH", "pad_residual"]
+__all__ = ["ResidualModel", "RESIDUAL_ARCH", "pad_residual", "whole_hyper_positions"]
 
 RESIDUAL_ARCH = ArchConfig(num_filters=48, latent_channels=64, hyper_filters=48)
 """Architecture of the shipped residual coder (smaller than ``vae``'s: residuals are sparse,
@@ -47,6 +47,23 @@ def pad_residual(residual: np.ndarray) -> np.ndarray:
     """H x W x 3 residual -> edge-padded to multiples of 16 (the latent grid), float32."""
     h, w = residual.shape[:2]
     return np.pad(residual, ((0, -h % PAD_MULTIPLE), (0, -w % PAD_MULTIPLE), (0, 0)), mode="edge").astype(np.float32)
+
+
+def whole_hyper_positions(magnitudes: tf.Tensor) -> tf.Tensor:
+    """|y| (1 x h x w x M) edge-replicated to multiples of 4, the hyper-analysis's stride.
+
+    Training crops are multiples of 64 pixels, so every ``z`` position the prior learned
+    covers 4 x 4 latents. A picture whose latent grid is not a multiple of 4 (CIF: 18 x 22)
+    gives a last row and column of ``z`` over zero padding, values the prior finds unlikely
+    (on CIF, ~150 bits per such position against ~12 inside: most of the side string).
+    Replicating the edge makes them look like the picture's own border. Encoder only: ``z``
+    keeps its shape (sizes round up either way), the decoder crops the scales to ``y``'s grid
+    as before, and ``y`` itself is unchanged.
+    """
+    rows = (-tf.shape(magnitudes)[1]) % 4
+    magnitudes = tf.concat([magnitudes, tf.repeat(magnitudes[:, -1:], rows, axis=1)], axis=1)
+    columns = (-tf.shape(magnitudes)[2]) % 4
+    return tf.concat([magnitudes, tf.repeat(magnitudes[:, :, -1:], columns, axis=2)], axis=2)
 
 
 class ResidualModel(tf.keras.Model):
@@ -181,7 +198,7 @@ class ResidualModel(tf.keras.Model):
     def analyze(self, residual: tf.Tensor, level: tf.Tensor):
         """Residual (Hp x Wp x 3, multiples of 16) -> (y 1 x h x w x M, z_hat int32, side string)."""
         y = self.analysis_transform(residual[None]) * tf.exp(self.log_gain[level])
-        z = self.hyper_analysis_transform(tf.abs(y))
+        z = self.hyper_analysis_transform(whole_hyper_positions(tf.abs(y)))
         side_string = self.side_coder.compress(z)[0]
         z_hat = tf.cast(self.side_coder.quantize(z)[0], tf.int32)
         return y, z_hat, side_string

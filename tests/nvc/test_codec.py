@@ -152,3 +152,37 @@ def test_the_shipped_model_codes_a_scene_cut_as_a_keyframe_and_ordinary_motion_a
     for packet, reference in zip(packets, references):
         (frame,) = decoder.decode(packet)
         assert np.array_equal(frame.to_ndarray(format="rgb24"), reference)
+
+
+def test_whole_hyper_positions_replicates_the_last_latent_row_and_column_to_multiples_of_4():
+    import tensorflow as tf
+
+    from neuralav.plugins.nvc.model import whole_hyper_positions
+
+    magnitudes = tf.random.uniform((1, 18, 22, 3), seed=1)
+    padded = whole_hyper_positions(magnitudes).numpy()
+    assert padded.shape == (1, 20, 24, 3)
+    assert np.array_equal(padded[:, :18, :22], magnitudes.numpy())
+    assert np.array_equal(padded[:, 18:, :22], np.repeat(magnitudes.numpy()[:, -1:], 2, axis=1))
+    assert np.array_equal(padded[:, :, 22:], np.repeat(padded[:, :, 21:22], 2, axis=2))
+    whole = tf.ones((1, 8, 12, 3))
+    assert whole_hyper_positions(whole).shape == whole.shape
+
+
+@pytest.mark.slow
+def test_the_shipped_residual_coder_spends_few_side_bits_on_a_frame_not_a_multiple_of_64():
+    """CIF's latent grid (18 x 22) is not a multiple of the hyper-latent's stride 4. Over
+    zero padding, the last row and column of z would cost most of the side string; the
+    encoder replicates |y|'s edge instead, and the side string shrinks by more than half."""
+    import tensorflow as tf
+
+    from neuralav.plugins.nvc.codec import load_residual_model
+    from neuralav.plugins.nvc.model import pad_residual
+
+    model = load_residual_model(4).model
+    previous, current = clip(2, start=20)
+    residual = current.astype(np.int32) - previous
+    side, _, _ = model.compress(residual, 3)
+    y = model.analysis_transform(pad_residual(residual)[None]) * tf.exp(model.log_gain[3])
+    over_zeros = model.side_coder.compress(model.hyper_analysis_transform(tf.abs(y)))[0].numpy()
+    assert len(side) < 0.5 * len(over_zeros), (len(side), len(over_zeros))
