@@ -74,9 +74,7 @@ class _NVCCodec:
     def _setup(self, quality: int) -> None:
         self.quality = quality
         self.level = ZOO.level(quality)
-        # A bit of vector difference is worth sqrt(3/λ) luma SAD: with loss bpp + λ·MSE (RGB), one bit
-        # buys 3/λ of squared error, and SAD ~ sqrt of it (as H.264's λ_motion = sqrt(λ_mode)).
-        self.vector_bits_cost = (3.0 / self.level.lmbda) ** 0.5
+        self.vector_bits_cost = motion.vector_bits_cost(self.level.lmbda)
         self.keyframe_quality = levels.KEYFRAME_QUALITIES[quality - 1]
         self.keyframes = vae_codec.load_model_file(self.keyframe_quality)
         self.residual = load_residual_model(quality)

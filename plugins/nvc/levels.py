@@ -37,5 +37,5 @@ WEIGHTS_FILE = "residual.npz"
 WEIGHTS_DIR_ENV = "NEURALAV_NVC_WEIGHTS_DIR"
 """Environment variable naming another folder holding ``residual.npz`` (no hash check then)."""
 
-WEIGHTS_SHA256: str | None = "09a55777b042ec982ce601505ee17f4a786eeb41903e287d51f30c1dafb80379"
+WEIGHTS_SHA256: str | None = "ed843c8f6e2a2477f9dfb1e02c8c94e409aba5b02cd97aaddf4a361ff6dc69b2"
 """SHA-256 of the shipped ``residual.npz`` (checked on load)."""

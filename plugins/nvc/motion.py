@@ -20,7 +20,7 @@ import numba
 import numpy as np
 
 __all__ = ["BLOCK", "SUBPEL", "SEARCH_RANGE", "field_shape", "luma", "upsample", "compensate",
-           "search", "predict_vectors", "vector_bits", "vector_differences", "vectors_from_differences"]
+           "search", "vector_bits_cost", "predict_vectors", "vector_bits", "vector_differences", "vectors_from_differences"]
 
 BLOCK = 16
 """Side of a motion block in pixels."""
@@ -275,6 +275,15 @@ def _coarse_search(small_cur, padded, reach, sub, length_cost):
                         best = cost
                         coarse[i, j, 0], coarse[i, j, 1] = dy, dx
     return coarse
+
+
+def vector_bits_cost(lmbda: float) -> float:
+    """Luma SAD a bit of vector difference is worth at λ (loss ``bpp + λ·MSE``, RGB 0–255).
+
+    One bit buys 3/λ of squared error summed over a pixel's three channels, and SAD goes
+    as the square root of squared error (as H.264's λ_motion = sqrt(λ_mode)): ``sqrt(3/λ)``.
+    """
+    return (3.0 / lmbda) ** 0.5
 
 
 def search(current: np.ndarray, reference: np.ndarray, length_cost: float = 1.0,

@@ -2,8 +2,8 @@
 
 Each pair is built as the codec builds a P-frame: the previous frame is first coded by
 the keyframe model (``vae``) at the level being trained, as a stand-in for the decoded
-reference the codec will hold; the encoder's motion search (:mod:`.motion`) then
-predicts the frame from that reference. Sources:
+reference the codec will hold; the encoder's motion search (:mod:`.motion`, with the
+codec's vector rate at that level's λ) then predicts the frame from that reference. Sources:
 
 - real camera video, decoded with PyAV (each frame with the one before it), optionally
   downscaled to at most ``max_width`` pixels (Lanczos);
@@ -111,24 +111,25 @@ class PairSet:
             return cls(data["frames"], data["predictions"], data["differences"])
 
 
-def _code_pairs(pairs: list[tuple[np.ndarray, np.ndarray]], qualities: Sequence[int]) -> PairSet:
+def _code_pairs(pairs: list[tuple[np.ndarray, np.ndarray]], qualities: Sequence[int],
+                lmbdas: Sequence[float]) -> PairSet:
     from neuralav.plugins.vae.codec import load_model_file
 
     frames = np.stack([current for _, current in pairs])
     predictions = np.empty((len(qualities),) + frames.shape, np.uint8)
     differences = []
-    for li, quality in enumerate(qualities):
+    for li, (quality, lmbda) in enumerate(zip(qualities, lmbdas, strict=True)):
         model = load_model_file(quality).model
         for i, (previous, current) in enumerate(pairs):
             reference = model.reconstruct(previous, 0)
-            vectors = motion.search(current, reference)
+            vectors = motion.search(current, reference, bits_cost=motion.vector_bits_cost(lmbda))
             predictions[li, i] = motion.compensate(reference, vectors)
             differences.append(motion.vector_differences(vectors).reshape(-1, 2))
     return PairSet(frames, predictions, np.concatenate(differences).astype(np.int32))
 
 
 def build_pairs(cache: Path, videos: Sequence[str], photos: Sequence[Path], qualities: Sequence[int],
-                every: int = 2, max_width: int = 640, per_photo: int = 3, photo_size: int = 320,
+                lmbdas: Sequence[float], every: int = 2, max_width: int = 640, per_photo: int = 3, photo_size: int = 320,
                 seed: int = 1) -> list[PairSet]:
     """Builds (or loads from `cache`) the pair sets of every source.
 
@@ -137,6 +138,8 @@ def build_pairs(cache: Path, videos: Sequence[str], photos: Sequence[Path], qual
         videos: Camera video files; frame t is paired with frame t−1 for t = every, 2·every, ...
         photos: Photo files for synthetic motion (never Kodak).
         qualities: ``vae`` quality coding the reference of each level.
+        lmbdas: λ of each level: the motion search trades vector bits for SAD as the codec's
+            does at that λ (:func:`.motion.vector_bits_cost`).
         every: Frame step between pairs taken from a video.
         max_width: Videos wider than this are downscaled.
         per_photo: Synthetic pairs per photo.
@@ -145,14 +148,14 @@ def build_pairs(cache: Path, videos: Sequence[str], photos: Sequence[Path], qual
     """
     cache.mkdir(parents=True, exist_ok=True)
     sets = []
-    settings = {"qualities": list(qualities), "every": every, "max_width": max_width}
+    settings = {"qualities": list(qualities), "lmbdas": list(lmbdas), "every": every, "max_width": max_width}
     for video in videos:
         key = hashlib.sha256(json.dumps([str(Path(video).resolve()), settings]).encode()).hexdigest()[:12]
         path = cache / f"{Path(video).stem}-{key}.npz"
         if not path.exists():
             frames = video_frames(video, max_width)
             pairs = [(frames[t - 1], frames[t]) for t in range(every, len(frames), every)]
-            _code_pairs(pairs, qualities).save(path)
+            _code_pairs(pairs, qualities, lmbdas).save(path)
             print(f"pairs: {len(pairs)} from {video}", flush=True)
         sets.append(PairSet.load(path))
     if photos:
@@ -166,7 +169,7 @@ def build_pairs(cache: Path, videos: Sequence[str], photos: Sequence[Path], qual
                 print(f"pairs: none from {len(photos)} photos (each needs {photo_size + 64} px after halving)",
                       flush=True)
                 return sets
-            _code_pairs(pairs, qualities).save(path)
+            _code_pairs(pairs, qualities, lmbdas).save(path)
             print(f"pairs: {len(pairs)} with synthetic motion from {len(photos)} photos", flush=True)
         sets.append(PairSet.load(path))
     return sets

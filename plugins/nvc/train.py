@@ -73,7 +73,7 @@ def _pair_sets(args):
 
     photos = list_images(args.data) if args.data else []
     return build_pairs(args.train_root / "pairs", args.videos, photos, KEYFRAME_QUALITIES[:len(args.lmbdas)],
-                       every=args.video_every, per_photo=args.photo_pairs, photo_size=args.photo_size,
+                       args.lmbdas, every=args.video_every, per_photo=args.photo_pairs, photo_size=args.photo_size,
                        seed=args.seed)
 
 
