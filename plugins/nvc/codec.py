@@ -93,11 +93,12 @@ class NVCEncoder(_NVCCodec, InterVideoEncoder):
     A frame the base class hands over as a P-frame is still coded as a keyframe where that
     costs less in ``bpp + λ·MSE`` (the training loss of both models): a scene cut, or motion
     the block search cannot follow. The keyframe is tried only when the P-frame took more than
-    :attr:`TRY_KEYFRAME_ABOVE` of the last keyframe's bytes, so ordinary P-frames pay nothing.
+    :attr:`TRY_KEYFRAME_ABOVE` of the bytes of the last keyframe coded or tried, so ordinary
+    P-frames pay nothing.
     """
 
     TRY_KEYFRAME_ABOVE = 0.5
-    """P-frame size, as a fraction of the last keyframe's, above which a keyframe is tried too."""
+    """P-frame size, as a fraction of the last keyframe coded or tried, above which a keyframe is tried too."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
