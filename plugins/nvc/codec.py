@@ -124,10 +124,9 @@ class NVCEncoder(_NVCCodec, InterVideoEncoder):
         return 8 * len(coded.payload) / (image.shape[0] * image.shape[1]) + self.level.lmbda * np.mean(error ** 2)
 
     def _keyframe(self, image: np.ndarray) -> CodedFrame:
-        side, string, _ = self.keyframes.compress(image, 0)
-        payload = vae_codec.pack_payload(self.keyframe_quality, self.keyframes.model_id, side, string)
         with self.keyframes.lock:
-            reconstruction = self.keyframes.model.reconstruct(image, 0)
+            side, string, reconstruction = self.keyframes.model.compress_and_reconstruct(image, 0)
+        payload = vae_codec.pack_payload(self.keyframe_quality, self.keyframes.model_id, side, string)
         self._keyframe_bytes = len(payload)
         return CodedFrame(payload, reconstruction)
 

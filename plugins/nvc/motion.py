@@ -19,8 +19,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["BLOCK", "SUBPEL", "SEARCH_RANGE", "field_shape", "luma", "upsample", "compensate",
-           "search", "vector_bits_cost", "predict_vectors", "vector_bits", "vector_differences", "vectors_from_differences"]
+__all__ = ["BLOCK", "SUBPEL", "SEARCH_RANGE", "field_shape", "luma", "upsample", "compensate", "search",
+           "vector_bits_cost", "predict_vectors", "vector_bits", "vector_differences", "vectors_from_differences"]
 
 BLOCK = 16
 """Side of a motion block in pixels."""
@@ -161,29 +161,38 @@ def _patch_costs(current: np.ndarray, upsampled: np.ndarray, candidates: np.ndar
 
 
 @numba.njit(cache=True)
+def _block_sad(current, upsampled, factor, i, j, dy, dx):
+    """Luma SAD of block (i, j) of `current` against `upsampled` displaced by (dy, dx) in
+    1/`factor` pixel (positions outside take the nearest sample)."""
+    up_h, up_w = upsampled.shape
+    sad = 0
+    for u in range(BLOCK):
+        y = i * BLOCK + u
+        r = min(max(factor * y + dy, 0), up_h - 1)
+        for v in range(BLOCK):
+            x = j * BLOCK + v
+            c = min(max(factor * x + dx, 0), up_w - 1)
+            sad += abs(upsampled[r, c] - current[y, x])
+    return sad
+
+
+@numba.njit(cache=True)
 def _sad_costs(current, upsampled, candidates, factor, length_cost):
     count, hb, wb = candidates.shape[0], candidates.shape[1], candidates.shape[2]
-    up_h, up_w = upsampled.shape
     costs = np.empty((count, hb, wb))
     for k in range(count):
         for i in range(hb):
             for j in range(wb):
                 dy, dx = candidates[k, i, j, 0], candidates[k, i, j, 1]
-                sad = 0
-                for u in range(BLOCK):
-                    y = i * BLOCK + u
-                    r = min(max(factor * y + dy, 0), up_h - 1)
-                    for v in range(BLOCK):
-                        x = j * BLOCK + v
-                        c = min(max(factor * x + dx, 0), up_w - 1)
-                        sad += abs(upsampled[r, c] - current[y, x])
-                costs[k, i, j] = sad + length_cost * (abs(dy) + abs(dx))
+                costs[k, i, j] = (_block_sad(current, upsampled, factor, i, j, dy, dx)
+                                  + length_cost * (abs(dy) + abs(dx)))
     return costs
 
 
-def _refine(current, upsampled, best, factor, radius, length_cost, extra=()):
-    """Best vector per block among `best` + every offset within `radius` (and `extra` fields)."""
-    steps = np.arange(-radius, radius + 1)
+def _refine(current, upsampled, best, factor, radius, length_cost, extra=(), step=1):
+    """Best vector per block among `best` + every offset within `radius` steps of `step`
+    (and `extra` fields); the first candidate wins a tie."""
+    steps = step * np.arange(-radius, radius + 1)
     offsets = np.stack(np.meshgrid(steps, steps, indexing="ij"), -1).reshape(-1, 2)
     candidates = np.concatenate([best[None] + offsets[:, None, None, :], *[e[None] for e in extra]])
     costs = _patch_costs(current, upsampled, candidates, factor, length_cost)
@@ -212,7 +221,6 @@ def _smooth(current, upsampled, vectors, bits_cost):
         SUBPEL (int32). vectors: hb x wb x 2 int64 (updated in place and returned).
     """
     hb, wb = vectors.shape[0], vectors.shape[1]
-    up_h, up_w = upsampled.shape
     for i in range(hb):
         for j in range(wb):
             p = np.zeros(2, np.int64)
@@ -234,18 +242,8 @@ def _smooth(current, upsampled, vectors, bits_cost):
             for k in range(2):
                 bits += 1.0 + 2.0 * np.log2(1.0 + abs(vectors[i, j, k] - p[k]))
             cost_own = bits_cost * bits - (bits_cost * 2.0)  # the predictor's zero difference costs 2 bits
-            cost_predicted = 0.0
-            for u in range(BLOCK):
-                y = i * BLOCK + u
-                for v in range(BLOCK):
-                    x = j * BLOCK + v
-                    value = current[y, x]
-                    r = min(max(SUBPEL * y + vectors[i, j, 0], 0), up_h - 1)
-                    c = min(max(SUBPEL * x + vectors[i, j, 1], 0), up_w - 1)
-                    cost_own += abs(upsampled[r, c] - value)
-                    r = min(max(SUBPEL * y + p[0], 0), up_h - 1)
-                    c = min(max(SUBPEL * x + p[1], 0), up_w - 1)
-                    cost_predicted += abs(upsampled[r, c] - value)
+            cost_own += _block_sad(current, upsampled, SUBPEL, i, j, vectors[i, j, 0], vectors[i, j, 1])
+            cost_predicted = _block_sad(current, upsampled, SUBPEL, i, j, p[0], p[1])
             if cost_predicted <= cost_own:
                 vectors[i, j, 0] = p[0]
                 vectors[i, j, 1] = p[1]
@@ -320,11 +318,7 @@ def search(current: np.ndarray, reference: np.ndarray, length_cost: float = 1.0,
     vectors = full * SUBPEL
     step = SUBPEL // 2
     while step >= 1:
-        steps = np.array([-step, 0, step])
-        offsets = np.stack(np.meshgrid(steps, steps, indexing="ij"), -1).reshape(-1, 2)
-        candidates = vectors[None] + offsets[:, None, None, :]
-        costs = _patch_costs(cur, up, candidates, SUBPEL, length_cost)
-        vectors = np.take_along_axis(candidates, np.argmin(costs, 0)[None, :, :, None], axis=0)[0]
+        vectors = _refine(cur, up, vectors, SUBPEL, 1, length_cost, step=step)
         step //= 2
     if bits_cost > 0:
         vectors = _smooth(np.ascontiguousarray(cur, np.int32), np.ascontiguousarray(up, np.int32),

@@ -129,8 +129,8 @@ def _code_pairs(pairs: list[tuple[np.ndarray, np.ndarray]], qualities: Sequence[
 
 
 def build_pairs(cache: Path, videos: Sequence[str], photos: Sequence[Path], qualities: Sequence[int],
-                lmbdas: Sequence[float], every: int = 2, max_width: int = 640, per_photo: int = 3, photo_size: int = 320,
-                seed: int = 1) -> list[PairSet]:
+                lmbdas: Sequence[float], every: int = 2, max_width: int = 640, per_photo: int = 3,
+                photo_size: int = 320, seed: int = 1) -> list[PairSet]:
     """Builds (or loads from `cache`) the pair sets of every source.
 
     Args:

@@ -280,11 +280,23 @@ class VAEModel(tf.keras.Model):
         Returns:
             (side string, latent string, indexes h x w x M int32).
         """
+        side, string, indexes, _ = self._code(image, level)
+        return side, string, indexes
+
+    def compress_and_reconstruct(self, image: np.ndarray, level: int) -> tuple[bytes, bytes, np.ndarray]:
+        """:meth:`compress` and :meth:`reconstruct` from one analysis (an inter codec's keyframe
+        needs both): (side string, latent string, H x W x 3 uint8 reconstruction)."""
+        side, string, _, y = self._code(image, level)
+        picture = self.reconstruct_latent(y, np.int32(level), np.array(image.shape[:2], np.int32)).numpy()
+        return side, string, picture
+
+    def _code(self, image: np.ndarray, level: int):
+        """(side string, latent string, indexes, y) of one image."""
         self._require_coder()
         y, z_hat, side_string = self.analyze(image, np.int32(level))
         indexes = self.integer_hyper(z_hat.numpy(), tuple(y.shape[1:3]))
         string = self.compress_latent(y, indexes)
-        return side_string.numpy(), string.numpy(), indexes
+        return side_string.numpy(), string.numpy(), indexes, y
 
     def decompress(self, side_string: bytes, string: bytes, level: int,
                    width: int, height: int) -> tuple[np.ndarray, np.ndarray]:

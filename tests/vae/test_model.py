@@ -57,6 +57,14 @@ def test_decompress_uses_the_encoder_indexes_and_reproduces_its_picture(level):
     assert picture.shape == (50, 75, 3) and picture.dtype == np.uint8
 
 
+def test_compress_and_reconstruct_gives_the_payload_and_picture_of_compress_and_reconstruct():
+    model = make_tiny_model()
+    image = photo(75, 50)
+    side, string, picture = model.compress_and_reconstruct(image, 2)
+    assert (side, string) == model.compress(image, 2)[:2]
+    np.testing.assert_array_equal(picture, model.reconstruct(image, 2))
+
+
 def test_higher_levels_spend_more_bits():
     model = make_tiny_model()
     image = photo(128, 96)
