@@ -37,7 +37,9 @@ What a registered codec implements (the descriptor names the classes):
   The decoder raises ``InvalidDataError`` for a P-frame whose reference it lacks (after a
   seek, a damaged or a missing packet) and resumes at the next keyframe;
   ``Decoder.discontinuity()``, which the reader calls after a seek, drops the references
-  and calls the codec's ``reset()`` hook for state of its own. The example plugin's
+  and calls the codec's ``reset()`` hook for state of its own. A codec may keep older decoded
+  frames itself (``nvc`` keeps a long-term reference) if it drops them at every keyframe
+  (``reference is None``) and in ``reset()``. The example plugin's
   ``zlibp`` (``examples/neuralav-zlib``) is a complete one.
 * Audio: subclass ``AudioEncoder`` and ``AudioDecoder`` (:mod:`neuralav.registry.api`).
 """

@@ -17,8 +17,12 @@ The contract:
   A codec given a reference may still code a frame alone, e.g. at a scene cut where
   prediction does not pay (x264's ``scenecut``), and says so with
   :attr:`CodedFrame.keyframe`: the packet is then a keyframe and the ``g`` count restarts.
-* **P-frames only, in order.** A P-frame is predicted from the frame just before it. There
-  is no reordering (no B-frames): packets come out in input order, one per frame, and
+* **P-frames only, in order.** A P-frame is predicted from the frame just before it, which
+  the base classes hold and hand over. A codec may also keep older decoded frames of its
+  own (``nvc`` keeps a long-term reference for cuts back to an earlier view), provided it
+  drops them at every keyframe (``reference is None``) and in :meth:`InterVideoDecoder.reset`,
+  so decoding that starts at any keyframe rebuilds every frame. There is no reordering
+  (no B-frames): packets come out in input order, one per frame, and
   ``dts == pts`` (Matroska stores no dts anyway). :meth:`InterVideoEncoder.encode` (``None``
   flushes) buffers nothing, so the flush returns nothing.
 * **Closed loop.** The encoder predicts from exactly what the decoder will hold:

@@ -1,8 +1,8 @@
 """``nvc``: the built-in neural inter-frame video codec.
 
 Keyframes every ``g`` frames are ``vae`` frames; every other frame is a P-frame predicted
-from the previous decoded frame by block motion compensation (quarter-pel, integer
-arithmetic), its residual coded by a learned scale-hyperprior autoencoder whose synthesis
+from the previous decoded frame by overlapped block motion compensation (quarter-pel,
+8-tap interpolation, integer arithmetic), its residual coded by a learned scale-hyperprior autoencoder whose synthesis
 runs in integers (:mod:`.exact`), so decoders never drift from the encoder. Motion-vector
 differences are range-coded with a learned factorized prior (:mod:`.vectors`).
 
@@ -36,7 +36,7 @@ NVC = CodecDescriptor(
                                                   zip(levels.QUALITIES, levels.LMBDAS)),
                     min=min(levels.QUALITIES), max=max(levels.QUALITIES)),
              keyframe_interval_option(default=levels.DEFAULT_GOP)),
-    version=1,
+    version=2,
     fourcc="NNVC",
     encoder="neuralav.plugins.nvc.codec:NVCEncoder",
     decoder="neuralav.plugins.nvc.codec:NVCDecoder",

@@ -4,24 +4,35 @@ The registry's inter contract (:mod:`neuralav.registry.inter`) keeps the referen
 frame types every ``g`` frames and checks the chain; this module codes one frame given
 its reference.
 
-Keyframe payload: exactly a ``vae`` payload at the level's ``vae`` quality
+Keyframe payload: exactly a ``vae`` payload at the level's keyframe quality
 (:mod:`neuralav.plugins.vae.codec`): the same model, weights and bytes as an intra ``vae``
 frame. P-frame payload: the image codecs' framing (:mod:`neuralav.plugins.imaging.payload`)
 with these fields after the model id (big-endian)::
 
     offset  size  field
-    6       4     a = length of the motion string
-    10      4     n = length of the side string
-    14      a     range-coded motion-vector differences (:mod:`.vectors`)
-    14+a    n     range-coded hyper-latent ``z`` of the residual
-    14+a+n  m     range-coded latent ``y`` of the residual
+    6       1     prediction: 0 previous frame, 1 long-term reference, 2 intra
+    7       4     a = length of the motion string (0 for intra)
+    11      4     n = length of the side string (0 for intra)
+    15      a     range-coded motion-vector differences (:mod:`.vectors`)
+    15+a    n     range-coded hyper-latent ``z`` of the residual
+    15+a+n  m     range-coded latent ``y`` of the residual (intra: a whole keyframe payload)
     ...     4     CRC-32
 
-The model id is that of the residual coder's weights file. Decoding a P-frame: decode
-the vectors, predict the frame from the reference by integer sub-pel compensation
+The model id is that of the residual coder's weights file. Decoding a predicted P-frame:
+decode the vectors, predict the frame from its reference by integer sub-pel compensation
 (:mod:`.motion`), decode the residual with the integer synthesis (:mod:`.exact`) and add
 it, clipped to 0–255: integer operations throughout, so every decoder (and the encoder,
 which keeps the same reconstruction as its next reference) holds the same frame.
+
+**Two references.** Besides the previous frame (which the registry's base classes hand
+over), encoder and decoder keep a *long-term reference*: none after a keyframe; whenever a
+P-frame is not predicted from the previous frame (prediction 1 or 2), the previous frame
+becomes the long-term reference. After a cut from view A to view B (coded intra), the last
+frame of A is kept, so a cut back to A is predicted from it rather than coded intra again,
+and so on back and forth (two cameras in an interview, a match, a news studio), as
+H.264's multiple references allow. An *intra* P-frame is coded alone but is no keyframe:
+the frames after it may still predict from the long-term reference set before it, so
+decoding can start only at keyframes.
 """
 
 from __future__ import annotations
@@ -41,8 +52,11 @@ from . import levels, motion
 
 __all__ = ["NVCEncoder", "NVCDecoder", "P_FRAMING", "ZOO", "load_residual_model"]
 
-P_FRAMING = Framing("nvc", struct.Struct(">II"))
-"""P-frame payload layout: motion and side string lengths after the model id."""
+P_FRAMING = Framing("nvc", struct.Struct(">BII"))
+"""P-frame payload layout: prediction, motion and side string lengths after the model id."""
+
+PREVIOUS, LONG_TERM, INTRA = 0, 1, 2
+"""A P-frame's prediction: from the previous frame, from the long-term reference, none (intra)."""
 
 ZOO = Zoo("nvc", {q: Level(lmbda, None, levels.WEIGHTS_FILE, levels.WEIGHTS_SHA256, None, gain_index=q - 1)
                   for q, lmbda in zip(levels.QUALITIES, levels.LMBDAS)},
@@ -90,33 +104,40 @@ class _NVCCodec:
 class NVCEncoder(_NVCCodec, InterVideoEncoder):
     """Encoder of ``nvc``. Options: ``quality`` (level, see :mod:`.levels`), ``g`` (keyframe interval).
 
-    A frame the base class hands over as a P-frame is still coded as a keyframe where that
-    costs less in ``bpp + λ·MSE`` (the training loss of both models): a scene cut, or motion
-    the block search cannot follow. The keyframe is tried only when the P-frame took more than
-    :attr:`TRY_KEYFRAME_ABOVE` of the bytes of the last keyframe coded or tried, so ordinary
-    P-frames pay nothing.
+    A P-frame is predicted from the previous frame unless another choice costs less in
+    ``bpp + λ·MSE`` (the training loss of both models): prediction from the long-term
+    reference (a cut back to an earlier view), or intra coding (a cut to a new view, or
+    motion the block search cannot follow). The others are tried only when the P-frame took
+    more than :attr:`TRY_OTHERS_ABOVE` of the bytes of the last keyframe coded or tried, so
+    ordinary P-frames pay nothing.
     """
 
-    TRY_KEYFRAME_ABOVE = 0.5
-    """P-frame size, as a fraction of the last keyframe coded or tried, above which a keyframe is tried too."""
+    TRY_OTHERS_ABOVE = 0.5
+    """P-frame size, as a fraction of the last keyframe coded or tried, above which the
+    long-term reference and intra coding are tried too."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._setup(int(self.options["quality"]))
         self._keyframe_bytes = 0
+        self._long_term: np.ndarray | None = None
 
     def encode_frame(self, image: np.ndarray, pix_fmt: str, reference: np.ndarray | None) -> CodedFrame:
-        """Codes one H x W x 3 uint8 RGB frame, as a keyframe or as a P-frame from `reference`."""
+        """Codes one H x W x 3 uint8 RGB frame, as a keyframe or as a P-frame after `reference`."""
         image = np.ascontiguousarray(image)
         if reference is None:
+            self._long_term = None
             return self._keyframe(image)
-        predicted = self._p_frame(image, reference)
-        if len(predicted.payload) <= self.TRY_KEYFRAME_ABOVE * self._keyframe_bytes:
-            return predicted
-        alone = self._keyframe(image)
-        if self._cost(alone, image) < self._cost(predicted, image):
-            return CodedFrame(alone.payload, alone.reconstruction, keyframe=True)
-        return predicted
+        prediction, coded = PREVIOUS, self._p_frame(image, reference, PREVIOUS)
+        if len(coded.payload) > self.TRY_OTHERS_ABOVE * self._keyframe_bytes:
+            trials = [(prediction, coded)]
+            if self._long_term is not None:
+                trials.append((LONG_TERM, self._p_frame(image, self._long_term, LONG_TERM)))
+            trials.append((INTRA, self._intra(image)))
+            prediction, coded = min(trials, key=lambda trial: self._cost(trial[1], image))  # first wins ties
+        if prediction != PREVIOUS:
+            self._long_term = reference
+        return coded
 
     def _cost(self, coded: CodedFrame, image: np.ndarray) -> float:
         """``bpp + λ·MSE`` (MSE of 0–255 RGB) of a coded frame."""
@@ -130,7 +151,14 @@ class NVCEncoder(_NVCCodec, InterVideoEncoder):
         self._keyframe_bytes = len(payload)
         return CodedFrame(payload, reconstruction)
 
-    def _p_frame(self, image: np.ndarray, reference: np.ndarray) -> CodedFrame:
+    def _intra(self, image: np.ndarray) -> CodedFrame:
+        """A P-frame coded alone: a keyframe payload inside a P-frame's framing."""
+        alone = self._keyframe(image)
+        payload = P_FRAMING.pack(self.quality, self.residual.model_id, (INTRA, 0, 0), alone.payload)
+        return CodedFrame(payload, alone.reconstruction)
+
+    def _p_frame(self, image: np.ndarray, reference: np.ndarray, source: int) -> CodedFrame:
+        """A P-frame predicted from `reference`, which is the frame `source` names (PREVIOUS or LONG_TERM)."""
         vectors = motion.search(image, reference, bits_cost=self.vector_bits_cost)
         prediction = motion.compensate(reference, vectors)
         residual = image.astype(np.int32) - prediction
@@ -138,7 +166,7 @@ class NVCEncoder(_NVCCodec, InterVideoEncoder):
         with self.residual.lock:
             motion_string = self.vectors.encode(motion.vector_differences(vectors))
         reconstruction = np.clip(prediction + decoded, 0, 255).astype(np.uint8)
-        payload = P_FRAMING.pack(self.quality, self.residual.model_id, (len(motion_string), len(side)),
+        payload = P_FRAMING.pack(self.quality, self.residual.model_id, (source, len(motion_string), len(side)),
                                  motion_string + side + string)
         return CodedFrame(payload, reconstruction)
 
@@ -153,6 +181,7 @@ class NVCDecoder(_NVCCodec, InterVideoDecoder):
             raise InvalidDataError(f"`nvc` header names quality {quality} (valid: {min(ZOO.levels)} to "
                                    f"{max(ZOO.levels)})")
         self._setup(quality)
+        self._long_term: np.ndarray | None = None
         key = self.keyframes.model
         self._key_side_bits = float(np.sum(min_coded_bits(key.side_coder.cdf.numpy())))
         self._key_bits = key.config.latent_channels * float(np.min(min_coded_bits(key.coder.cdf.numpy())))
@@ -166,24 +195,51 @@ class NVCDecoder(_NVCCodec, InterVideoDecoder):
             raise InvalidDataError(f"`nvc` {what} of {num_bytes} bytes cannot code a {width}x{height} frame "
                                    f"(at least {needed} needed): its size was changed or it is damaged")
 
+    def reset(self) -> None:
+        """Forgets the long-term reference (after a seek or lost packets)."""
+        self._long_term = None
+
     def decode_frame(self, payload: bytes, width: int, height: int, pix_fmt: str,
                      reference: np.ndarray | None) -> np.ndarray:
         """Decodes one frame (keyframe if `reference` is None) into H x W x 3 uint8 RGB.
 
         Raises:
             InvalidDataError: truncated or corrupt payload, another level or model, strings
-                too short for the frame size, or strings the range decoders reject.
+                too short for the frame size, strings the range decoders reject, or a
+                P-frame predicted from a long-term reference the stream never set.
         """
-        (h, w), (zh, zw) = latent_shapes(width, height)
         if reference is None:
-            quality, model_id, side, string = vae_codec.unpack_payload(payload)
-            self._check_header(quality, self.keyframe_quality, model_id, self.keyframes, "keyframe")
-            self._refuse_short(len(side), zh * zw * self._key_side_bits, "keyframe side string", width, height)
-            self._refuse_short(len(string), h * w * self._key_bits, "keyframe latent string", width, height)
-            image, _ = self.keyframes.decompress(side, string, 0, width, height)
-            return image
-        quality, model_id, (motion_length, side_length), strings = P_FRAMING.unpack(payload)
+            self._long_term = None
+            return self._decode_keyframe(payload, width, height, "keyframe")
+        quality, model_id, (prediction, motion_length, side_length), strings = P_FRAMING.unpack(payload)
         self._check_header(quality, self.quality, model_id, self.residual, "P-frame")
+        if prediction == INTRA:
+            image = self._decode_keyframe(strings, width, height, "intra P-frame")
+        elif prediction in (PREVIOUS, LONG_TERM):
+            source = reference if prediction == PREVIOUS else self._long_term
+            if source is None:
+                raise InvalidDataError("`nvc` P-frame is predicted from the long-term reference, which no frame "
+                                       "since the keyframe has set")
+            image = self._decode_predicted(source, strings, motion_length, side_length, width, height)
+        else:
+            raise InvalidDataError(f"`nvc` P-frame has prediction {prediction} (0 previous frame, 1 long-term "
+                                   f"reference or 2 intra expected)")
+        if prediction != PREVIOUS:
+            self._long_term = reference
+        return image
+
+    def _decode_keyframe(self, payload: bytes, width: int, height: int, what: str) -> np.ndarray:
+        (h, w), (zh, zw) = latent_shapes(width, height)
+        quality, model_id, side, string = vae_codec.unpack_payload(payload)
+        self._check_header(quality, self.keyframe_quality, model_id, self.keyframes, what)
+        self._refuse_short(len(side), zh * zw * self._key_side_bits, f"{what} side string", width, height)
+        self._refuse_short(len(string), h * w * self._key_bits, f"{what} latent string", width, height)
+        image, _ = self.keyframes.decompress(side, string, 0, width, height)
+        return image
+
+    def _decode_predicted(self, reference: np.ndarray, strings: bytes, motion_length: int, side_length: int,
+                          width: int, height: int) -> np.ndarray:
+        (h, w), (zh, zw) = latent_shapes(width, height)
         if motion_length + side_length > len(strings):
             raise InvalidDataError(f"`nvc` P-frame claims {motion_length} + {side_length} bytes of motion and "
                                    f"side strings in {len(strings)} bytes")

@@ -1,8 +1,10 @@
 """The one table of ``nvc`` quality levels (no TensorFlow: cheap to import).
 
-Level *q* codes keyframes with ``vae`` at quality *q* and P-frame residuals with gain
-row *q − 1* of the residual coder, trained at the same λ as that ``vae`` level (loss
-``bpp + λ·MSE``, MSE of 0–255 RGB), so I- and P-frames sit at one rate–distortion slope.
+Level *q* codes P-frame residuals with gain row *q − 1* of the residual coder, trained at
+the same λ as ``vae`` level *q* (loss ``bpp + λ·MSE``, MSE of 0–255 RGB), and keyframes
+with ``vae`` one level higher (the top level: the top ``vae`` level): every P-frame of a
+GOP predicts from the keyframe, directly or through its successors, so its quality is
+worth more than its own frame's (as x264 codes I-frames at a lower QP than P-frames).
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ __all__ = ["LMBDAS", "KEYFRAME_QUALITIES", "QUALITIES", "WEIGHTS_DIR", "WEIGHTS_
 LMBDAS = (0.0025, 0.005, 0.01, 0.02)
 """λ of levels 1..4 (the same as ``vae``'s)."""
 
-KEYFRAME_QUALITIES = (1, 2, 3, 4)
-"""``vae`` quality of the keyframes of levels 1..4."""
+KEYFRAME_QUALITIES = (2, 3, 4, 4)
+"""``vae`` quality of the keyframes of levels 1..4 (measured in ``weights/MODEL_CARD.md``)."""
 
 QUALITIES = tuple(range(1, len(LMBDAS) + 1))
 """Valid values of the ``quality`` option."""

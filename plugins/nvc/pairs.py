@@ -148,7 +148,10 @@ def build_pairs(cache: Path, videos: Sequence[str], photos: Sequence[Path], qual
     """
     cache.mkdir(parents=True, exist_ok=True)
     sets = []
-    settings = {"qualities": list(qualities), "lmbdas": list(lmbdas), "every": every, "max_width": max_width}
+    # The prediction scheme is part of the key: pairs made by another compensation are stale.
+    scheme = [motion.BLOCK, motion.SUBPEL, motion.OVERLAP, motion.INTERPOLATION_TAPS.tolist()]
+    settings = {"qualities": list(qualities), "lmbdas": list(lmbdas), "every": every, "max_width": max_width,
+                "compensation": scheme}
     for video in videos:
         key = hashlib.sha256(json.dumps([str(Path(video).resolve()), settings]).encode()).hexdigest()[:12]
         path = cache / f"{Path(video).stem}-{key}.npz"

@@ -63,9 +63,12 @@ def test_p_frames_code_a_real_residual(nvc_registry, use_tiny_nvc, images):
     assert not np.array_equal(references[1], prediction)
 
 
-def test_keyframes_are_vae_frames(nvc_registry, use_tiny_nvc, images):
+def test_keyframes_are_vae_frames_one_level_up(nvc_registry, use_tiny_nvc, images):
+    from neuralav.plugins.nvc.levels import KEYFRAME_QUALITIES
+
+    assert KEYFRAME_QUALITIES[2] == 4
     header, packets, _ = _encode(nvc_registry, images[:1])
-    vae = registry.create_encoder("vae", {"quality": 3}, registry=nvc_registry)
+    vae = registry.create_encoder("vae", {"quality": KEYFRAME_QUALITIES[2]}, registry=nvc_registry)
     (intra,) = vae.encode(next(_frames(images[:1])))
     assert parse_video_packet(bytes(packets[0])).payload[5:] == parse_video_packet(bytes(intra)).payload
 
@@ -99,9 +102,9 @@ def test_strings_too_short_for_the_frame_are_refused_before_decoding(nvc_registr
     info = parse_video_packet(raw)
     prefix = raw[:len(raw) - len(info.payload)]
     inter, payload = info.payload[:INTER_HEADER_SIZE], info.payload[INTER_HEADER_SIZE:]
-    quality, model_id, (motion_length, side_length), strings = P_FRAMING.unpack(payload)
+    quality, model_id, (prediction, motion_length, side_length), strings = P_FRAMING.unpack(payload)
     cut = strings[:motion_length + 2]
-    forged = P_FRAMING.pack(quality, model_id, (motion_length, 2), cut)
+    forged = P_FRAMING.pack(quality, model_id, (prediction, motion_length, 2), cut)
     assert zlib.crc32(forged[:-4]) == struct.unpack(">I", forged[-4:])[0]
     decoder = registry.create_decoder("nvc", header, registry=nvc_registry)
     decoder.decode(packets[0])
@@ -118,11 +121,31 @@ def test_a_motion_string_the_range_decoder_rejects_is_invalid_data(nvc_registry,
     info = parse_video_packet(raw)
     prefix = raw[:len(raw) - len(info.payload)]
     inter, payload = info.payload[:INTER_HEADER_SIZE], info.payload[INTER_HEADER_SIZE:]
-    quality, model_id, (motion_length, side_length), strings = P_FRAMING.unpack(payload)
-    forged = P_FRAMING.pack(quality, model_id, (motion_length + len(strings), side_length), strings)
+    quality, model_id, (prediction, motion_length, side_length), strings = P_FRAMING.unpack(payload)
+    forged = P_FRAMING.pack(quality, model_id, (prediction, motion_length + len(strings), side_length), strings)
     decoder = registry.create_decoder("nvc", header, registry=nvc_registry)
     decoder.decode(packets[0])
     with pytest.raises(InvalidDataError, match="claims"):
+        decoder.decode(av.Packet(prefix + inter + forged))
+
+
+@pytest.mark.parametrize("prediction, message", [(1, "long-term reference, which no frame since the keyframe"),
+                                                 (7, "prediction 7")])
+def test_a_p_frame_naming_a_reference_the_decoder_lacks_is_invalid_data(nvc_registry, use_tiny_nvc, images,
+                                                                       prediction, message):
+    from neuralav.plugins.nvc.codec import P_FRAMING
+    from neuralav.registry.inter import INTER_HEADER_SIZE
+
+    header, packets, _ = _encode(nvc_registry, images[:2], g=10)
+    raw = bytes(packets[1])
+    info = parse_video_packet(raw)
+    prefix = raw[:len(raw) - len(info.payload)]
+    inter, payload = info.payload[:INTER_HEADER_SIZE], info.payload[INTER_HEADER_SIZE:]
+    quality, model_id, (_, motion_length, side_length), strings = P_FRAMING.unpack(payload)
+    forged = P_FRAMING.pack(quality, model_id, (prediction, motion_length, side_length), strings)
+    decoder = registry.create_decoder("nvc", header, registry=nvc_registry)
+    decoder.decode(packets[0])
+    with pytest.raises(InvalidDataError, match=message):
         decoder.decode(av.Packet(prefix + inter + forged))
 
 
@@ -139,15 +162,32 @@ def test_missing_residual_weights_name_the_file_and_the_fix(nvc_registry, use_ti
         registry.create_encoder("nvc", {}, registry=nvc_registry)
 
 
+def _predictions(packets):
+    """Each packet's prediction: 'K' keyframe, else the P-frame's prediction field."""
+    from neuralav.plugins.nvc.codec import P_FRAMING
+    from neuralav.registry.inter import INTER_HEADER_SIZE
+
+    kinds = []
+    for packet in packets:
+        payload = parse_video_packet(bytes(packet)).payload[INTER_HEADER_SIZE:]
+        kinds.append("K" if packet.is_keyframe else P_FRAMING.unpack(payload)[2][0])
+    return kinds
+
+
 @pytest.mark.slow
-def test_the_shipped_model_codes_a_scene_cut_as_a_keyframe_and_ordinary_motion_as_p_frames(nvc_registry):
-    """Mid-GOP, the frame after a cut (here: the clip turned upside down, which no block vector
-    predicts) costs less in bpp + λ·MSE as a keyframe; the frame after it is predicted again."""
-    before = clip(3, start=10, crop=(144, 176))
-    after = [np.ascontiguousarray(f[::-1, ::-1]) for f in clip(3, start=13, crop=(144, 176))]
-    header, packets, references = _encode(nvc_registry, before + after, g=16, quality=4)
-    assert [p.is_keyframe for p in packets] == [True, False, False, True, False, False]
-    assert packets[4].size < packets[3].size / 2
+def test_the_shipped_model_codes_a_cut_intra_and_a_cut_back_from_the_long_term_reference(nvc_registry):
+    """Mid-GOP, after a cut to a view no block vector predicts (the clip turned upside
+    down) the frame is coded intra; at the cut back, the last frame before the first cut
+    (the long-term reference) predicts it, far cheaper than intra; ordinary motion is
+    predicted from the previous frame. None of them is a keyframe: seeking needs one."""
+    from neuralav.plugins.nvc.codec import INTRA, LONG_TERM, PREVIOUS
+
+    view_a = clip(6, start=10, crop=(144, 176))
+    view_b = [np.ascontiguousarray(f[::-1, ::-1]) for f in clip(2, start=13, crop=(144, 176))]
+    images = view_a[:3] + view_b + view_a[3:]
+    header, packets, references = _encode(nvc_registry, images, g=16, quality=4)
+    assert _predictions(packets) == ["K", PREVIOUS, PREVIOUS, INTRA, PREVIOUS, LONG_TERM, PREVIOUS, PREVIOUS]
+    assert packets[5].size < packets[3].size / 3
     decoder = registry.create_decoder("nvc", header, registry=nvc_registry)
     for packet, reference in zip(packets, references):
         (frame,) = decoder.decode(packet)

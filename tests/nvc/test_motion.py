@@ -10,25 +10,69 @@ from neuralav.plugins.nvc import motion
 from .conftest import clip
 
 
-def _upsampled_gather(reference, vectors):
-    """Compensation the slow way: the whole upsampled plane, then a gather."""
+def _sample(up, vectors, block_rows, block_cols):
+    """Per pixel, the upsampled plane at the pixel displaced by its block's vector."""
+    height, width = len(block_rows), len(block_cols)
+    v = np.asarray(vectors, np.int64)[block_rows][:, block_cols]
+    r = np.clip(motion.SUBPEL * np.arange(height)[:, None] + v[..., 0], 0, up.shape[0] - 1)
+    c = np.clip(motion.SUBPEL * np.arange(width)[None, :] + v[..., 1], 0, up.shape[1] - 1)
+    return up[r, c].astype(np.int64)
+
+
+def _axis(size, count):
+    """Per pixel along one axis: own block, nearer neighbour block, own weight (/32)."""
+    p = np.arange(size)
+    own = p // motion.BLOCK
+    u = p % motion.BLOCK
+    neighbour = np.where(u < motion.BLOCK // 2, own - 1, own + 1)
+    weight = np.where((neighbour < 0) | (neighbour >= count), 32, motion.WINDOW[u])
+    return own, np.clip(neighbour, 0, count - 1), weight
+
+
+def _slow_compensation(reference, vectors):
+    """Compensation the slow way: the whole upsampled plane, four gathers, blended per pixel."""
     height, width = reference.shape[:2]
     up = motion.upsample(reference)
-    v = np.asarray(vectors, np.int64)
-    rows, cols = np.arange(height), np.arange(width)
-    block_rows = np.minimum(rows // motion.BLOCK, v.shape[0] - 1)
-    block_cols = np.minimum(cols // motion.BLOCK, v.shape[1] - 1)
-    r = np.clip(motion.SUBPEL * rows[:, None] + v[block_rows][:, block_cols, 0], 0, up.shape[0] - 1)
-    c = np.clip(motion.SUBPEL * cols[None, :] + v[block_rows][:, block_cols, 1], 0, up.shape[1] - 1)
-    return up[r, c].astype(np.uint8)
+    rows = _axis(height, vectors.shape[0])
+    cols = _axis(width, vectors.shape[1])
+    total = np.zeros(reference.shape, np.int64)
+    for block_rows, wy in ((rows[0], rows[2]), (rows[1], 32 - rows[2])):
+        for block_cols, wx in ((cols[0], cols[2]), (cols[1], 32 - cols[2])):
+            total += (wy[:, None] * wx[None, :])[..., None] * _sample(up, vectors, block_rows, block_cols)
+    return ((total + 512) >> 10).astype(np.uint8)
 
 
 @pytest.mark.parametrize("shape", [(288, 352), (37, 53), (16, 16), (1, 1)])
-def test_compensation_equals_the_upsampled_reference_at_every_vector(shape):
+def test_compensation_equals_the_blend_of_upsampled_gathers(shape):
     rng = np.random.default_rng(sum(shape))
     reference = rng.integers(0, 256, shape + (3,), dtype=np.uint8)
-    vectors = rng.integers(-300, 300, motion.field_shape(*shape) + (2,))
-    assert np.array_equal(motion.compensate(reference, vectors), _upsampled_gather(reference, vectors))
+    for reach in (300, 9):  # far outside the frame; near, with many sub-pel phases
+        vectors = rng.integers(-reach, reach, motion.field_shape(*shape) + (2,))
+        assert np.array_equal(motion.compensate(reference, vectors), _slow_compensation(reference, vectors))
+
+
+def test_one_vector_everywhere_is_a_plain_shift_of_the_upsampled_reference():
+    (frame,) = clip(1)
+    vectors = np.broadcast_to(np.array([-5, 6]), motion.field_shape(*frame.shape[:2]) + (2,))
+    rows, cols = np.zeros(frame.shape[0], np.int64), np.zeros(frame.shape[1], np.int64)
+    gathered = _sample(motion.upsample(frame), vectors, rows, cols)
+    assert np.array_equal(motion.compensate(frame, vectors), gathered.astype(np.uint8))
+
+
+def test_neighbouring_predictions_blend_across_block_edges():
+    """OBMC: each vector predicts OVERLAP // 2 pixels into its neighbour, with weights summing to one."""
+    assert np.all(motion.WINDOW[: motion.BLOCK // 2] + motion.WINDOW[::-1][: motion.BLOCK // 2] >= 32)
+    assert np.array_equal(motion.WINDOW[: motion.BLOCK // 2][::-1], motion.WINDOW[motion.BLOCK // 2:])
+    reference = np.zeros((16, 32, 3), np.uint8)
+    reference[:, 16:] = 200  # left half dark, right half bright
+    vectors = np.array([[[0, 0], [0, -64]]])  # the right block looks 16 px left, at the dark half
+    prediction = motion.compensate(reference, vectors)[0, :, 0].astype(int)
+    band = motion.OVERLAP // 2
+    # Both vectors see the dark half everywhere except the left block's vector on the right
+    # block's first `band` columns, which it still predicts, with a weight falling off.
+    assert np.all(prediction[:16] == 0) and np.all(prediction[16 + band:] == 0)
+    expected = (200 * 32 * (32 - motion.WINDOW[:band]) + 512) >> 10
+    assert prediction[16:16 + band].tolist() == expected.tolist() == [88, 63, 38, 13]
 
 
 def test_zero_vectors_predict_the_reference_itself():
@@ -37,7 +81,7 @@ def test_zero_vectors_predict_the_reference_itself():
     assert np.array_equal(motion.compensate(frame, zero), frame)
 
 
-def test_half_pel_is_the_rounded_mean_of_two_pixels():
+def test_half_pel_between_two_pixels_is_their_rounded_mean():
     reference = np.array([[[10, 0, 255], [13, 1, 0]]], np.uint8)  # 1 x 2
     vectors = np.array([[[0, 2]]])  # half a pixel to the right
     prediction = motion.compensate(reference, vectors)
