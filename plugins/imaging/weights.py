@@ -21,10 +21,10 @@ __all__ = ["FORMATS", "assign", "check_sha256", "config_arrays", "config_from_ar
            "read_checked", "sha256_of", "weight_arrays", "write_npz"]
 
 FORMATS = {"cae": "neuralav-cae-weights-v1", "vae": "neuralav-vae-weights-v1",
-           "nvc": "neuralav-nvc-residual-weights-v1"}
+           "nvc": "neuralav-nvc-residual-weights-v2"}
 """Codec -> the ``format`` entry of its weights files. A ``vae`` can start from a ``cae``
 file's main transforms (the same layers), so the names live in one table (``nvc``: its
-P-frame residual coder)."""
+P-frame residual coder and motion tables; v2: four conditional motion densities)."""
 
 
 def sha256_of(path: str | os.PathLike) -> str:

@@ -188,6 +188,8 @@ class NVCDecoder(_NVCCodec, InterVideoDecoder):
         residual = self.residual.model
         self._side_bits = float(np.sum(min_coded_bits(residual.side_coder.cdf.numpy())))
         self._bits = residual.config.latent_channels * float(np.min(min_coded_bits(residual.coder.cdf.numpy())))
+        vector_bits = min_coded_bits(self.vectors.tables["cdf"])
+        self._vector_bits = float(vector_bits[0] + np.min(vector_bits[1:]))  # dy's table, dx's cheapest
 
     def _refuse_short(self, num_bytes: int, min_bits: float, what: str, width: int, height: int) -> None:
         needed = int(np.ceil((min_bits - FLUSH_BITS) / 8))
@@ -246,9 +248,11 @@ class NVCDecoder(_NVCCodec, InterVideoDecoder):
         motion_string = strings[:motion_length]
         side = strings[motion_length:motion_length + side_length]
         string = strings[motion_length + side_length:]
+        blocks = motion.field_shape(height, width)
+        self._refuse_short(len(motion_string), blocks[0] * blocks[1] * self._vector_bits, "P-frame motion string",
+                           width, height)
         self._refuse_short(len(side), zh * zw * self._side_bits, "P-frame side string", width, height)
         self._refuse_short(len(string), h * w * self._bits, "P-frame latent string", width, height)
-        blocks = motion.field_shape(height, width)
         import tensorflow as tf
 
         try:

@@ -39,5 +39,5 @@ WEIGHTS_FILE = "residual.npz"
 WEIGHTS_DIR_ENV = "NEURALAV_NVC_WEIGHTS_DIR"
 """Environment variable naming another folder holding ``residual.npz`` (no hash check then)."""
 
-WEIGHTS_SHA256: str | None = "ed843c8f6e2a2477f9dfb1e02c8c94e409aba5b02cd97aaddf4a361ff6dc69b2"
+WEIGHTS_SHA256: str | None = "c957907aa72036ac1989002d5b66c68a6c0e3b981565eb2134bc36f87f4363e5"
 """SHA-256 of the shipped ``residual.npz`` (checked on load)."""

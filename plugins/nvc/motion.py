@@ -29,8 +29,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["BLOCK", "SUBPEL", "SEARCH_RANGE", "INTERPOLATION_TAPS", "OVERLAP", "WINDOW", "field_shape", "luma", "upsample", "compensate", "search",
-           "vector_bits_cost", "predict_vectors", "vector_bits", "vector_differences", "vectors_from_differences"]
+__all__ = ["BLOCK", "SUBPEL", "SEARCH_RANGE", "INTERPOLATION_TAPS", "OVERLAP", "WINDOW", "VECTOR_RATE_SCALE",
+           "field_shape", "luma", "upsample", "compensate", "search", "vector_bits_cost", "predict_vectors",
+           "vector_bits", "vector_differences", "vectors_from_differences"]
 
 BLOCK = 16
 """Side of a motion block in pixels."""
@@ -58,6 +59,11 @@ SEARCH_RANGE = 32
 
 _MAX_VECTOR = 4 * SEARCH_RANGE * SUBPEL
 """Largest vector component (1/SUBPEL units) a decoder accepts: generous, bounds memory."""
+
+VECTOR_RATE_SCALE = 0.7
+"""Scale of :func:`vector_bits_cost`'s ``sqrt(3/λ)``: chosen by measurement on training video
+(``weights/MODEL_CARD.md``). Below 1 because a better vector also helps the blocks whose
+predictions overlap it (OBMC) and the next frames predicted from this one."""
 
 _COARSE = 4
 
@@ -364,9 +370,10 @@ def vector_bits_cost(lmbda: float) -> float:
     """Luma SAD a bit of vector difference is worth at λ (loss ``bpp + λ·MSE``, RGB 0–255).
 
     One bit buys 3/λ of squared error summed over a pixel's three channels, and SAD goes
-    as the square root of squared error (as H.264's λ_motion = sqrt(λ_mode)): ``sqrt(3/λ)``.
+    as the square root of squared error (as H.264's λ_motion = sqrt(λ_mode)): ``sqrt(3/λ)``,
+    scaled by :data:`VECTOR_RATE_SCALE`.
     """
-    return (3.0 / lmbda) ** 0.5
+    return VECTOR_RATE_SCALE * (3.0 / lmbda) ** 0.5
 
 
 def search(current: np.ndarray, reference: np.ndarray, length_cost: float = 1.0,

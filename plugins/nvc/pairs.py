@@ -149,7 +149,8 @@ def build_pairs(cache: Path, videos: Sequence[str], photos: Sequence[Path], qual
     cache.mkdir(parents=True, exist_ok=True)
     sets = []
     # The prediction scheme is part of the key: pairs made by another compensation are stale.
-    scheme = [motion.BLOCK, motion.SUBPEL, motion.OVERLAP, motion.INTERPOLATION_TAPS.tolist()]
+    scheme = [motion.BLOCK, motion.SUBPEL, motion.OVERLAP, motion.INTERPOLATION_TAPS.tolist(),
+              motion.VECTOR_RATE_SCALE]
     settings = {"qualities": list(qualities), "lmbdas": list(lmbdas), "every": every, "max_width": max_width,
                 "compensation": scheme}
     for video in videos:
