@@ -32,8 +32,9 @@ What a registered codec implements (the descriptor names the classes):
   for a keyframe; a lossy codec returns a ``CodedFrame`` with its reconstruction (closed
   loop), and ``CodedFrame(..., keyframe=True)`` when it chose to code a frame alone although
   given a reference (a scene cut). Declare the keyframe interval option ``g`` with
-  ``keyframe_interval_option()`` (as ffmpeg's ``-g``). P-frames only, no reordering: one packet per frame, in order,
-  ``dts == pts``, ``av.Packet.is_keyframe`` set on keyframes, and ``encode(None)`` flushes.
+  ``keyframe_interval_option()`` (as ffmpeg's ``-g``). P-frames only, no reordering: one
+  packet per frame, in order, ``dts == pts``, ``av.Packet.is_keyframe`` set on keyframes,
+  and ``encode(None)`` flushes.
   The decoder raises ``InvalidDataError`` for a P-frame whose reference it lacks (after a
   seek, a damaged or a missing packet) and resumes at the next keyframe;
   ``Decoder.discontinuity()``, which the reader calls after a seek, drops the references
