@@ -3,8 +3,10 @@ stream, a PyAV encoder opened up front, or a subtitle conversion.
 
 A PyAV encoder is opened before anything is written, so that settings it refuses are one clear
 :class:`~neuralav.registry.InvalidOptionError` (with what the encoder said) rather than a failure
-midway. A neural codec without a bitrate option takes ``-b`` as the quality level with the
-nearest nominal rate (:func:`_quality_for_bitrate`).
+midway. A neural video codec with a ``bpp`` option (a target size per picture) takes ``-b``
+as that target, ``rate / (width · height · frames/s)``; another neural codec without a
+bitrate option takes it as the quality level with the nearest nominal rate
+(:func:`_quality_for_bitrate`).
 """
 
 from __future__ import annotations
@@ -67,8 +69,13 @@ def _add_output(writer: Writer, route: _Route, registry: Registry | None) -> Out
                     options[name] = route.bit_rate / 1000 if name == "kbps" else route.bit_rate
                     break
             else:
-                channels = track.channels if track.type == "audio" else 1
-                options["quality"] = _quality_for_bitrate(descriptor, route.bit_rate, channels or 1)
+                if "bpp" in option_names and track.type == "video":
+                    # A per-picture target in bits per pixel: every frame gets rate/fps bits.
+                    pixels_per_second = track.width * track.height * float(_frame_rate(track))
+                    options["bpp"] = descriptor.option("bpp").parse(route.bit_rate / pixels_per_second)
+                else:
+                    channels = track.channels if track.type == "audio" else 1
+                    options["quality"] = _quality_for_bitrate(descriptor, route.bit_rate, channels or 1)
     if track.type == "video":
         source_format = None
         if not track.is_neural and track.av_stream.codec_context is not None:

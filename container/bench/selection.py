@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from typing import Sequence
 
 from neuralav import registry
@@ -39,16 +41,18 @@ def registry_descriptors(names: Sequence[str] | None, media_type: MediaType, com
 def adopt_descriptor(codec, descriptor: CodecDescriptor) -> None:
     """Sets what a benchmark codec adapter reads from a registry descriptor: ``descriptor``,
     ``name``, ``label``, ``family`` (``neural`` or ``registry``) and the settings it runs at,
-    every value of an integer ``quality`` option with bounds (``setting_name`` "quality"),
-    else the codec's defaults once (``setting_name`` "default", settings ``(None,)``)."""
+    every integer value of a bounded ``quality`` option (integer, or real as ``vae``'s, whose
+    integers are its named points; ``setting_name`` "quality"), else the codec's defaults once
+    (``setting_name`` "default", settings ``(None,)``)."""
     codec.descriptor = descriptor
     codec.name = descriptor.name
     codec.label = f"{descriptor.long_name} [{descriptor.distribution or '?'}]"
     codec.family = "neural" if Capability.NEURAL in descriptor.capabilities else "registry"
     quality = next((o for o in descriptor.options if o.name == "quality"), None)
-    if quality is not None and quality.type is int and quality.min is not None and quality.max is not None:
+    if quality is not None and quality.type in (int, float) and quality.min is not None \
+            and quality.max is not None:
         codec.setting_name = "quality"
-        codec.settings = tuple(range(int(quality.min), int(quality.max) + 1))
+        codec.settings = tuple(range(math.ceil(quality.min), math.floor(quality.max) + 1))
     else:
         codec.setting_name = "default"
         codec.settings = (None,)

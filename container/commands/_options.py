@@ -25,7 +25,7 @@ and exact to the microsecond in a float (inf, nan and 1e30 are refused)."""
 FAMILIES = {
     "c": ("codecs", "codec: copy, a neuralav codec (cae, wavenet...) or a PyAV encoder (libx264, libopus...)"),
     "q": ("qualities", "quality: a neural codec's quality level; qscale for PyAV encoders"),
-    "b": ("bitrates", "bitrate in bits/s with k/M suffixes (6k, 1.5M): PyAV encoders; neural codecs pick the nearest quality level"),
+    "b": ("bitrates", "bitrate in bits/s with k/M suffixes (6k, 1.5M): PyAV encoders; vae sets its per-picture size (bpp); other neural codecs pick the nearest quality level"),
     "opt": ("codec_options", "codec option KEY=VALUE (e.g. -opt:v preset=slow, -opt:v quality=2)"),
 }
 _INDICES = range(16)
@@ -40,8 +40,8 @@ class _Append(argparse.Action):
 
 
 class _AppendCodecOption(argparse.Action):
-    """``-g[:SPEC] N`` (ffmpeg's generic encoder option) as ``-opt[:SPEC] g=N``; a bare ``-g``
-    applies to the video streams (a keyframe interval means nothing to an audio codec)."""
+    """``-g[:SPEC] N`` (ffmpeg's generic encoder option) as ``-opt[:SPEC] g=N``, ``-preset[:SPEC] NAME``
+    as ``-opt[:SPEC] preset=NAME``; a bare ``-g`` or ``-preset`` applies to the video streams."""
 
     def __call__(self, parser, namespace, values, option_string=None):
         spec = option_string.partition(":")[2] or "v"
@@ -60,7 +60,7 @@ def _spellings(family: str) -> list[str]:
 
 
 def add_stream_options(parser: argparse.ArgumentParser) -> None:
-    """Register ``-c``, ``-q``, ``-b``, ``-opt`` and ``-g`` with every stream specifier."""
+    """Register ``-c``, ``-q``, ``-b``, ``-opt``, ``-g`` and ``-preset`` with every stream specifier."""
     for family, (dest, text) in FAMILIES.items():
         names = _spellings(family)
         visible = names[:1] + [n for n in names if n.count(":") == 1 and not n[-1].isdigit()]
@@ -74,6 +74,12 @@ def add_stream_options(parser: argparse.ArgumentParser) -> None:
                              "libx264...); the same as -opt:v g=N")
     parser.add_argument(*[n for n in names if n not in ("-g", "-g:v")], dest="codec_options",
                         action=_AppendCodecOption, metavar="G", help=argparse.SUPPRESS)
+    names = _spellings("preset")
+    parser.add_argument("-preset", "-preset:v", dest="codec_options", action=_AppendCodecOption,
+                        metavar="PRESET", help="encoder preset, as ffmpeg's -preset (vae: medium or slow; "
+                                               "libx264: ultrafast...veryslow); the same as -opt:v preset=NAME")
+    parser.add_argument(*[n for n in names if n not in ("-preset", "-preset:v")], dest="codec_options",
+                        action=_AppendCodecOption, metavar="PRESET", help=argparse.SUPPRESS)
 
 
 def parse_time(text: str) -> float:

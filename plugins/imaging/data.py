@@ -58,8 +58,9 @@ def load_images(files: Sequence[Path], min_size: int, half_scale: bool = True) -
 def prepare_extra_photos(sources: Iterable[str | os.PathLike], out_dir: str | os.PathLike) -> list[Path]:
     """Downscales photos ×2 (Lanczos) into `out_dir` as PNG, to hide JPEG artefacts.
 
-    Used for Debian wallpaper photos (``mate-backgrounds`` ``nature/``,
-    ``lomiri-wallpapers-16.04``). Existing outputs are kept.
+    Used for Debian wallpaper photos (:data:`DEBIAN_WALLPAPER_GLOBS`). An output is
+    named ``<folder>_<stem>.png``; Plasma's ``<Name>/contents/images/<size>.jpg``
+    is named ``<Name>_<size>.png``. Existing outputs are kept.
 
     Returns:
         The written (or existing) PNG paths.
@@ -69,7 +70,8 @@ def prepare_extra_photos(sources: Iterable[str | os.PathLike], out_dir: str | os
     written = []
     for src in sources:
         src = Path(src)
-        dst = out_dir / f"{src.parent.name}_{src.stem}.png"
+        folder = src.parents[2].name if src.parent.name == "images" else src.parent.name
+        dst = out_dir / f"{folder}_{src.stem}.png"
         if not dst.exists():
             with Image.open(src) as im:
                 im = im.convert("RGB")
@@ -112,11 +114,17 @@ class CropSampler:
         return out
 
 
+PLASMA_PHOTOS = ("BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf",
+                 "Grey", "OneStandsOut", "Path", "summer_1am")
+"""The photographs among Debian ``plasma-workspace-wallpapers`` (the others are drawings)."""
+
 DEBIAN_WALLPAPER_GLOBS = (
     "/usr/share/backgrounds/mate/nature/*.jpg",  # Debian package mate-backgrounds (12 photos)
     "/usr/share/backgrounds/*.jpg",  # Debian package lomiri-wallpapers-16.04 (15 photos)
+    *(f"/usr/share/wallpapers/{name}/contents/images/2560x1600.jpg" for name in PLASMA_PHOTOS),
 )
-"""Where ``apt-get install mate-backgrounds lomiri-wallpapers-16.04`` puts its photos."""
+"""Where ``apt-get install mate-backgrounds lomiri-wallpapers-16.04 plasma-workspace-wallpapers``
+puts its photos (27 + 10)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     sources = [f for pattern in DEBIAN_WALLPAPER_GLOBS for f in sorted(glob.glob(pattern))]
     if not sources:
-        print("no wallpaper found: apt-get install -y mate-backgrounds lomiri-wallpapers-16.04")
+        print("no wallpaper found: apt-get install -y mate-backgrounds lomiri-wallpapers-16.04 "
+              "plasma-workspace-wallpapers")
         return 1
     for path in prepare_extra_photos(sources, args.out_dir):
         print(path)

@@ -20,7 +20,7 @@ from neuralav.registry import InvalidDataError, PluginError
 from .weights import sha256_of
 from .zoo import Zoo
 
-__all__ = ["FLUSH_BITS", "LoadedModel", "load", "min_coded_bits"]
+__all__ = ["FLUSH_BITS", "LoadedModel", "load", "load_file", "min_coded_bits"]
 
 
 class LoadedModel:
@@ -91,13 +91,30 @@ def load(zoo: Zoo, quality: int, read_model: Callable[[Path], Any], missing_hint
         PluginError: the weights file is missing, unreadable or has the wrong hash.
     """
     path, sha256 = zoo.weights_path(quality)
-    key = (zoo.codec, str(path.resolve()))
+    return load_file(zoo.codec, path, sha256, read_model, f"for quality {quality}", missing_hint)
+
+
+def load_file(codec: str, path: Path, sha256: str | None, read_model: Callable[[Path], Any], what: str,
+              missing_hint: str) -> LoadedModel:
+    """The model of one weights file, read once per file and process.
+
+    Args:
+        codec: Codec name, for messages.
+        path: Weights file.
+        sha256: Its expected SHA-256, or ``None`` (not checked).
+        read_model: ``path -> model``, the codec's loader.
+        what: What the file is for, in the missing-file message (``for quality 3``).
+        missing_hint: How to get the file, appended to the error when it is missing.
+
+    Raises:
+        PluginError: the weights file is missing, unreadable or has the wrong hash.
+    """
+    key = (codec, str(path.resolve()))
     with _MODELS_LOCK:
         if key not in _MODELS:
             if not path.is_file():
-                raise PluginError(f"`{zoo.codec}` weights for quality {quality} not found at {path}"
-                                  f"{missing_hint}")
-            _MODELS[key] = LoadedModel(zoo.codec, path, sha256, read_model)
+                raise PluginError(f"`{codec}` weights {what} not found at {path}{missing_hint}")
+            _MODELS[key] = LoadedModel(codec, path, sha256, read_model)
         return _MODELS[key]
 
 

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-__all__ = ["Level", "Zoo"]
+__all__ = ["Level", "VariableRate", "Zoo"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +39,25 @@ class Level:
 
 
 @dataclasses.dataclass(frozen=True)
+class VariableRate:
+    """A variable-rate model: one weights file coding every real quality in a range.
+
+    Attributes:
+        weights: File name under the codec's weights folder.
+        sha256: Expected SHA-256 of that file (checked on load), or ``None``.
+        min_quality: Lowest quality it codes (inclusive).
+        max_quality: Highest quality it codes (inclusive).
+        nominal_bpp: (quality, measured Kodak mean bpp) pairs for help text.
+    """
+
+    weights: str
+    sha256: str | None
+    min_quality: float
+    max_quality: float
+    nominal_bpp: tuple[tuple[float, float], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class Zoo:
     """An image codec's levels and where their weights are.
 
@@ -48,12 +67,16 @@ class Zoo:
         weights_dir: Folder of the shipped weights files.
         weights_dir_env: Environment variable naming another folder of weights files
             with the same names (fresh exports, a tiny test model); no hash check then.
+        variable_rate: The codec's variable-rate model, if it has one: encoders code
+            every quality with it; the one-level files of ``levels`` then only decode
+            payloads written by them.
     """
 
     codec: str
     levels: Mapping[int, Level]
     weights_dir: Path
     weights_dir_env: str
+    variable_rate: VariableRate | None = None
 
     def level(self, quality: int) -> Level:
         """The level of a ``quality`` value.
@@ -70,14 +93,18 @@ class Zoo:
     def weights_path(self, quality: int) -> tuple[Path, str | None]:
         """Weights file of a `quality` level and its expected SHA-256 (``None``: not checked)."""
         entry = self.level(quality)
+        return self.file_path(entry.weights, entry.sha256)
+
+    def file_path(self, name: str, sha256: str | None) -> tuple[Path, str | None]:
+        """Path of weights file `name` and the SHA-256 to check (``None`` under the override folder)."""
         override = os.environ.get(self.weights_dir_env)
         if override:
-            return Path(override) / entry.weights, None
-        return self.weights_dir / entry.weights, entry.sha256
+            return Path(override) / name, None
+        return self.weights_dir / name, sha256
 
 
 def image_codec(name: str, long_name: str, fourcc: str, levels: Mapping[int, Level], quality_help: str,
-                module: str):
+                module: str, quality_option: Any = None, extra_options: tuple = ()):
     """The descriptor of an intra-only learned ``rgb24`` image codec with a ``quality`` option.
 
     Args:
@@ -87,6 +114,9 @@ def image_codec(name: str, long_name: str, fourcc: str, levels: Mapping[int, Lev
         levels: Its level table (the option's range; the default is level 3).
         quality_help: Help text of the ``quality`` option.
         module: Module holding ``<NAME>Encoder`` and ``<NAME>Decoder``.
+        quality_option: The ``quality`` :class:`~neuralav.registry.Option`, if not the
+            integer level option the table implies.
+        extra_options: More options (rate control, presets).
     """
     from neuralav.registry import Capability, CodecDescriptor, MediaType, Option
 
@@ -94,6 +124,7 @@ def image_codec(name: str, long_name: str, fourcc: str, levels: Mapping[int, Lev
         name=name, long_name=long_name, media_type=MediaType.VIDEO,
         capabilities=Capability.LOSSY | Capability.NEURAL | Capability.INTRA_ONLY | Capability.VARIABLE_SIZE,
         formats=("rgb24",),
-        options=(Option("quality", int, 3, quality_help, min=min(levels), max=max(levels)),),
+        options=(quality_option or Option("quality", int, 3, quality_help, min=min(levels), max=max(levels)),
+                 *extra_options),
         version=1, fourcc=fourcc,
         encoder=f"{module}:{name.upper()}Encoder", decoder=f"{module}:{name.upper()}Decoder")

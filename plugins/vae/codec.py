@@ -1,28 +1,37 @@
 """`vae` encoder and decoder: a range-coded hyper-latent and latent per frame (intra only).
 
 Payload of one frame: the image codecs' framing (:mod:`neuralav.plugins.imaging.payload`)
-with this field after the model id (big-endian)::
+with one field after the model id (big-endian). Format 2, written by the variable-rate
+model (quality in 1/256 steps)::
 
     offset  size  field
-    6       4     n = length of the side string
-    10      n     range-coded hyper-latent ``z`` (factorized prior)
-    10+n    m     range-coded latent ``y`` (Gaussian scales from the integer hyper-synthesis)
-    10+n+m  4     CRC-32
+    0       1     payload format (2)
+    1       2     quality · 256
+    3       4     model id
+    7       4     n = length of the side string
+    11      n     range-coded hyper-latent ``z`` (factorized prior)
+    11+n    m     range-coded latent ``y`` (Gaussian scales from the integer hyper-synthesis)
+    11+n+m  4     CRC-32
+
+Format 1, written by the former one-level files ``q1..q4.npz`` (and by ``nvc`` keyframes),
+has a one-byte integer quality level instead, so every later field sits a byte earlier;
+decoders still read it with that level's file.
 
 The latent shapes follow from the frame size (``y``: ceil(H/16) x ceil(W/16),
 ``z``: ceil(H/64) x ceil(W/64), after edge padding to a multiple of 16). The
-decoder checks, before any TensorFlow call: the framing, that the level and model
-id are its own, that n fits, and that each string is long enough to range-code the
-latent values the frame size implies with this model's tables
+decoder checks, before any TensorFlow call: the framing, that the quality and model
+id name a model it has, that n fits, and that each string is long enough to
+range-code the latent values the frame size implies with that model's tables
 (:func:`~neuralav.plugins.imaging.runtime.min_coded_bits`): a packet claiming a
 frame its bytes cannot justify never makes the model allocate it.
 
 The scale indices of ``y`` are computed in fixed point from the decoded ``z``
 (:mod:`.integer`), identically at encode and decode time, so the latent string
-always parses as it was written. Weights are loaded once per file and process
-(:mod:`neuralav.plugins.imaging.runtime`); the environment variable
-``NEURALAV_VAE_WEIGHTS_DIR`` points at another folder holding ``q1..q4.npz`` (no
-hash check then), e.g. fresh exports or a tiny test model.
+always parses as it was written; the inverse gain of a quality between two rows is
+interpolated in numpy float32, the same on every machine. Weights are loaded once
+per file and process (:mod:`neuralav.plugins.imaging.runtime`); the environment
+variable ``NEURALAV_VAE_WEIGHTS_DIR`` points at another folder holding ``vr.npz``
+and ``q1..q4.npz`` (no hash check then), e.g. fresh exports or a tiny test model.
 """
 
 from __future__ import annotations
@@ -32,12 +41,13 @@ import struct
 import numpy as np
 
 from neuralav.plugins.imaging.codec import ImageCodec, ImageDecoder, ImageEncoder
-from neuralav.plugins.imaging.payload import PAYLOAD_FORMAT, Framing
-from neuralav.plugins.imaging.runtime import LoadedModel, min_coded_bits
+from neuralav.plugins.imaging.payload import PAYLOAD_FORMAT, VARIABLE_RATE_FORMAT, Framing, snap_quality
+from neuralav.plugins.imaging.rate_control import search_quality
+from neuralav.plugins.imaging.runtime import LoadedModel, load_file, min_coded_bits
 from neuralav.registry import InvalidDataError, PluginError
 
 from .config import latent_shapes
-from .quality import WEIGHTS_DIR_ENV, ZOO, level as get_level
+from .quality import WEIGHTS_DIR_ENV, ZOO, level as get_level, lmbda_of
 from .weights import load_model
 
 __all__ = ["VAEEncoder", "VAEDecoder", "LoadedModel", "load_model_file", "weights_path",
@@ -50,7 +60,7 @@ weights_path = ZOO.weights_path
 
 
 def pack_payload(quality: int, model_id: bytes, side: bytes, string: bytes) -> bytes:
-    """Serializes one frame (layout in the module docstring)."""
+    """Serializes one frame of a one-level model (format 1; layout in the module docstring)."""
     return FRAMING.pack(quality, model_id, (len(side),), side + string)
 
 
@@ -92,7 +102,7 @@ class VAECodec(ImageCodec):
 
     @classmethod
     def load_model(cls, quality: int) -> LoadedModel:
-        """The shared model of a `quality` level (read once per file and process).
+        """The shared one-level model of an integer `quality` level (payload format 1).
 
         Raises:
             PluginError: the weights file is missing, unreadable, has the wrong hash,
@@ -105,9 +115,28 @@ class VAECodec(ImageCodec):
                               f"quality {quality} needs {gain_index + 1}")
         return loaded
 
+    @classmethod
+    def load_variable_rate(cls) -> LoadedModel:
+        """The shared variable-rate model (payload format 2).
+
+        Raises:
+            PluginError: the weights file is missing, unreadable, has the wrong hash, or
+                does not cover the quality range of :data:`.quality.VARIABLE_RATE`.
+        """
+        entry = cls.zoo.variable_rate
+        path, sha256 = cls.zoo.file_path(entry.weights, entry.sha256)
+        loaded = load_file("vae", path, sha256, cls.read_model, "of the variable-rate model", cls.missing_hint)
+        lmbdas = loaded.model.lmbdas
+        wanted = [lmbda_of(q) for q in np.arange(entry.min_quality, entry.max_quality + 1)]
+        if len(lmbdas) != len(wanted) or not np.allclose(lmbdas, wanted, rtol=1e-6):
+            raise PluginError(f"`vae` weights {path} have gain rows for λ {', '.join(f'{v:g}' for v in lmbdas)}, "
+                              f"not one per quality {entry.min_quality:g} .. {entry.max_quality:g} "
+                              f"(λ {', '.join(f'{v:g}' for v in wanted)})")
+        return loaded
+
 
 def load_model_file(quality: int) -> LoadedModel:
-    """Loads (once per file and process) the model that codes a `quality` level.
+    """Loads (once per file and process) the one-level model of an integer `quality` level.
 
     Raises:
         PluginError: the weights file is missing, unreadable, has the wrong hash,
@@ -117,34 +146,155 @@ def load_model_file(quality: int) -> LoadedModel:
 
 
 class VAEEncoder(VAECodec, ImageEncoder):
-    """Encoder of the `vae` codec. Option ``quality`` selects the level (see :mod:`.quality`)."""
+    """Encoder of the `vae` codec: the variable-rate model at any quality in its range.
 
-    def code(self, image: np.ndarray) -> tuple[tuple, bytes]:
-        """H x W x 3 uint8 RGB -> ((side string length,), side string + latent string)."""
-        side, string, _ = self.loaded.compress(image, self.level.gain_index)
-        return (len(side),), side + string
+    Options: ``quality`` (real, :mod:`.quality`); ``bpp``: a target size per picture
+    in bits per pixel (whole payload): the quality is then searched for each picture
+    (:func:`~neuralav.plugins.imaging.rate_control.search_quality`) and ``quality``
+    is only where the search starts; ``preset``: ``medium`` codes the analysis
+    transform's latents, ``slow`` refines them for each picture first
+    (:mod:`.refine`: same decoder, same bitstream, more encoder time).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super(ImageEncoder, self).__init__(*args, **kwargs)  # not ImageEncoder's: no level table
+        self.quality = float(self.options["quality"])
+        self.target_bpp = self.options.get("bpp")
+        self.preset = self.options.get("preset", "medium")
+        self.loaded = self.load_variable_rate()
+        self.last_quality = self.quality
+        """Quality the last picture was coded at (after rate control)."""
+
+    def header_fields(self) -> dict[str, int | str | bytes]:
+        """Only the quality: a decoder needs nothing else (each payload names its own)."""
+        return {"quality": format(self.quality, "g")}
+
+    def encode_image(self, image: np.ndarray, pix_fmt: str) -> bytes:
+        """Codes one HxWx3 uint8 ``rgb24`` image into a self-checking payload (format 2)."""
+        if pix_fmt != "rgb24" or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f"`vae` codes rgb24 HxWx3 uint8 images, got {pix_fmt} {image.dtype} {image.shape}")
+        image = np.ascontiguousarray(image)
+        with self.loaded.lock:
+            if self.target_bpp is None:
+                quality = snap_quality(self.quality)
+                payload = self._payload(image, quality)
+            else:
+                quality, payload = self._rate_controlled(image)
+        self.last_quality = quality
+        return payload
+
+    def _payload(self, image: np.ndarray, quality: float, latents=None) -> bytes:
+        """The format-2 payload of `image` at `quality` (``latents``: :meth:`VAEModel.code_side`'s
+        output for it, when the caller has them; ignored by ``slow``, which refines its own)."""
+        model = self.loaded.model
+        position = quality - self.zoo.variable_rate.min_quality
+        if self.preset == "slow":
+            side, string = self._refined(image, quality, position)
+        else:
+            coded = model.code_latents(*latents) if latents is not None else model.code_image(image, position)
+            side, string = coded[:2]
+        return FRAMING.pack_variable(quality, self.loaded.model_id, (len(side),), side + string)
+
+    def _refined(self, image: np.ndarray, quality: float, position: float) -> tuple[bytes, bytes]:
+        from .refine import refine_latents
+
+        model = self.loaded.model
+        log_gain, log_inverse_gain = model.gain_vectors(position)
+        y, z = refine_latents(model, image, log_gain, log_inverse_gain, lmbda_of(quality), REFINE_ITERATIONS)
+        side, string, _, _ = model.code_latents(*model.code_hyper_latent(y, z))
+        return side, string
+
+    def _rate_controlled(self, image: np.ndarray) -> tuple[float, bytes]:
+        """(quality, payload) of the picture whose size is closest to ``bpp`` · pixels.
+
+        The search codes ``medium`` payloads. With ``preset=slow`` the picture is then refined
+        at the quality found; refinement moves the size (usually down), so when the refined
+        payload misses the target by more than 3 % the search runs again for the target
+        scaled by that ratio, and the closer of the two refined payloads is kept.
+        """
+        model = self.loaded.model
+        entry = self.zoo.variable_rate
+        target = self.target_bpp * image.shape[0] * image.shape[1] / 8
+        analysed = model.analyze_only(image)
+
+        def size_at(quality: float):
+            log_gain, _ = model.gain_vectors(quality - entry.min_quality)
+            latents = model.code_side(analysed * np.exp(log_gain))
+            side, string, _, _ = model.code_latents(*latents)
+            return FRAMING.overhead(VARIABLE_RATE_FORMAT) + len(side) + len(string), latents
+
+        def search(wanted: float, start: float):
+            return search_quality(size_at, wanted, entry.min_quality, entry.max_quality, start=start)
+
+        quality, size, latents = search(target, self.last_quality)
+        if self.preset != "slow":
+            return quality, self._payload(image, quality, latents)
+        payload = self._payload(image, quality)
+        if abs(len(payload) / target - 1) > SLOW_RETRY_ERROR:
+            again, _, _ = search(target * size / len(payload), quality)
+            if again != quality:
+                second = self._payload(image, again)
+                if abs(np.log(len(second) / target)) < abs(np.log(len(payload) / target)):
+                    quality, payload = again, second
+        return quality, payload
+
+
+SLOW_RETRY_ERROR = 0.03
+"""Relative size error of a refined payload above which ``preset=slow`` searches once more."""
+
+REFINE_ITERATIONS = 100
+"""Iterations of ``-preset slow``'s latent refinement (gain and time: ``weights/MODEL_CARD.md``)."""
 
 
 class VAEDecoder(VAECodec, ImageDecoder):
-    """Decoder of the `vae` codec; its quality level comes from the codec header."""
+    """Decoder of the `vae` codec. Each payload names its model: format 2 the variable-rate
+    model at the payload's quality, format 1 the one-level file of its integer level."""
 
     def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        model = self.loaded.model
-        self._side_bits_per_position = float(np.sum(min_coded_bits(model.side_coder.cdf.numpy())))
-        self._bits_per_position = model.config.latent_channels * float(np.min(min_coded_bits(model.coder.cdf.numpy())))
+        super(ImageDecoder, self).__init__(*args, **kwargs)  # models are loaded per payload
+        self.quality = self.options["quality"]
+        self._bounds: dict[str, tuple[float, float]] = {}
 
-    def check_fits(self, fields: tuple, body: bytes, width: int, height: int) -> None:
-        """Refuses a side-string length longer than the strings, or strings too short to code
-        the frame's hyper-latent and latent (each ``y`` value costs at least what the most
-        peaked of the scale tables charges)."""
+    def _bits_per_position(self, loaded: LoadedModel) -> tuple[float, float]:
+        """(fewest bits of one hyper-latent position, of one latent position) with a model's tables."""
+        key = str(loaded.path)
+        if key not in self._bounds:
+            model = loaded.model
+            side = float(np.sum(min_coded_bits(model.side_coder.cdf.numpy())))
+            latent = model.config.latent_channels * float(np.min(min_coded_bits(model.coder.cdf.numpy())))
+            self._bounds[key] = (side, latent)
+        return self._bounds[key]
+
+    def decode_image(self, payload: bytes, width: int, height: int, pix_fmt: str) -> np.ndarray:
+        """Decodes one payload into an HxWx3 uint8 ``rgb24`` image.
+
+        Raises:
+            InvalidDataError: truncated or corrupt payload, a quality or model this
+                decoder does not have, a payload that does not fit width x height, or
+                strings the range decoders reject.
+        """
+        quality, model_id, fields, body = FRAMING.unpack(payload)
+        if payload[0] == VARIABLE_RATE_FORMAT:
+            entry = self.zoo.variable_rate
+            if not entry.min_quality <= quality <= entry.max_quality:
+                raise InvalidDataError(f"`vae` packet names quality {quality:g} (valid: {entry.min_quality:g} "
+                                       f"to {entry.max_quality:g})")
+            loaded = self.load_variable_rate()
+            position = quality - entry.min_quality  # gain row k is quality min + k
+        else:
+            if quality not in self.zoo.levels:
+                raise InvalidDataError(f"`vae` packet names quality {quality} (valid: {min(self.zoo.levels)} "
+                                       f"to {max(self.zoo.levels)})")
+            loaded = self.load_model(quality)
+            position = get_level(quality).gain_index
+        if model_id != loaded.model_id:
+            raise InvalidDataError(f"`vae` packet was coded with model {model_id.hex()}; this decoder's "
+                                   f"quality {quality:g} weights are model {loaded.model_id.hex()}")
+        self.quality = quality
         side, string = split_strings(fields, body)
         (h, w), (zh, zw) = latent_shapes(width, height)
-        self.refuse_short(len(side), zh * zw * self._side_bits_per_position, width, height)
-        self.refuse_short(len(string), h * w * self._bits_per_position, width, height)
-
-    def reconstruct(self, fields: tuple, body: bytes, width: int, height: int) -> np.ndarray:
-        """Range-decodes ``z`` then ``y`` and synthesizes the picture."""
-        side, string = split_strings(fields, body)
-        image, _ = self.loaded.decompress(side, string, self.level.gain_index, width, height)
+        side_bits, bits = self._bits_per_position(loaded)
+        self.refuse_short(len(side), zh * zw * side_bits, width, height)
+        self.refuse_short(len(string), h * w * bits, width, height)
+        image, _ = loaded.decompress(side, string, position, width, height)
         return image

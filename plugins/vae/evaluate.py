@@ -33,7 +33,7 @@ from .codec import FRAMING
 
 __all__ = ["evaluate_level", "main"]
 
-PAYLOAD_OVERHEAD = FRAMING.overhead
+PAYLOAD_OVERHEAD = FRAMING.overhead()
 """Bytes of the ``vae`` payload around the two strings (14)."""
 
 

@@ -117,6 +117,9 @@ class VAEModel(tf.keras.Model):
         init = np.array([[0.5 * np.log(v / center)] * config.latent_channels for v in lmbdas], np.float32)
         self.log_gain = tf.Variable(init, name="log_gain")
         self.log_inverse_gain = tf.Variable(-init, name="log_inverse_gain")
+        # Which level the next training crop is trained at (checkpointed, so a resumed run
+        # continues the cycle): every level is trained equally often whatever the batch size.
+        self.level_cursor = tf.Variable(0, dtype=tf.int64, trainable=False, name="level_cursor")
         offset = np.log(config.scale_min)
         factor = (np.log(config.scale_max) - offset) / (config.num_scales - 1.0)
         self._scale_fn = lambda i: tf.math.exp(offset + factor * i)
@@ -142,7 +145,11 @@ class VAEModel(tf.keras.Model):
     # ------------------------------------------------------------------ training
 
     def call(self, x: tf.Tensor, training: bool = True):
-        """Rate–distortion loss of a batch; crop *i* is trained at level ``i mod num_levels``.
+        """Rate–distortion loss of a batch; its crops take the next levels in turn.
+
+        Crop *i* of the *k*-th training batch (``training=True``) is trained at level
+        ``(c + i) mod num_levels``, where ``c`` counts the crops of earlier
+        training batches; with ``training=False`` crop *i* is at level ``i mod num_levels``.
 
         Args:
             x: N x H x W x 3 images, uint8 or float 0–255; H, W multiples of 64.
@@ -156,7 +163,9 @@ class VAEModel(tf.keras.Model):
         main = self._main_entropy_model(compression=False)
         side = tfc.ContinuousBatchedEntropyModel(self.hyperprior, coding_rank=3, offset_heuristic=False)
         x = tf.cast(x, tf.float32)
-        levels = tf.range(tf.shape(x)[0]) % self.num_levels
+        batch = tf.shape(x, out_type=tf.int64)[0]
+        start = self.level_cursor.assign_add(batch) - batch if training else tf.constant(0, tf.int64)
+        levels = tf.cast((start + tf.range(batch)) % self.num_levels, tf.int32)
         gain = tf.exp(tf.gather(self.log_gain, levels))[:, None, None, :]
         inverse_gain = tf.exp(tf.gather(self.log_inverse_gain, levels))[:, None, None, :]
         y = self.analysis_transform(x) * gain
@@ -218,23 +227,68 @@ class VAEModel(tf.keras.Model):
         if self.coder is None or self.side_coder is None or self.integer_hyper is None:
             raise RuntimeError("call `make_coder()` (or load weights) before coding")
 
+    def gain_vectors(self, position: float) -> tuple[np.ndarray, np.ndarray]:
+        """(log gain, log inverse gain), float32 [M], at a real `position` among the gain rows.
+
+        Row *l* is level *l*; between rows both are interpolated linearly in log (Cui et
+        al.'s continuous rate adaptation: ``g = g_l^(1-t) · g_(l+1)^t``). Computed in numpy
+        float32, so every machine derives the same inverse gain for a decoded quality.
+
+        Raises:
+            ValueError: `position` is outside ``[0, num_levels - 1]``.
+        """
+        position = float(position)
+        if not 0.0 <= position <= self.num_levels - 1:
+            raise ValueError(f"gain position {position} is outside 0 .. {self.num_levels - 1}")
+        row = min(int(np.floor(position)), self.num_levels - 1)
+        t = np.float32(position - row)
+        rows = [self.log_gain.numpy(), self.log_inverse_gain.numpy()]
+        if t == 0:
+            return rows[0][row].copy(), rows[1][row].copy()
+        return tuple((np.float32(1) - t) * r[row] + t * r[row + 1] for r in rows)
+
     @tf.function(input_signature=[tf.TensorSpec((None, None, 3), tf.uint8),
                                   tf.TensorSpec((), tf.int32)])
     def analyze(self, image: tf.Tensor, level: tf.Tensor):
+        """:meth:`analyze_gained` at gain row `level` (0-based)."""
+        return self.analyze_gained(image, self.log_gain[level])
+
+    @tf.function(input_signature=[tf.TensorSpec((None, None, 3), tf.uint8),
+                                  tf.TensorSpec((None,), tf.float32)])
+    def analyze_gained(self, image: tf.Tensor, log_gain: tf.Tensor):
         """Encoder half before the integer network.
 
         Args:
             image: H x W x 3 uint8 RGB (any H, W >= 1).
-            level: 0-based level (gain row).
+            log_gain: float32 [M], the log gain (:meth:`gain_vectors`).
 
         Returns:
             (y, z_hat, side_string): y 1 x h x w x M float32 (gain applied),
             z_hat zh x zw x C int32 (the quantized hyper-latent) and the scalar
             tf.string coding it.
         """
-        x = pad_to_multiple(tf.cast(image[None], tf.float32), PAD_MULTIPLE)
-        y = self.analysis_transform(x) * tf.exp(self.log_gain[level])
+        return self.code_side(self.analysis_transform(self.padded(image)) * tf.exp(log_gain))
+
+    @tf.function(input_signature=[tf.TensorSpec((None, None, 3), tf.uint8)])
+    def analyze_only(self, image: tf.Tensor) -> tf.Tensor:
+        """The analysis transform's latent before any gain: 1 x h x w x M float32 (rate control
+        scales it by each quality's gain without analysing the picture again)."""
+        return self.analysis_transform(self.padded(image))
+
+    @staticmethod
+    def padded(image: tf.Tensor) -> tf.Tensor:
+        """H x W x 3 uint8 -> 1 x H' x W' x 3 float32 0–255, edge-padded to multiples of 16."""
+        return pad_to_multiple(tf.cast(image[None], tf.float32), PAD_MULTIPLE)
+
+    @tf.function(input_signature=[tf.TensorSpec((1, None, None, None), tf.float32)])
+    def code_side(self, y: tf.Tensor):
+        """(y, z_hat, side string) of a gained latent y (1 x h x w x M): the hyper-analysis
+        of ``|y|``, ``z`` quantized (zh x zw x C int32) and range-coded."""
         z = self.hyper_analysis_transform(tf.abs(y))
+        return self.code_hyper_latent(y, z)
+
+    def code_hyper_latent(self, y: tf.Tensor, z: tf.Tensor):
+        """(y, z_hat zh x zw x C int32, side string) of a given hyper-latent z (1 x zh x zw x C)."""
         side_string = self.side_coder.compress(z)[0]
         z_hat = tf.cast(self.side_coder.quantize(z)[0], tf.int32)
         return y, z_hat, side_string
@@ -252,53 +306,58 @@ class VAEModel(tf.keras.Model):
 
     @tf.function(input_signature=[tf.TensorSpec((), tf.string),
                                   tf.TensorSpec((None, None, None), tf.int32),
-                                  tf.TensorSpec((), tf.int32), tf.TensorSpec((2,), tf.int32)])
-    def synthesize(self, string: tf.Tensor, indexes: tf.Tensor, level: tf.Tensor,
+                                  tf.TensorSpec((None,), tf.float32), tf.TensorSpec((2,), tf.int32)])
+    def synthesize(self, string: tf.Tensor, indexes: tf.Tensor, log_inverse_gain: tf.Tensor,
                    image_shape: tf.Tensor) -> tf.Tensor:
         """Range-decodes ``ŷ`` with `indexes` and returns the H x W x 3 uint8 picture."""
         y_hat = self.coder.decompress(string[None], tf.cast(indexes[None], tf.float32))
-        return self._picture(y_hat, level, image_shape)
+        return self._picture(y_hat, log_inverse_gain, image_shape)
 
     @tf.function(input_signature=[tf.TensorSpec((1, None, None, None), tf.float32),
-                                  tf.TensorSpec((), tf.int32), tf.TensorSpec((2,), tf.int32)])
-    def reconstruct_latent(self, y: tf.Tensor, level: tf.Tensor, image_shape: tf.Tensor) -> tf.Tensor:
+                                  tf.TensorSpec((None,), tf.float32), tf.TensorSpec((2,), tf.int32)])
+    def reconstruct_latent(self, y: tf.Tensor, log_inverse_gain: tf.Tensor, image_shape: tf.Tensor) -> tf.Tensor:
         """The encoder-side picture of ``round(y)``, without range coding."""
-        return self._picture(tf.round(y), level, image_shape)
+        return self._picture(tf.round(y), log_inverse_gain, image_shape)
 
-    def _picture(self, y_hat, level, image_shape):
-        x_hat = self.synthesis_transform(y_hat * tf.exp(self.log_inverse_gain[level]))
+    def _picture(self, y_hat, log_inverse_gain, image_shape):
+        x_hat = self.synthesis_transform(y_hat * tf.exp(log_inverse_gain))
         x_hat = x_hat[0, :image_shape[0], :image_shape[1], :]
         return tf.saturate_cast(tf.round(x_hat), tf.uint8)
 
-    def compress(self, image: np.ndarray, level: int) -> tuple[bytes, bytes, np.ndarray]:
-        """Codes one image at a 0-based `level`.
+    def compress(self, image: np.ndarray, level: float) -> tuple[bytes, bytes, np.ndarray]:
+        """Codes one image at gain position `level` (a 0-based level, or a real value between
+        two: :meth:`gain_vectors`).
 
         Args:
             image: H x W x 3 uint8 RGB.
-            level: 0-based level.
+            level: Gain position.
 
         Returns:
             (side string, latent string, indexes h x w x M int32).
         """
-        side, string, indexes, _ = self._code(image, level)
+        side, string, indexes, _ = self.code_image(image, level)
         return side, string, indexes
 
-    def compress_and_reconstruct(self, image: np.ndarray, level: int) -> tuple[bytes, bytes, np.ndarray]:
+    def compress_and_reconstruct(self, image: np.ndarray, level: float) -> tuple[bytes, bytes, np.ndarray]:
         """:meth:`compress` and :meth:`reconstruct` from one analysis (an inter codec's keyframe
         needs both): (side string, latent string, H x W x 3 uint8 reconstruction)."""
-        side, string, _, y = self._code(image, level)
-        picture = self.reconstruct_latent(y, np.int32(level), np.array(image.shape[:2], np.int32)).numpy()
-        return side, string, picture
+        side, string, _, y = self.code_image(image, level)
+        picture = self.reconstruct_latent(y, self.gain_vectors(level)[1], np.array(image.shape[:2], np.int32))
+        return side, string, picture.numpy()
 
-    def _code(self, image: np.ndarray, level: int):
+    def code_image(self, image: np.ndarray, level: float):
         """(side string, latent string, indexes, y) of one image."""
         self._require_coder()
-        y, z_hat, side_string = self.analyze(image, np.int32(level))
+        return self.code_latents(*self.analyze_gained(image, self.gain_vectors(level)[0]))
+
+    def code_latents(self, y: tf.Tensor, z_hat: tf.Tensor, side_string: tf.Tensor):
+        """(side string, latent string, indexes h x w x M int32, y) of analysed latents: the
+        scale indexes of the integer hyper-synthesis, then ``round(y)`` range-coded with them."""
         indexes = self.integer_hyper(z_hat.numpy(), tuple(y.shape[1:3]))
         string = self.compress_latent(y, indexes)
         return side_string.numpy(), string.numpy(), indexes, y
 
-    def decompress(self, side_string: bytes, string: bytes, level: int,
+    def decompress(self, side_string: bytes, string: bytes, level: float,
                    width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
         """Inverse of :meth:`compress`.
 
@@ -312,14 +371,16 @@ class VAEModel(tf.keras.Model):
         y_shape, z_shape = latent_shapes(width, height)
         z_hat = self.decompress_side(side_string, np.array(z_shape, np.int32)).numpy()
         indexes = self.integer_hyper(z_hat, y_shape)
-        picture = self.synthesize(string, indexes, np.int32(level), np.array([height, width], np.int32))
+        log_inverse_gain = self.gain_vectors(level)[1]
+        picture = self.synthesize(string, indexes, log_inverse_gain, np.array([height, width], np.int32))
         return picture.numpy(), indexes
 
-    def reconstruct(self, image: np.ndarray, level: int) -> np.ndarray:
+    def reconstruct(self, image: np.ndarray, level: float) -> np.ndarray:
         """Encoder-side reconstruction (H x W x 3 uint8); decoding reproduces it bit for bit."""
         self._require_coder()
-        y, _, _ = self.analyze(image, np.int32(level))
-        return self.reconstruct_latent(y, np.int32(level), np.array(image.shape[:2], np.int32)).numpy()
+        log_gain, log_inverse_gain = self.gain_vectors(level)
+        y, _, _ = self.analyze_gained(image, log_gain)
+        return self.reconstruct_latent(y, log_inverse_gain, np.array(image.shape[:2], np.int32)).numpy()
 
     # ------------------------------------------------------------------ weights
 

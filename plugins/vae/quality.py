@@ -1,22 +1,31 @@
-"""The one table of `vae` quality levels: option value -> λ, gain row, architecture, weights, hash.
+"""The `vae` quality scale and its models: a variable-rate model, and the one-level files it replaced.
 
-Each level is its own one-level model (``q{N}.npz``, gain row 0), trained
-from the matching ``cae`` level's transforms at that level's λ, so that every
-level starts from transforms already trained for its rate (why, and what was
-measured: ``weights/MODEL_CARD.md``). The model code also supports several levels
-per file through gain units (:mod:`.model`); a level names its file and its gain
-row. Importing this module is cheap (no TensorFlow).
+Quality is a real number: quality *q* stands for the rate–distortion trade-off
+λ = 0.01 · 2^(q − 3) (:func:`lmbda_of`; loss ``bpp + λ·MSE``, MSE of 0–255 RGB),
+so each unit of quality doubles λ. The variable-rate model (``vr.npz``,
+:data:`VARIABLE_RATE`) has one gain row per integer quality 0..7 and interpolates
+between them (:meth:`.model.VAEModel.gain_vectors`); encoders code every quality
+with it. Qualities 1..4 keep their meaning as named points (the λ of the former
+levels).
+
+The former one-level files ``q1..q4.npz`` (:data:`LEVELS`), each trained from
+the matching ``cae`` level, stay shipped so that payloads written with them
+(payload format 1, and ``nvc`` keyframes) still decode. Importing this module is
+cheap (no TensorFlow).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from neuralav.plugins.imaging.zoo import Level, Zoo
+import math
+
+from neuralav.plugins.imaging.zoo import Level, VariableRate, Zoo
 
 from .config import ArchConfig
 
-__all__ = ["Level", "LEVELS", "LMBDAS", "WEIGHTS_DIR", "WEIGHTS_DIR_ENV", "ZOO", "level", "option_help"]
+__all__ = ["Level", "LEVELS", "LMBDAS", "VARIABLE_RATE", "WEIGHTS_DIR", "WEIGHTS_DIR_ENV", "ZOO", "level",
+           "lmbda_of", "option_help", "quality_of"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 """Folder of the shipped ``q{N}.npz`` files."""
@@ -47,14 +56,27 @@ LEVELS: dict[int, Level] = {
 }
 """``quality`` option value -> level (higher is better quality, more bits)."""
 
-ZOO = Zoo("vae", LEVELS, WEIGHTS_DIR, WEIGHTS_DIR_ENV)
+VARIABLE_RATE = VariableRate("vr.npz", None, 0.0, 7.0)
+"""The variable-rate model: qualities 0..7 (λ 0.00125 .. 0.16)."""
+
+ZOO = Zoo("vae", LEVELS, WEIGHTS_DIR, WEIGHTS_DIR_ENV, VARIABLE_RATE)
 """The table with its weights folder, as the shared runtime reads it."""
 
 level = ZOO.level
 
 
+def lmbda_of(quality: float) -> float:
+    """λ of a quality: 0.01 · 2^(quality − 3) (quality 3 is λ 0.01)."""
+    return 0.01 * 2.0 ** (float(quality) - 3.0)
+
+
+def quality_of(lmbda: float) -> float:
+    """Inverse of :func:`lmbda_of`."""
+    return 3.0 + math.log2(lmbda / 0.01)
+
+
 def option_help() -> str:
     """Help text of the ``quality`` option, generated from the table."""
-    parts = [f"{q} (λ {lv.lmbda:g}" + (f", ~{lv.nominal_bpp:g} bpp)" if lv.nominal_bpp else ")")
-             for q, lv in LEVELS.items()]
-    return "quality level: " + ", ".join(parts)
+    rates = "".join(f", {q:g} ~{bpp:g} bpp" for q, bpp in VARIABLE_RATE.nominal_bpp)
+    return (f"quality, any real number from {VARIABLE_RATE.min_quality:g} to {VARIABLE_RATE.max_quality:g} "
+            f"(λ = 0.01·2^(q−3); 1..4 are the former levels{rates})")

@@ -81,14 +81,29 @@ def load_weights_into(model, path: str | os.PathLike) -> None:
     match), and the hyperprior, the hyper transforms and the gains keep their
     fresh initialisation, so a trained ``cae`` gives the VAE a head start.
 
+    A VAE file with other λ than `model` (e.g. one shipped level, to start a
+    variable-rate model) gives every weight but the gains; each gain row of
+    `model` starts from the file's row of the nearest λ (in log), moved by
+    ``±0.5·log(λ / λ_file)`` (the MSE-optimal step ~ 1/sqrt(λ)).
+
     Raises:
         ValueError: wrong format, or missing/misshapen arrays.
     """
     arrays = _read_arrays(path, accept=(TRANSFORMS_FORMAT,))
     if str(arrays["format"]) == TRANSFORMS_FORMAT:
         assign(model.named_weights(), arrays, path, prefixes=("analysis/", "synthesis/"))
-    else:
+        return
+    file_lmbdas = np.asarray(arrays["lmbdas"], np.float64)
+    if tuple(file_lmbdas) == tuple(model.lmbdas):
         assign(model.named_weights(), arrays, path)
+        return
+    named = {k: v for k, v in model.named_weights().items() if not k.startswith("gain/")}
+    assign(named, arrays, path)
+    lmbdas = np.asarray(model.lmbdas, np.float64)
+    nearest = np.argmin(np.abs(np.log(lmbdas[:, None] / file_lmbdas[None, :])), axis=1)
+    shift = 0.5 * np.log(lmbdas / file_lmbdas[nearest])[:, None]
+    model.log_gain.assign((arrays["w/gain/log_gain"][nearest] + shift).astype(np.float32))
+    model.log_inverse_gain.assign((arrays["w/gain/log_inverse_gain"][nearest] - shift).astype(np.float32))
 
 
 def _read_arrays(path: str | os.PathLike, accept: tuple[str, ...] = ()) -> dict[str, np.ndarray]:

@@ -108,3 +108,11 @@ def test_dash_g_is_the_keyframe_interval_codec_option_per_stream():
                                           "-g:v:1", "12", "out.mkv"])
     assert args.codec_options == [StreamChoice("v", "g=4"), StreamChoice("v", "quality=2"),
                                   StreamChoice("v:1", "g=12")]
+
+
+def test_dash_preset_is_the_preset_codec_option_per_stream():
+    from neuralav.container import cli
+
+    args = cli.build_parser().parse_args(["transcode", "-i", "in.mkv", "-preset", "slow", "-preset:v:1", "fast",
+                                          "out.mkv"])
+    assert args.codec_options == [StreamChoice("v", "preset=slow"), StreamChoice("v:1", "preset=fast")]

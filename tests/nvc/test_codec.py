@@ -67,10 +67,19 @@ def test_keyframes_are_vae_frames_one_level_up(nvc_registry, use_tiny_nvc, image
     from neuralav.plugins.nvc.levels import KEYFRAME_QUALITIES
 
     assert KEYFRAME_QUALITIES[2] == 4
+    from neuralav.plugins.vae.codec import load_model_file, pack_payload
+
     header, packets, _ = _encode(nvc_registry, images[:1])
-    vae = registry.create_encoder("vae", {"quality": KEYFRAME_QUALITIES[2]}, registry=nvc_registry)
-    (intra,) = vae.encode(next(_frames(images[:1])))
-    assert parse_video_packet(bytes(packets[0])).payload[5:] == parse_video_packet(bytes(intra)).payload
+    frame = next(_frames(images[:1]))
+    keyframes = load_model_file(KEYFRAME_QUALITIES[2])  # the one-level vae file q4.npz
+    side, string, _ = keyframes.compress(frame.to_ndarray(format="rgb24"), 0)
+    payload = parse_video_packet(bytes(packets[0])).payload[5:]
+    assert payload == pack_payload(4, keyframes.model_id, side, string)
+    # ... which a vae decoder reads (payload format 1) as the same picture
+    vae = registry.create_encoder("vae", {"quality": 4}, registry=nvc_registry)
+    decoder = registry.create_decoder("vae", vae.header, registry=nvc_registry)
+    picture = decoder.decode_image(payload, frame.width, frame.height, "rgb24")
+    np.testing.assert_array_equal(picture, keyframes.model.reconstruct(frame.to_ndarray(format="rgb24"), 0))
 
 
 def test_a_damaged_p_frame_is_an_error_and_decoding_resumes_at_the_next_keyframe(

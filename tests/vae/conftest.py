@@ -64,14 +64,31 @@ def make_tiny_level_model(quality: int, seed: int = 3):
     return make_tiny_model(seed, (LEVELS[quality].lmbda,), log_gain=3.0 + 0.5 * quality)
 
 
+def make_tiny_variable_rate_model(seed: int = 3):
+    """The tiny variable-rate model, shaped like the shipped ``vr.npz``: a gain row per
+    integer quality 0..7, whose gains grow with the quality as a trained model's do."""
+    import numpy as np
+
+    from neuralav.plugins.vae.quality import VARIABLE_RATE, lmbda_of
+
+    qualities = np.arange(VARIABLE_RATE.min_quality, VARIABLE_RATE.max_quality + 1)
+    model = make_tiny_model.__wrapped__(seed, tuple(lmbda_of(q) for q in qualities), log_gain=3.0)
+    rise = (0.5 * (qualities - 3.0))[:, None].astype(np.float32)
+    model.log_gain.assign(model.log_gain + rise)
+    model.log_inverse_gain.assign(model.log_inverse_gain - rise)
+    return model
+
+
 def export_tiny_levels(folder: Path, seed: int = 3) -> Path:
-    """Writes ``q1..q4.npz`` of :func:`make_tiny_level_model` into `folder` (real exporter)."""
-    from neuralav.plugins.vae.quality import LEVELS
+    """Writes ``q1..q4.npz`` of :func:`make_tiny_level_model` and ``vr.npz`` of
+    :func:`make_tiny_variable_rate_model` into `folder` (real exporter)."""
+    from neuralav.plugins.vae.quality import LEVELS, VARIABLE_RATE
     from neuralav.plugins.vae.weights import export_weights
 
     folder.mkdir(parents=True, exist_ok=True)
     for quality, level in LEVELS.items():
         export_weights(make_tiny_level_model(quality, seed), folder / level.weights)
+    export_weights(make_tiny_variable_rate_model(seed), folder / VARIABLE_RATE.weights)
     return folder
 
 

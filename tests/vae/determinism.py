@@ -1,6 +1,7 @@
 """Encode here, decode in subprocesses with other TensorFlow thread / oneDNN settings, compare.
 
-Shared by the tiny-model test and the shipped-weights (Kodak x all levels) test.
+Shared by the tiny-model test and the shipped-weights (Kodak x qualities) test; both code with
+the variable-rate model, at whole and fractional qualities.
 The decoding processes go through the registry like any user (header + packet
 bytes from files) and also report the scale indices their decoder derived.
 """
@@ -32,8 +33,8 @@ _DECODER = textwrap.dedent("""
     import av
     import neuralav.plugins.vae
     from neuralav import registry
-    from neuralav.plugins.vae.codec import load_model_file, unpack_payload
-    from neuralav.plugins.vae.quality import level
+    from neuralav.plugins.vae.codec import VAECodec, unpack_payload
+    from neuralav.plugins.vae.quality import VARIABLE_RATE
     from neuralav.registry.api import parse_video_packet
 
     reg = registry.build_registry(plugins=[neuralav.plugins.vae])
@@ -44,10 +45,9 @@ _DECODER = textwrap.dedent("""
         data = (folder / f"{i}.packet").read_bytes()
         (frame,) = registry.create_decoder("vae", header, registry=reg).decode(av.Packet(data))
         out[f"picture_{i}"] = frame.to_ndarray(format="rgb24")
-        _, _, side, string = unpack_payload(parse_video_packet(data).payload)
-        model = load_model_file(case["quality"]).model
-        row = level(case["quality"]).gain_index
-        out[f"indexes_{i}"] = model.decompress(side, string, row,
+        quality, _, side, string = unpack_payload(parse_video_packet(data).payload)
+        model = VAECodec.load_variable_rate().model
+        out[f"indexes_{i}"] = model.decompress(side, string, quality - VARIABLE_RATE.min_quality,
                                                case["width"], case["height"])[1]
     np.savez(folder / f"decoded_{threads}_{os.environ['TF_ENABLE_ONEDNN_OPTS']}.npz", **out)
     from tensorflow.python.util import _pywrap_util_port  # only to confirm the oneDNN setting took
@@ -64,14 +64,14 @@ def encode_cases(reg, images: list[tuple[str, np.ndarray]], qualities, folder: P
         ``indexes`` and ``reconstruction`` (not written to the case list).
     """
     from neuralav import registry
-    from neuralav.plugins.vae.codec import load_model_file
-    from neuralav.plugins.vae.quality import level
+    from neuralav.plugins.vae.codec import VAECodec
+    from neuralav.plugins.vae.quality import VARIABLE_RATE
 
     cases = []
     for quality in qualities:
         encoder = registry.create_encoder("vae", {"quality": quality}, registry=reg)
-        model = load_model_file(quality).model
-        row = level(quality).gain_index
+        model = VAECodec.load_variable_rate().model
+        row = quality - VARIABLE_RATE.min_quality
         for name, image in images:
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts, frame.time_base = 0, Fraction(1, 25)

@@ -28,26 +28,29 @@ def codec_pair(reg, quality=3):
 
 
 def encoder_side_reconstruction(quality, image):
-    from neuralav.plugins.vae.codec import load_model_file
-    from neuralav.plugins.vae.quality import level
+    """The variable-rate model's own reconstruction at `quality` (gain row = quality)."""
+    from neuralav.plugins.vae.codec import VAECodec
 
-    return load_model_file(quality).model.reconstruct(image, level(quality).gain_index)
+    return VAECodec.load_variable_rate().model.reconstruct(image, quality)
 
 
 def test_the_plugin_registers_the_vae_descriptor(vae_registry):
     descriptor = vae_registry.get("vae")
     assert descriptor.fourcc == "NVAE" and descriptor.formats == ("rgb24",)
-    assert [o.name for o in descriptor.options] == ["quality"]
+    assert [o.name for o in descriptor.options] == ["quality", "bpp", "preset"]
+    assert descriptor.option("quality").type is float
 
 
 def test_vae_is_only_an_entry_point_once_weights_ship():
-    from neuralav.plugins.vae.quality import LEVELS, WEIGHTS_DIR
+    from neuralav.plugins.vae.quality import LEVELS, VARIABLE_RATE, WEIGHTS_DIR
 
     entry_points = importlib.metadata.entry_points(group="neuralav")
     if any(ep.value == "neuralav.plugins.vae" for ep in entry_points):
         for quality, level in LEVELS.items():
             assert (WEIGHTS_DIR / level.weights).is_file(), f"vae is registered but ships no q{quality}"
             assert level.sha256 is not None, f"vae q{quality} ships without its SHA-256 in quality.py"
+        assert (WEIGHTS_DIR / VARIABLE_RATE.weights).is_file(), "vae is registered but ships no vr.npz"
+        assert VARIABLE_RATE.sha256 is not None, "vae vr.npz ships without its SHA-256 in quality.py"
 
 
 @pytest.mark.parametrize("width,height", [(53, 37), (1, 1), (16, 16), (17, 1), (130, 67)])
@@ -67,9 +70,10 @@ def test_rate_is_the_packet_length_and_includes_every_header_byte(vae_registry):
     image = photo(64, 48)
     encoder, _ = codec_pair(vae_registry, 1)
     (packet,) = encoder.encode(frame_of(image))
-    quality, _, side, string = unpack_payload(parse_video_packet(bytes(packet)).payload)
-    assert quality == 1 and len(side) > 0 and len(string) > 0
-    assert packet.size == len(bytes(packet)) > len(side) + len(string) + 14
+    payload = parse_video_packet(bytes(packet)).payload
+    quality, _, side, string = unpack_payload(payload)
+    assert payload[0] == 2 and quality == 1.0 and len(side) > 0 and len(string) > 0
+    assert packet.size == len(bytes(packet)) > len(side) + len(string) + 15
 
 
 @pytest.mark.parametrize("fmt", ["yuv420p", "gray", "rgba", "bgr24", "yuv444p"])
@@ -98,7 +102,7 @@ def test_pts_and_time_base_are_kept(vae_registry):
 
 def test_quality_out_of_range_names_the_option(vae_registry):
     with pytest.raises(InvalidOptionError, match="quality"):
-        registry.create_encoder("vae", {"quality": 5}, registry=vae_registry)
+        registry.create_encoder("vae", {"quality": 7.5}, registry=vae_registry)
 
 
 @pytest.mark.parametrize("mutate", [
@@ -138,22 +142,23 @@ def test_a_side_length_beyond_the_payload_is_refused():
         unpack_payload(body + struct.pack(">I", zlib.crc32(body)))
 
 
-def test_a_packet_of_another_quality_level_is_refused(vae_registry):
-    encoder, _ = codec_pair(vae_registry, 1)
+def test_each_packet_is_decoded_at_its_own_quality(vae_registry):
+    encoder, _ = codec_pair(vae_registry, 1.25)
     _, decoder = codec_pair(vae_registry, 4)
-    (packet,) = encoder.encode(frame_of(photo()))
-    with pytest.raises(InvalidDataError, match="quality 1"):
-        decoder.decode(packet)
+    image = photo()
+    (packet,) = encoder.encode(frame_of(image))
+    (frame,) = decoder.decode(packet)
+    np.testing.assert_array_equal(frame.to_ndarray(), encoder_side_reconstruction(1.25, image))
 
 
 def test_a_packet_of_other_weights_is_refused(vae_registry, tmp_path, monkeypatch):
     from neuralav.plugins.vae.weights import export_weights
 
-    from .conftest import make_tiny_level_model
+    from .conftest import make_tiny_variable_rate_model
 
     encoder, _ = codec_pair(vae_registry)  # quality 3
     (packet,) = encoder.encode(frame_of(photo()))
-    export_weights(make_tiny_level_model(3, seed=4), tmp_path / "q3.npz")
+    export_weights(make_tiny_variable_rate_model(seed=4), tmp_path / "vr.npz")
     monkeypatch.setenv("NEURALAV_VAE_WEIGHTS_DIR", str(tmp_path))
     _, other_decoder = codec_pair(vae_registry)
     with pytest.raises(InvalidDataError, match="model"):
@@ -176,7 +181,7 @@ def test_a_header_of_another_codec_is_refused(vae_registry):
 
 def test_missing_weights_are_a_clear_plugin_error(vae_registry, tmp_path, monkeypatch):
     monkeypatch.setenv("NEURALAV_VAE_WEIGHTS_DIR", str(tmp_path))
-    with pytest.raises(PluginError, match="q3.npz"):
+    with pytest.raises(PluginError, match="vr.npz"):
         registry.create_encoder("vae", registry=vae_registry)
 
 
@@ -210,13 +215,40 @@ def test_an_audio_frame_is_refused(vae_registry):
 
 
 def test_transforms_are_traced_once_for_every_frame_shape(vae_registry):
-    from neuralav.plugins.vae.codec import load_model_file
+    from neuralav.plugins.vae.codec import VAECodec
 
-    model = load_model_file(4).model
+    model = VAECodec.load_variable_rate().model
     encoder, decoder = codec_pair(vae_registry, 4)
     for offset in [(0, 0), (50, 50)]:
         for width, height in [(40, 24), (24, 40), (130, 67)]:
             (packet,) = encoder.encode(frame_of(photo(width, height, offset)))
             decoder.decode(packet)
-    for function in (model.analyze, model.compress_latent, model.decompress_side, model.synthesize):
+    for function in (model.analyze_gained, model.compress_latent, model.decompress_side, model.synthesize):
         assert function.experimental_get_tracing_count() == 1, function
+
+
+@pytest.mark.parametrize("quality", [1, 4])
+def test_packets_of_the_one_level_models_still_decode(vae_registry, quality):
+    """A format-1 packet (written by a q{N}.npz model) decodes with that file, whoever's header."""
+    from neuralav.plugins.vae.codec import load_model_file, pack_payload
+    from neuralav.registry.api import parse_video_packet
+
+    image = photo()
+    encoder, decoder = codec_pair(vae_registry, 3)
+    (packet,) = encoder.encode(frame_of(image))
+    new_payload = parse_video_packet(bytes(packet)).payload
+    loaded = load_model_file(quality)
+    side, string, _ = loaded.compress(image, 0)
+    old = av.Packet(bytes(packet)[:-len(new_payload)] + pack_payload(quality, loaded.model_id, side, string))
+    (frame,) = decoder.decode(old)
+    np.testing.assert_array_equal(frame.to_ndarray(), loaded.model.reconstruct(image, 0))
+
+
+def test_fractional_qualities_lie_between_their_neighbours(vae_registry):
+    image = photo(96, 64)
+    sizes = []
+    for quality in (2, 2.5, 3):
+        encoder, _ = codec_pair(vae_registry, quality)
+        (packet,) = encoder.encode(frame_of(image))
+        sizes.append(packet.size)
+    assert sizes[0] < sizes[1] < sizes[2]
