@@ -47,7 +47,7 @@ from neuralav.plugins.imaging.runtime import LoadedModel, load_file, min_coded_b
 from neuralav.registry import InvalidDataError, PluginError
 
 from .config import latent_shapes
-from .quality import WEIGHTS_DIR_ENV, ZOO, level as get_level, lmbda_of
+from .quality import WEIGHTS_DIR_ENV, WHOLE_QUALITIES_USE_LEVEL_FILES, ZOO, level as get_level, lmbda_of
 from .weights import load_model
 
 __all__ = ["VAEEncoder", "VAEDecoder", "LoadedModel", "load_model_file", "weights_path",
@@ -154,6 +154,11 @@ class VAEEncoder(VAECodec, ImageEncoder):
     is only where the search starts; ``preset``: ``medium`` codes the analysis
     transform's latents, ``slow`` refines them for each picture first
     (:mod:`.refine`: same decoder, same bitstream, more encoder time).
+
+    While :data:`.quality.WHOLE_QUALITIES_USE_LEVEL_FILES` holds, a whole quality 1..4
+    without a ``bpp`` target is coded by that level's one-level file (payload format 1,
+    the same bytes as before the variable-rate model), and everything else by the
+    variable-rate model.
     """
 
     def __init__(self, *args, **kwargs) -> None:
@@ -161,7 +166,14 @@ class VAEEncoder(VAECodec, ImageEncoder):
         self.quality = float(self.options["quality"])
         self.target_bpp = self.options.get("bpp")
         self.preset = self.options.get("preset", "medium")
-        self.loaded = self.load_variable_rate()
+        self.level_file = (WHOLE_QUALITIES_USE_LEVEL_FILES and self.target_bpp is None
+                           and self.quality in self.zoo.levels)
+        """Whether pictures are coded by the one-level file of ``quality`` (else the variable-rate model)."""
+        if self.level_file:
+            self.quality = int(self.quality)
+            self.loaded = self.load_model(self.quality)
+        else:
+            self.loaded = self.load_variable_rate()
         self.last_quality = self.quality
         """Quality the last picture was coded at (after rate control)."""
 
@@ -176,7 +188,7 @@ class VAEEncoder(VAECodec, ImageEncoder):
         image = np.ascontiguousarray(image)
         with self.loaded.lock:
             if self.target_bpp is None:
-                quality = snap_quality(self.quality)
+                quality = self.quality if self.level_file else snap_quality(self.quality)
                 payload = self._payload(image, quality)
             else:
                 quality, payload = self._rate_controlled(image)
@@ -184,15 +196,21 @@ class VAEEncoder(VAECodec, ImageEncoder):
         return payload
 
     def _payload(self, image: np.ndarray, quality: float, latents=None) -> bytes:
-        """The format-2 payload of `image` at `quality` (``latents``: :meth:`VAEModel.code_side`'s
-        output for it, when the caller has them; ignored by ``slow``, which refines its own)."""
+        """The payload of `image` at `quality` (``latents``: :meth:`VAEModel.code_side`'s output
+        for it, when the caller has them; ignored by ``slow``, which refines its own): format 2,
+        or format 1 when coding with a one-level file."""
         model = self.loaded.model
-        position = quality - self.zoo.variable_rate.min_quality
+        if self.level_file:
+            position = get_level(quality).gain_index
+        else:
+            position = quality - self.zoo.variable_rate.min_quality
         if self.preset == "slow":
             side, string = self._refined(image, quality, position)
         else:
             coded = model.code_latents(*latents) if latents is not None else model.code_image(image, position)
             side, string = coded[:2]
+        if self.level_file:
+            return FRAMING.pack(quality, self.loaded.model_id, (len(side),), side + string)
         return FRAMING.pack_variable(quality, self.loaded.model_id, (len(side),), side + string)
 
     def _refined(self, image: np.ndarray, quality: float, position: float) -> tuple[bytes, bytes]:
@@ -242,7 +260,7 @@ class VAEEncoder(VAECodec, ImageEncoder):
 SLOW_RETRY_ERROR = 0.03
 """Relative size error of a refined payload above which ``preset=slow`` searches once more."""
 
-REFINE_ITERATIONS = 100
+REFINE_ITERATIONS = 50
 """Iterations of ``-preset slow``'s latent refinement (gain and time: ``weights/MODEL_CARD.md``)."""
 
 

@@ -132,6 +132,11 @@ class VAEModel(tf.keras.Model):
         self.hyper_synthesis_transform(self.hyper_analysis_transform(y))
         self.synthesis_transform(y)
 
+    def index_scales(self, indexes: tf.Tensor) -> tf.Tensor:
+        """Gaussian scales (latent units) of real-valued scale indexes in ``[0, num_scales - 1]``:
+        log-spaced from ``scale_min`` to ``scale_max``, as the entropy model's tables are."""
+        return self._scale_fn(indexes)
+
     @property
     def num_levels(self) -> int:
         """Number of quality levels (gain rows)."""

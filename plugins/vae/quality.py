@@ -4,14 +4,13 @@ Quality is a real number: quality *q* stands for the rate–distortion trade-off
 λ = 0.01 · 2^(q − 3) (:func:`lmbda_of`; loss ``bpp + λ·MSE``, MSE of 0–255 RGB),
 so each unit of quality doubles λ. The variable-rate model (``vr.npz``,
 :data:`VARIABLE_RATE`) has one gain row per integer quality 0..7 and interpolates
-between them (:meth:`.model.VAEModel.gain_vectors`); encoders code every quality
-with it. Qualities 1..4 keep their meaning as named points (the λ of the former
-levels).
+between them (:meth:`.model.VAEModel.gain_vectors`). Qualities 1..4 keep their
+meaning as named points (the λ of the former levels).
 
-The former one-level files ``q1..q4.npz`` (:data:`LEVELS`), each trained from
-the matching ``cae`` level, stay shipped so that payloads written with them
-(payload format 1, and ``nvc`` keyframes) still decode. Importing this module is
-cheap (no TensorFlow).
+The one-level files ``q1..q4.npz`` (:data:`LEVELS`), each trained from the
+matching ``cae`` level, decode what they wrote (payload format 1, and ``nvc``
+keyframes), and, while :data:`WHOLE_QUALITIES_USE_LEVEL_FILES` holds, still code
+whole qualities 1..4. Importing this module is cheap (no TensorFlow).
 """
 
 from __future__ import annotations
@@ -24,8 +23,8 @@ from neuralav.plugins.imaging.zoo import Level, VariableRate, Zoo
 
 from .config import ArchConfig
 
-__all__ = ["Level", "LEVELS", "LMBDAS", "VARIABLE_RATE", "WEIGHTS_DIR", "WEIGHTS_DIR_ENV", "ZOO", "level",
-           "lmbda_of", "option_help", "quality_of"]
+__all__ = ["Level", "LEVELS", "LMBDAS", "VARIABLE_RATE", "WEIGHTS_DIR", "WEIGHTS_DIR_ENV",
+           "WHOLE_QUALITIES_USE_LEVEL_FILES", "ZOO", "level", "lmbda_of", "option_help", "quality_of"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 """Folder of the shipped ``q{N}.npz`` files."""
@@ -56,8 +55,19 @@ LEVELS: dict[int, Level] = {
 }
 """``quality`` option value -> level (higher is better quality, more bits)."""
 
-VARIABLE_RATE = VariableRate("vr.npz", None, 0.0, 7.0)
+VARIABLE_RATE = VariableRate(
+    "vr.npz", "50291bfa47d6d999e41551a45260dd02c5cc759486804ebadc943d7a0bfc474c", 0.0, 7.0,
+    nominal_bpp=((0, 0.18), (3, 0.55), (7, 1.2)))
 """The variable-rate model: qualities 0..7 (λ 0.00125 .. 0.16)."""
+
+WHOLE_QUALITIES_USE_LEVEL_FILES = True
+"""Whole qualities 1..4 without a size target are coded by the one-level files ``q1..q4.npz``.
+
+The first variable-rate model codes worse than those files at their own qualities (BD-rate
++6.2 % on Kodak, +7.6 % on the validation set; ``weights/MODEL_CARD.md``), so until a
+variable-rate model beats them, what users already had keeps its bits; the variable-rate
+model codes the rest: qualities between and beyond the levels, and rate control. Set to
+False once it beats them."""
 
 ZOO = Zoo("vae", LEVELS, WEIGHTS_DIR, WEIGHTS_DIR_ENV, VARIABLE_RATE)
 """The table with its weights folder, as the shared runtime reads it."""

@@ -33,7 +33,7 @@ _DECODER = textwrap.dedent("""
     import av
     import neuralav.plugins.vae
     from neuralav import registry
-    from neuralav.plugins.vae.codec import VAECodec, unpack_payload
+    from neuralav.plugins.vae.codec import VAECodec, load_model_file, unpack_payload
     from neuralav.plugins.vae.quality import VARIABLE_RATE
     from neuralav.registry.api import parse_video_packet
 
@@ -45,10 +45,13 @@ _DECODER = textwrap.dedent("""
         data = (folder / f"{i}.packet").read_bytes()
         (frame,) = registry.create_decoder("vae", header, registry=reg).decode(av.Packet(data))
         out[f"picture_{i}"] = frame.to_ndarray(format="rgb24")
-        quality, _, side, string = unpack_payload(parse_video_packet(data).payload)
-        model = VAECodec.load_variable_rate().model
-        out[f"indexes_{i}"] = model.decompress(side, string, quality - VARIABLE_RATE.min_quality,
-                                               case["width"], case["height"])[1]
+        payload = parse_video_packet(data).payload
+        quality, _, side, string = unpack_payload(payload)
+        if payload[0] == 1:  # a one-level file's payload
+            model, row = load_model_file(quality).model, 0
+        else:
+            model, row = VAECodec.load_variable_rate().model, quality - VARIABLE_RATE.min_quality
+        out[f"indexes_{i}"] = model.decompress(side, string, row, case["width"], case["height"])[1]
     np.savez(folder / f"decoded_{threads}_{os.environ['TF_ENABLE_ONEDNN_OPTS']}.npz", **out)
     from tensorflow.python.util import _pywrap_util_port  # only to confirm the oneDNN setting took
     print(json.dumps({"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
@@ -64,14 +67,11 @@ def encode_cases(reg, images: list[tuple[str, np.ndarray]], qualities, folder: P
         ``indexes`` and ``reconstruction`` (not written to the case list).
     """
     from neuralav import registry
-    from neuralav.plugins.vae.codec import VAECodec
-    from neuralav.plugins.vae.quality import VARIABLE_RATE
 
     cases = []
     for quality in qualities:
         encoder = registry.create_encoder("vae", {"quality": quality}, registry=reg)
-        model = VAECodec.load_variable_rate().model
-        row = quality - VARIABLE_RATE.min_quality
+        model, row = encoder.loaded.model, encoder_row(encoder)
         for name, image in images:
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts, frame.time_base = 0, Fraction(1, 25)
@@ -85,6 +85,14 @@ def encode_cases(reg, images: list[tuple[str, np.ndarray]], qualities, folder: P
     (folder / "cases.json").write_text(json.dumps(
         [{k: v for k, v in c.items() if k in ("name", "quality", "width", "height")} for c in cases]))
     return cases
+
+
+def encoder_row(encoder) -> float:
+    """The gain position an encoder codes at: row 0 of a one-level file, or the quality's row
+    of the variable-rate model."""
+    from neuralav.plugins.vae.quality import VARIABLE_RATE
+
+    return 0 if encoder.level_file else encoder.quality - VARIABLE_RATE.min_quality
 
 
 def decode_elsewhere(folder: Path, threads: int, onednn: str, weights_dir: Path | None) -> dict[str, np.ndarray]:

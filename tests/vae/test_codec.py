@@ -28,9 +28,12 @@ def codec_pair(reg, quality=3):
 
 
 def encoder_side_reconstruction(quality, image):
-    """The variable-rate model's own reconstruction at `quality` (gain row = quality)."""
-    from neuralav.plugins.vae.codec import VAECodec
+    """The encoder's own reconstruction: a whole quality 1..4 by its one-level file, any other by
+    the variable-rate model (gain row = quality)."""
+    from neuralav.plugins.vae.codec import VAECodec, load_model_file
 
+    if quality in (1, 2, 3, 4):
+        return load_model_file(int(quality)).model.reconstruct(image, 0)
     return VAECodec.load_variable_rate().model.reconstruct(image, quality)
 
 
@@ -63,17 +66,22 @@ def test_decoding_reproduces_the_encoder_reconstruction_exactly(vae_registry, wi
     np.testing.assert_array_equal(frame.to_ndarray(), encoder_side_reconstruction(2, image))
 
 
-def test_rate_is_the_packet_length_and_includes_every_header_byte(vae_registry):
+@pytest.mark.parametrize("quality,payload_format,overhead", [(1, 1, 14), (1.5, 2, 15), (0, 2, 15)])
+def test_rate_is_the_packet_length_and_includes_every_header_byte(vae_registry, quality, payload_format,
+                                                                   overhead):
+    """A whole quality 1..4 is coded by its one-level file (format 1), any other by the
+    variable-rate model (format 2)."""
     from neuralav.plugins.vae.codec import unpack_payload
     from neuralav.registry.api import parse_video_packet
 
     image = photo(64, 48)
-    encoder, _ = codec_pair(vae_registry, 1)
+    encoder, _ = codec_pair(vae_registry, quality)
     (packet,) = encoder.encode(frame_of(image))
     payload = parse_video_packet(bytes(packet)).payload
-    quality, _, side, string = unpack_payload(payload)
-    assert payload[0] == 2 and quality == 1.0 and len(side) > 0 and len(string) > 0
-    assert packet.size == len(bytes(packet)) > len(side) + len(string) + 15
+    coded_quality, _, side, string = unpack_payload(payload)
+    assert payload[0] == payload_format and coded_quality == quality and len(side) > 0 and len(string) > 0
+    assert len(payload) == len(side) + len(string) + overhead
+    assert packet.size == len(bytes(packet)) > len(payload)
 
 
 @pytest.mark.parametrize("fmt", ["yuv420p", "gray", "rgba", "bgr24", "yuv444p"])
@@ -156,11 +164,11 @@ def test_a_packet_of_other_weights_is_refused(vae_registry, tmp_path, monkeypatc
 
     from .conftest import make_tiny_variable_rate_model
 
-    encoder, _ = codec_pair(vae_registry)  # quality 3
+    encoder, _ = codec_pair(vae_registry, 3.5)  # the variable-rate model
     (packet,) = encoder.encode(frame_of(photo()))
     export_weights(make_tiny_variable_rate_model(seed=4), tmp_path / "vr.npz")
     monkeypatch.setenv("NEURALAV_VAE_WEIGHTS_DIR", str(tmp_path))
-    _, other_decoder = codec_pair(vae_registry)
+    _, other_decoder = codec_pair(vae_registry, 3.5)
     with pytest.raises(InvalidDataError, match="model"):
         other_decoder.decode(packet)
 
@@ -181,8 +189,10 @@ def test_a_header_of_another_codec_is_refused(vae_registry):
 
 def test_missing_weights_are_a_clear_plugin_error(vae_registry, tmp_path, monkeypatch):
     monkeypatch.setenv("NEURALAV_VAE_WEIGHTS_DIR", str(tmp_path))
-    with pytest.raises(PluginError, match="vr.npz"):
+    with pytest.raises(PluginError, match="q3.npz"):
         registry.create_encoder("vae", registry=vae_registry)
+    with pytest.raises(PluginError, match="vr.npz"):
+        registry.create_encoder("vae", {"quality": 3.5}, registry=vae_registry)
 
 
 def test_nan_in_a_float_frame_is_a_clear_error(vae_registry):
@@ -218,7 +228,7 @@ def test_transforms_are_traced_once_for_every_frame_shape(vae_registry):
     from neuralav.plugins.vae.codec import VAECodec
 
     model = VAECodec.load_variable_rate().model
-    encoder, decoder = codec_pair(vae_registry, 4)
+    encoder, decoder = codec_pair(vae_registry, 4.5)
     for offset in [(0, 0), (50, 50)]:
         for width, height in [(40, 24), (24, 40), (130, 67)]:
             (packet,) = encoder.encode(frame_of(photo(width, height, offset)))
@@ -247,7 +257,7 @@ def test_packets_of_the_one_level_models_still_decode(vae_registry, quality):
 def test_fractional_qualities_lie_between_their_neighbours(vae_registry):
     image = photo(96, 64)
     sizes = []
-    for quality in (2, 2.5, 3):
+    for quality in (1.25, 3.5, 5.75):
         encoder, _ = codec_pair(vae_registry, quality)
         (packet,) = encoder.encode(frame_of(image))
         sizes.append(packet.size)

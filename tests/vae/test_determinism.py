@@ -21,8 +21,9 @@ def test_tiny_model_decodes_identically_under_every_tensorflow_configuration(
         vae_registry, use_tiny_weights, tmp_path):
     images = [("001", photo(160, 112, (150, 250), frame=10)),
               ("002", photo(77, 45, (300, 100), frame=40))]
-    # A row and a point between two rows (the inverse gain is interpolated at decode time).
-    cases = encode_cases(vae_registry, images, qualities=(3, 4.5), folder=tmp_path)
+    # A one-level file, a row of the variable-rate model and a point between two rows (the
+    # inverse gain is interpolated at decode time).
+    cases = encode_cases(vae_registry, images, qualities=(3, 5, 4.5), folder=tmp_path)
     assert all(len(np.unique(c["indexes"])) >= 5 for c in cases)  # indices really vary
     assert_identical_everywhere(cases, tmp_path, use_tiny_weights)
 
@@ -42,7 +43,7 @@ def _weights_dir() -> Path | None:
 def test_shipped_model_decodes_kodak_identically_across_the_quality_range(vae_registry, shared_data, tmp_path):
     """Two Kodak images, kodim01 (768x512) and kodim04 (512x768: both orientations; the
     suite's time budget, the other 22 add scenes, not code paths), at both ends of the range,
-    two rows and two points between rows, decoded under every TensorFlow configuration."""
+    two points between rows and a one-level file, decoded under every TensorFlow configuration."""
     from PIL import Image
 
     paths = sorted((shared_data / "kodak").glob("*.png"))
