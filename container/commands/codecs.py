@@ -125,8 +125,9 @@ def format_help(codec: CodecDescriptor) -> str:
         f"{codec.name} options:",
     ]
     for option in codec.options:
+        default = "not set" if option.default is None else option.default
         lines.append(f"  -{option.name:<12} <{option.type_name}>  {option.help} "
-                     f"({option.range_text()}) (default {option.default})")
+                     f"({option.range_text()}) (default {default})")
         if option.nominal_rates is not None:
             lines.append(f"  {'':<13} {'':<{len(option.type_name) + 2}}  nominal rates: "
                          f"{option.nominal_rates.describe()}")

@@ -90,3 +90,13 @@ def test_preset_slow_with_a_bpp_target_lands_within_three_percent(vae_registry):
     target = payload_bits(packet_size(vae_registry, image, quality=3.5)[0]) / pixels
     packet, _ = packet_size(vae_registry, image, quality=3, bpp=target, preset="slow")
     assert abs(payload_bits(packet) / pixels / target - 1) <= 0.03
+
+
+def test_neuralav_codecs_vae_documents_quality_rate_control_and_presets(capsys):
+    from neuralav.container.cli import main
+
+    assert main(["codecs", "vae"]) == 0
+    out = capsys.readouterr().out
+    assert "-quality" in out and "<float>" in out and "(from 0 to 7)" in out
+    assert "-bpp" in out and "bits per pixel" in out and "(default not set)" in out
+    assert "-preset" in out and "(one of medium, slow) (default medium)" in out
