@@ -65,12 +65,20 @@ class ImageEncoder(ImageCodec, VideoEncoder):
         """
         raise NotImplementedError
 
-    def encode_image(self, image: np.ndarray, pix_fmt: str) -> bytes:
-        """Codes one HxWx3 uint8 ``rgb24`` image into a self-checking payload."""
+    def checked_image(self, image: np.ndarray, pix_fmt: str) -> np.ndarray:
+        """`image` as a C-contiguous HxWx3 uint8 ``rgb24`` array.
+
+        Raises:
+            ValueError: another pixel format, dtype or shape.
+        """
         if pix_fmt != "rgb24" or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"`{self.zoo.codec}` codes rgb24 HxWx3 uint8 images, got {pix_fmt} "
                              f"{image.dtype} {image.shape}")
-        fields, body = self.code(np.ascontiguousarray(image))
+        return np.ascontiguousarray(image)
+
+    def encode_image(self, image: np.ndarray, pix_fmt: str) -> bytes:
+        """Codes one HxWx3 uint8 ``rgb24`` image into a self-checking payload."""
+        fields, body = self.code(self.checked_image(image, pix_fmt))
         return self.framing.pack(self.quality, self.loaded.model_id, fields, body)
 
 

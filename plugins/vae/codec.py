@@ -182,10 +182,9 @@ class VAEEncoder(VAECodec, ImageEncoder):
         return {"quality": format(self.quality, "g")}
 
     def encode_image(self, image: np.ndarray, pix_fmt: str) -> bytes:
-        """Codes one HxWx3 uint8 ``rgb24`` image into a self-checking payload (format 2)."""
-        if pix_fmt != "rgb24" or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError(f"`vae` codes rgb24 HxWx3 uint8 images, got {pix_fmt} {image.dtype} {image.shape}")
-        image = np.ascontiguousarray(image)
+        """Codes one HxWx3 uint8 ``rgb24`` image into a self-checking payload (format 2, or
+        format 1 with a one-level file)."""
+        image = self.checked_image(image, pix_fmt)
         with self.loaded.lock:
             if self.target_bpp is None:
                 quality = self.quality if self.level_file else snap_quality(self.quality)
@@ -271,17 +270,19 @@ class VAEDecoder(VAECodec, ImageDecoder):
     def __init__(self, *args, **kwargs) -> None:
         super(ImageDecoder, self).__init__(*args, **kwargs)  # models are loaded per payload
         self.quality = self.options["quality"]
-        self._bounds: dict[str, tuple[float, float]] = {}
+        self._models: dict[int | str, tuple[LoadedModel, float, float]] = {}
 
-    def _bits_per_position(self, loaded: LoadedModel) -> tuple[float, float]:
-        """(fewest bits of one hyper-latent position, of one latent position) with a model's tables."""
-        key = str(loaded.path)
-        if key not in self._bounds:
+    def _model(self, level: int | None) -> tuple[LoadedModel, float, float]:
+        """(model, fewest bits of one hyper-latent position, of one latent position) of a
+        one-level file (`level`) or of the variable-rate model (``None``), loaded once per decoder."""
+        key = "variable" if level is None else level
+        if key not in self._models:
+            loaded = self.load_variable_rate() if level is None else self.load_model(level)
             model = loaded.model
             side = float(np.sum(min_coded_bits(model.side_coder.cdf.numpy())))
             latent = model.config.latent_channels * float(np.min(min_coded_bits(model.coder.cdf.numpy())))
-            self._bounds[key] = (side, latent)
-        return self._bounds[key]
+            self._models[key] = (loaded, side, latent)
+        return self._models[key]
 
     def decode_image(self, payload: bytes, width: int, height: int, pix_fmt: str) -> np.ndarray:
         """Decodes one payload into an HxWx3 uint8 ``rgb24`` image.
@@ -297,13 +298,13 @@ class VAEDecoder(VAECodec, ImageDecoder):
             if not entry.min_quality <= quality <= entry.max_quality:
                 raise InvalidDataError(f"`vae` packet names quality {quality:g} (valid: {entry.min_quality:g} "
                                        f"to {entry.max_quality:g})")
-            loaded = self.load_variable_rate()
+            loaded, side_bits, bits = self._model(None)
             position = quality - entry.min_quality  # gain row k is quality min + k
         else:
             if quality not in self.zoo.levels:
                 raise InvalidDataError(f"`vae` packet names quality {quality} (valid: {min(self.zoo.levels)} "
                                        f"to {max(self.zoo.levels)})")
-            loaded = self.load_model(quality)
+            loaded, side_bits, bits = self._model(quality)
             position = get_level(quality).gain_index
         if model_id != loaded.model_id:
             raise InvalidDataError(f"`vae` packet was coded with model {model_id.hex()}; this decoder's "
@@ -311,7 +312,6 @@ class VAEDecoder(VAECodec, ImageDecoder):
         self.quality = quality
         side, string = split_strings(fields, body)
         (h, w), (zh, zw) = latent_shapes(width, height)
-        side_bits, bits = self._bits_per_position(loaded)
         self.refuse_short(len(side), zh * zw * side_bits, width, height)
         self.refuse_short(len(string), h * w * bits, width, height)
         image, _ = loaded.decompress(side, string, position, width, height)
