@@ -67,9 +67,9 @@ class Zoo:
         weights_dir: Folder of the shipped weights files.
         weights_dir_env: Environment variable naming another folder of weights files
             with the same names (fresh exports, a tiny test model); no hash check then.
-        variable_rate: The codec's variable-rate model, if it has one: encoders code
-            every quality with it; the one-level files of ``levels`` then only decode
-            payloads written by them.
+        variable_rate: The codec's variable-rate model, if it has one (the codec decides
+            which qualities it codes; the one-level files of ``levels`` keep decoding the
+            payloads written by them).
     """
 
     codec: str
