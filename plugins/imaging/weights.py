@@ -111,11 +111,19 @@ def config_arrays(config) -> dict[str, np.ndarray]:
 def config_from_arrays(config_class, arrays: dict[str, np.ndarray]):
     """The architecture dataclass stored by :func:`config_arrays` (each field keeps its type).
 
+    A field listed in the class's ``ADDED_FIELDS`` (fields added after files were shipped, e.g.
+    ``mean_scale``) takes its default when a file predates it.
+
     Raises:
-        KeyError: a field is missing.
+        KeyError: any other field is missing.
     """
-    return config_class(**{field.name: type(field.default)(arrays[f"config/{field.name}"])
-                           for field in dataclasses.fields(config_class)})
+    added = getattr(config_class, "ADDED_FIELDS", ())
+    values = {}
+    for field in dataclasses.fields(config_class):
+        key = f"config/{field.name}"
+        if key in arrays or field.name not in added:
+            values[field.name] = type(field.default)(arrays[key])
+    return config_class(**values)
 
 
 def weight_arrays(model) -> dict[str, np.ndarray]:

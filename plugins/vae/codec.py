@@ -207,7 +207,7 @@ class VAEEncoder(VAECodec, ImageEncoder):
             side, string = self._refined(image, quality, position)
         else:
             coded = model.code_latents(*latents) if latents is not None else model.code_image(image, position)
-            side, string = coded[:2]
+            side, string = coded.side, coded.string
         if self.level_file:
             return FRAMING.pack(quality, self.loaded.model_id, (len(side),), side + string)
         return FRAMING.pack_variable(quality, self.loaded.model_id, (len(side),), side + string)
@@ -218,8 +218,8 @@ class VAEEncoder(VAECodec, ImageEncoder):
         model = self.loaded.model
         log_gain, log_inverse_gain = model.gain_vectors(position)
         y, z = refine_latents(model, image, log_gain, log_inverse_gain, lmbda_of(quality), REFINE_ITERATIONS)
-        side, string, _, _ = model.code_latents(*model.code_hyper_latent(y, z))
-        return side, string
+        coded = model.code_latents(*model.code_hyper_latent(y, z))
+        return coded.side, coded.string
 
     def _rate_controlled(self, image: np.ndarray) -> tuple[float, bytes]:
         """(quality, payload) of the picture whose size is closest to ``bpp`` · pixels.
@@ -237,8 +237,8 @@ class VAEEncoder(VAECodec, ImageEncoder):
         def size_at(quality: float):
             log_gain, _ = model.gain_vectors(quality - entry.min_quality)
             latents = model.code_side(analysed * np.exp(log_gain))
-            side, string, _, _ = model.code_latents(*latents)
-            return FRAMING.overhead(VARIABLE_RATE_FORMAT) + len(side) + len(string), latents
+            coded = model.code_latents(*latents)
+            return FRAMING.overhead(VARIABLE_RATE_FORMAT) + len(coded.side) + len(coded.string), latents
 
         def search(wanted: float, start: float):
             return search_quality(size_at, wanted, entry.min_quality, entry.max_quality, start=start)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 from neuralav.plugins.imaging.geometry import PAD_MULTIPLE, latent_shape
 
@@ -22,6 +23,8 @@ class ArchConfig:
         scale_min: Smallest scale (index 0), in latent units.
         scale_max: Largest scale (index ``num_scales - 1``); scales are spaced
             evenly in log between the two, as in tfc's ``models/bmshj2018.py``.
+        mean_scale: The hyper-synthesis also predicts each latent element's mean
+            (Minnen et al. 2018's mean-scale hyperprior) instead of taking 0.
     """
 
     num_filters: int = 64
@@ -30,11 +33,15 @@ class ArchConfig:
     num_scales: int = 64
     scale_min: float = 0.11
     scale_max: float = 256.0
+    mean_scale: bool = False
+
+    ADDED_FIELDS: ClassVar[tuple[str, ...]] = ("mean_scale",)
+    """Fields that weights files written before them lack (they then take the default)."""
 
     @classmethod
-    def tiny(cls) -> "ArchConfig":
+    def tiny(cls, mean_scale: bool = False) -> "ArchConfig":
         """A very small configuration (N=M=8, 8 hyper channels) for unit tests."""
-        return cls(num_filters=8, latent_channels=8, hyper_filters=8)
+        return cls(num_filters=8, latent_channels=8, hyper_filters=8, mean_scale=mean_scale)
 
 
 def latent_shapes(width: int, height: int) -> tuple[tuple[int, int], tuple[int, int]]:

@@ -21,7 +21,11 @@ the machine, the thread count or the math library:
   layers end with an integer ReLU, a rounding right shift to
   :data:`ACTIVATION_BITS` fractional bits and a clip to ``[0, ACTIVATION_MAX]``;
 - the last layer's accumulator is rounded (right shift) to an integer index and
-  clipped to ``[0, num_scales − 1]``.
+  clipped to ``[0, num_scales − 1]``; a mean-scale network (Minnen, Ballé &
+  Toderici, NeurIPS 2018) has as many further output channels, the Gaussian
+  means, rounded to :data:`MEAN_BITS` fractional bits and clipped to
+  ``±MEAN_MAX``: a mean is a dyadic rational that float32 holds exactly, so
+  ``round(y − μ) + μ`` decodes to the same value everywhere.
 
 Exactness: the products and sums are evaluated with numpy ``float64`` matrix
 products (BLAS) because they are fast, but every operand is an integer and every
@@ -40,7 +44,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["ACTIVATION_BITS", "ACTIVATION_MAX", "KERNEL_MAX", "IntegerLayer",
+__all__ = ["ACTIVATION_BITS", "ACTIVATION_MAX", "KERNEL_MAX", "MEAN_BITS", "MEAN_MAX", "IntegerLayer",
            "IntegerHyperSynthesis", "transposed_conv"]
 
 ACTIVATION_BITS = 12
@@ -54,6 +58,12 @@ KERNEL_MAX = (1 << 15) - 1
 
 INPUT_MAX = ACTIVATION_MAX
 """Hyper-latent values are clipped to ``[-INPUT_MAX, INPUT_MAX]`` (never reached in practice)."""
+
+MEAN_BITS = 8
+"""Fractional bits of a Gaussian mean (latent units; one quantization bin is 1)."""
+
+MEAN_MAX = (1 << 20) - 1
+"""Largest mean magnitude (integer), i.e. 4096 latent units: far beyond any latent."""
 
 _EXACT_LIMIT = float(1 << 53)
 
@@ -123,30 +133,47 @@ class IntegerLayer:
         if bound >= _EXACT_LIMIT or np.abs(self.bias).max(initial=0) >= 1 << 62:
             raise ValueError(f"accumulator bound {bound:.3g} is not exact in float64")
 
+    def accumulate(self, x: np.ndarray) -> np.ndarray:
+        """Integer H x W x Cin -> the (stride·H) x (stride·W) x Cout int64 accumulator (conv + bias),
+        at ``2**(input_bits + kernel_bits)``."""
+        acc = transposed_conv(x, self.kernel.astype(np.float64), self.stride)
+        return acc.astype(np.int64) + self.bias  # exact: integers below 2**53
+
     def __call__(self, x: np.ndarray, num_scales: int) -> np.ndarray:
         """Integer H x W x Cin -> (stride·H) x (stride·W) x Cout int64."""
-        acc = transposed_conv(x, self.kernel.astype(np.float64), self.stride)
-        acc = acc.astype(np.int64) + self.bias  # exact: integers below 2**53
-        half = np.int64(1) << np.int64(self.shift - 1)
+        acc = self.accumulate(x)
         if self.relu:
-            acc = np.maximum(acc, 0)
-            return np.minimum((acc + half) >> np.int64(self.shift), ACTIVATION_MAX)
-        return np.clip((acc + half) >> np.int64(self.shift), 0, num_scales - 1)
+            return np.minimum(_round_shift(np.maximum(acc, 0), self.shift), ACTIVATION_MAX)
+        return np.clip(_round_shift(acc, self.shift), 0, num_scales - 1)
+
+
+def _round_shift(acc: np.ndarray, shift: int) -> np.ndarray:
+    """``acc / 2**shift`` rounded half up, in int64 (`shift` >= 1)."""
+    return (acc + (np.int64(1) << np.int64(shift - 1))) >> np.int64(shift)
 
 
 class IntegerHyperSynthesis:
-    """The hyper-synthesis as integer layers: ẑ (integers) -> scale indices.
+    """The hyper-synthesis as integer layers: ẑ (integers) -> scale indices (and means).
 
     Args:
-        layers: Hidden layers then the index layer.
+        layers: Hidden layers then the output layer, whose first channels are the
+            scale indices and whose last `mean_channels` channels the means.
         num_scales: Indices are clipped to ``[0, num_scales - 1]``.
+        mean_channels: 0 (a scale hyperprior) or M (a mean-scale hyperprior).
     """
 
-    def __init__(self, layers: Sequence[IntegerLayer], num_scales: int) -> None:
+    def __init__(self, layers: Sequence[IntegerLayer], num_scales: int, mean_channels: int = 0) -> None:
         self.layers = tuple(layers)
         self.num_scales = int(num_scales)
+        self.mean_channels = int(mean_channels)
         if not self.layers or self.layers[-1].relu or not all(l.relu for l in self.layers[:-1]):
             raise ValueError("expected ReLU layers followed by one index layer")
+        out_channels = self.layers[-1].kernel.shape[-1]
+        if self.mean_channels and out_channels != 2 * self.mean_channels:
+            raise ValueError(f"{self.mean_channels} mean channels need {2 * self.mean_channels} "
+                             f"output channels, not {out_channels}")
+        if self.mean_channels and self.layers[-1].shift - MEAN_BITS < 1:
+            raise ValueError("output kernel too large for the means' fixed point")
         input_max = INPUT_MAX
         for layer in self.layers:
             layer.check(input_max)
@@ -154,13 +181,14 @@ class IntegerHyperSynthesis:
 
     @classmethod
     def from_float(cls, weights: Sequence[tuple[np.ndarray, np.ndarray, int]],
-                   num_scales: int) -> "IntegerHyperSynthesis":
+                   num_scales: int, mean_channels: int = 0) -> "IntegerHyperSynthesis":
         """Quantizes trained float layers.
 
         Args:
             weights: ``(kernel kh x kw x Cin x Cout, bias Cout, stride)`` per layer,
                 in order; every layer but the last is followed by a ReLU.
             num_scales: Number of scale indices.
+            mean_channels: Output channels that are means (the last ones), 0 for none.
 
         Raises:
             ValueError: a kernel too large for the fixed-point format.
@@ -178,10 +206,15 @@ class IntegerHyperSynthesis:
             layers.append(IntegerLayer(kernel_q, bias_q.astype(np.int64), int(stride), kernel_bits,
                                        input_bits, output_bits, relu=not last))
             input_bits = output_bits
-        return cls(layers, num_scales)
+        return cls(layers, num_scales, mean_channels)
 
     def __call__(self, z_hat: np.ndarray, latent_shape: tuple[int, int]) -> np.ndarray:
-        """Scale indices of a latent.
+        """Scale indices of a latent (:meth:`scales_and_means` without the means)."""
+        return self.scales_and_means(z_hat, latent_shape)[0]
+
+    def scales_and_means(self, z_hat: np.ndarray,
+                         latent_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Scale indices and Gaussian means of a latent.
 
         Args:
             z_hat: zh x zw x C integer hyper-latent (any integer or integral float dtype).
@@ -189,20 +222,31 @@ class IntegerHyperSynthesis:
                 (4·zh x 4·zw) is cropped to it (top-left).
 
         Returns:
-            h x w x M int32 indices in ``[0, num_scales - 1]``.
+            (h x w x M int32 indices in ``[0, num_scales - 1]``, h x w x M float32 means
+            in latent units, multiples of ``2**-MEAN_BITS``, or None without mean channels).
         """
         x = np.clip(np.asarray(z_hat, np.int64), -INPUT_MAX, INPUT_MAX)
-        for layer in self.layers:
+        for layer in self.layers[:-1]:
             x = layer(x, self.num_scales)
         h, w = latent_shape
-        if x.shape[0] < h or x.shape[1] < w:
+        last = self.layers[-1]
+        if last.stride * x.shape[0] < h or last.stride * x.shape[1] < w:
             raise ValueError(f"hyper-latent of {z_hat.shape[:2]} is too small for a {h}x{w} latent")
-        return np.ascontiguousarray(x[:h, :w], np.int32)
+        acc = last.accumulate(x)[:h, :w]
+        channels = acc.shape[-1] - self.mean_channels
+        indexes = np.clip(_round_shift(acc[..., :channels], last.shift), 0, self.num_scales - 1)
+        indexes = np.ascontiguousarray(indexes, np.int32)
+        if not self.mean_channels:
+            return indexes, None
+        means = np.clip(_round_shift(acc[..., channels:], last.shift - MEAN_BITS), -MEAN_MAX, MEAN_MAX)
+        return indexes, np.ascontiguousarray(means.astype(np.float32) / np.float32(1 << MEAN_BITS))
 
     def to_arrays(self, prefix: str = "int_hyper") -> dict[str, np.ndarray]:
         """The network as named arrays (for the weights file)."""
         arrays = {f"{prefix}/num_layers": np.array(len(self.layers), np.int64),
                   f"{prefix}/num_scales": np.array(self.num_scales, np.int64)}
+        if self.mean_channels:  # files of scale-only networks stay as they were
+            arrays[f"{prefix}/mean_channels"] = np.array(self.mean_channels, np.int64)
         for i, layer in enumerate(self.layers):
             arrays[f"{prefix}/{i}/kernel"] = layer.kernel.astype(np.int16)  # |k| <= KERNEL_MAX = 2**15 - 1
             arrays[f"{prefix}/{i}/bias"] = layer.bias
@@ -226,4 +270,5 @@ class IntegerHyperSynthesis:
                 np.asarray(arrays[f"{prefix}/{i}/kernel"], np.int64),
                 np.asarray(arrays[f"{prefix}/{i}/bias"], np.int64),
                 stride, kernel_bits, input_bits, output_bits, bool(relu)))
-        return cls(layers, int(arrays[f"{prefix}/num_scales"]))
+        mean_channels = int(arrays.get(f"{prefix}/mean_channels", 0))
+        return cls(layers, int(arrays[f"{prefix}/num_scales"]), mean_channels)

@@ -13,16 +13,18 @@ Shapes and units: images NHWC RGB, uint8 0–255 at the API boundary, float 0–
 in the loss; ``y`` is N x H/16 x W/16 x M, ``z`` N x H/64 x W/64 x hyper_filters
 (sizes rounded up); rates in bits or bits per pixel (bpp). ``y`` is coded with
 ``tfc.LocationScaleIndexedEntropyModel(tfc.NoisyNormal, ...)`` whose scale
-indices come from the hyper-synthesis (computed in fixed point for coding, see
-:mod:`.integer`), ``z`` with ``tfc.ContinuousBatchedEntropyModel`` over a
-``tfc.NoisyDeepFactorized`` prior.
+indices (and, with ``ArchConfig.mean_scale``, means: D. Minnen, J. Ballé,
+G. Toderici, "Joint Autoregressive and Hierarchical Priors for Learned Image
+Compression", NeurIPS 2018, without the serial context model) come from the
+hyper-synthesis (computed in fixed point for coding, see :mod:`.integer`), ``z``
+with ``tfc.ContinuousBatchedEntropyModel`` over a ``tfc.NoisyDeepFactorized`` prior.
 
 TensorFlow is imported here, so import this module lazily.
 """
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -36,7 +38,7 @@ from neuralav.plugins.imaging.weights import FORMATS
 from .config import ArchConfig, latent_shapes
 from .integer import IntegerHyperSynthesis
 
-__all__ = ["ArchConfig", "VAEModel", "PAD_MULTIPLE", "WEIGHTS_FORMAT", "latent_shapes"]
+__all__ = ["ArchConfig", "CodedLatents", "VAEModel", "PAD_MULTIPLE", "WEIGHTS_FORMAT", "latent_shapes"]
 
 
 WEIGHTS_FORMAT = FORMATS["vae"]
@@ -58,7 +60,8 @@ class HyperAnalysisTransform(tf.keras.Sequential):
 
 
 class HyperSynthesisTransform(tf.keras.Sequential):
-    """ẑ (N,zh,zw,C) -> scale indices (N,4zh,4zw,M), float; see :mod:`.integer` for coding."""
+    """ẑ (N,zh,zw,C) -> scale indices (N,4zh,4zw,M), float, then with ``mean_scale`` M more
+    channels: the means (latent units); see :mod:`.integer` for coding."""
 
     STRIDES = (2, 2, 1)
     INITIAL_SCALE = 4.0
@@ -72,18 +75,34 @@ class HyperSynthesisTransform(tf.keras.Sequential):
         # those first gradients would wreck transforms taken from cae.
         start = np.log(self.INITIAL_SCALE / config.scale_min) / np.log(
             config.scale_max / config.scale_min) * (config.num_scales - 1)
-        for i, (channels, size, stride) in enumerate(
-                [(n, 5, 2), (n, 5, 2), (config.latent_channels, 3, 1)]):
+        m = config.latent_channels
+        last_bias = np.array([start] * m + [0.0] * (m if config.mean_scale else 0), np.float32)
+        for i, (channels, size, stride) in enumerate([(n, 5, 2), (n, 5, 2), (len(last_bias), 3, 1)]):
             self.add(tfc.SignalConv2D(
                 channels, (size, size), name=f"layer_{i}", corr=False, strides_up=stride,
                 padding="same_zeros", use_bias=True, kernel_parameter="variable",
-                bias_initializer=tf.keras.initializers.Constant(start if i == 2 else 0.0),
+                bias_initializer=tf.keras.initializers.Constant(last_bias if i == 2 else 0.0),
                 activation=tf.nn.relu if i < 2 else None))
 
     def float_weights(self) -> list[tuple[np.ndarray, np.ndarray, int]]:
         """(kernel, bias, stride) of each layer, for :meth:`IntegerHyperSynthesis.from_float`."""
         return [(layer.kernel.numpy(), layer.bias.numpy(), stride)
                 for layer, stride in zip(self.layers, self.STRIDES)]
+
+
+class CodedLatents(NamedTuple):
+    """One coded picture, as :meth:`VAEModel.code_latents` returns it."""
+
+    side: bytes
+    """Range-coded hyper-latent ``z``."""
+    string: bytes
+    """Range-coded latent ``y``."""
+    indexes: np.ndarray
+    """h x w x M int32 scale indices (integer hyper-synthesis)."""
+    means: np.ndarray
+    """h x w x M float32 means (latent units; zeros for a scale-only model)."""
+    y: tf.Tensor
+    """1 x h x w x M float32 latent before rounding (gain applied)."""
 
 
 class VAEModel(tf.keras.Model):
@@ -176,8 +195,9 @@ class VAEModel(tf.keras.Model):
         y = self.analysis_transform(x) * gain
         z = self.hyper_analysis_transform(tf.abs(y))
         z_tilde, side_bits = side(z, training=training)
-        indexes = self.hyper_synthesis_transform(z_tilde)[:, :tf.shape(y)[1], :tf.shape(y)[2], :]
-        y_tilde, bits = main(y, indexes, training=training)
+        indexes, means = self.scales_and_means(
+            self.hyper_synthesis_transform(z_tilde)[:, :tf.shape(y)[1], :tf.shape(y)[2], :])
+        y_tilde, bits = main(y, indexes, loc=means, training=training)
         x_hat = self.synthesis_transform(y_tilde * inverse_gain)
         num_pixels = tf.cast(tf.reduce_prod(tf.shape(x)[1:-1]), bits.dtype)
         bpp = (bits + side_bits) / num_pixels  # per crop
@@ -185,6 +205,13 @@ class VAEModel(tf.keras.Model):
         lmbda = tf.gather(tf.constant(self.lmbdas, tf.float32), levels)
         loss = tf.reduce_mean(bpp + lmbda * mse)
         return loss, tf.reduce_mean(bpp), tf.reduce_mean(mse), tf.reduce_mean(side_bits / num_pixels)
+
+    def scales_and_means(self, params: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor | None]:
+        """(scale indexes, means or None) of the float hyper-synthesis' output (..., M or 2M)."""
+        if not self.config.mean_scale:
+            return params, None
+        m = self.config.latent_channels
+        return params[..., :m], params[..., m:]
 
     # ------------------------------------------------------------------ coding
 
@@ -216,7 +243,11 @@ class VAEModel(tf.keras.Model):
             quantization_offset=tf.zeros((self.config.hyper_filters,), tf.float32))
         self.coder, self.side_coder = main, side
         self.integer_hyper = integer_hyper or IntegerHyperSynthesis.from_float(
-            self.hyper_synthesis_transform.float_weights(), self.config.num_scales)
+            self.hyper_synthesis_transform.float_weights(), self.config.num_scales,
+            self.config.latent_channels if self.config.mean_scale else 0)
+        if self.integer_hyper.mean_channels != (self.config.latent_channels if self.config.mean_scale else 0):
+            raise ValueError(f"integer hyper-synthesis has {self.integer_hyper.mean_channels} mean channels; "
+                             f"the model (mean_scale={self.config.mean_scale}) needs otherwise")
 
     def coder_tables(self) -> dict[str, np.ndarray]:
         """The range-coding tables of :meth:`make_coder` as int32 numpy arrays."""
@@ -299,10 +330,11 @@ class VAEModel(tf.keras.Model):
         return y, z_hat, side_string
 
     @tf.function(input_signature=[tf.TensorSpec((1, None, None, None), tf.float32),
-                                  tf.TensorSpec((None, None, None), tf.int32)])
-    def compress_latent(self, y: tf.Tensor, indexes: tf.Tensor) -> tf.Tensor:
-        """Range-codes ``round(y)`` (1 x h x w x M) with scale `indexes` (h x w x M int32)."""
-        return self.coder.compress(y, tf.cast(indexes[None], tf.float32))[0]
+                                  tf.TensorSpec((None, None, None), tf.int32),
+                                  tf.TensorSpec((None, None, None), tf.float32)])
+    def compress_latent(self, y: tf.Tensor, indexes: tf.Tensor, means: tf.Tensor) -> tf.Tensor:
+        """Range-codes ``round(y - means)`` (1 x h x w x M) with scale `indexes` (h x w x M int32)."""
+        return self.coder.compress(y, tf.cast(indexes[None], tf.float32), loc=means[None])[0]
 
     @tf.function(input_signature=[tf.TensorSpec((), tf.string), tf.TensorSpec((2,), tf.int32)])
     def decompress_side(self, side_string: tf.Tensor, z_shape: tf.Tensor) -> tf.Tensor:
@@ -311,18 +343,21 @@ class VAEModel(tf.keras.Model):
 
     @tf.function(input_signature=[tf.TensorSpec((), tf.string),
                                   tf.TensorSpec((None, None, None), tf.int32),
+                                  tf.TensorSpec((None, None, None), tf.float32),
                                   tf.TensorSpec((None,), tf.float32), tf.TensorSpec((2,), tf.int32)])
-    def synthesize(self, string: tf.Tensor, indexes: tf.Tensor, log_inverse_gain: tf.Tensor,
+    def synthesize(self, string: tf.Tensor, indexes: tf.Tensor, means: tf.Tensor, log_inverse_gain: tf.Tensor,
                    image_shape: tf.Tensor) -> tf.Tensor:
-        """Range-decodes ``ŷ`` with `indexes` and returns the H x W x 3 uint8 picture."""
-        y_hat = self.coder.decompress(string[None], tf.cast(indexes[None], tf.float32))
+        """Range-decodes ``ŷ`` with `indexes` and `means` and returns the H x W x 3 uint8 picture."""
+        y_hat = self.coder.decompress(string[None], tf.cast(indexes[None], tf.float32), loc=means[None])
         return self._picture(y_hat, log_inverse_gain, image_shape)
 
     @tf.function(input_signature=[tf.TensorSpec((1, None, None, None), tf.float32),
+                                  tf.TensorSpec((None, None, None), tf.float32),
                                   tf.TensorSpec((None,), tf.float32), tf.TensorSpec((2,), tf.int32)])
-    def reconstruct_latent(self, y: tf.Tensor, log_inverse_gain: tf.Tensor, image_shape: tf.Tensor) -> tf.Tensor:
-        """The encoder-side picture of ``round(y)``, without range coding."""
-        return self._picture(tf.round(y), log_inverse_gain, image_shape)
+    def reconstruct_latent(self, y: tf.Tensor, means: tf.Tensor, log_inverse_gain: tf.Tensor,
+                           image_shape: tf.Tensor) -> tf.Tensor:
+        """The encoder-side picture of ``round(y - means) + means``, without range coding."""
+        return self._picture(tf.round(y - means[None]) + means[None], log_inverse_gain, image_shape)
 
     def _picture(self, y_hat, log_inverse_gain, image_shape):
         x_hat = self.synthesis_transform(y_hat * tf.exp(log_inverse_gain))
@@ -340,27 +375,34 @@ class VAEModel(tf.keras.Model):
         Returns:
             (side string, latent string, indexes h x w x M int32).
         """
-        side, string, indexes, _ = self.code_image(image, level)
-        return side, string, indexes
+        coded = self.code_image(image, level)
+        return coded.side, coded.string, coded.indexes
 
     def compress_and_reconstruct(self, image: np.ndarray, level: float) -> tuple[bytes, bytes, np.ndarray]:
         """:meth:`compress` and :meth:`reconstruct` from one analysis (an inter codec's keyframe
         needs both): (side string, latent string, H x W x 3 uint8 reconstruction)."""
-        side, string, _, y = self.code_image(image, level)
-        picture = self.reconstruct_latent(y, self.gain_vectors(level)[1], np.array(image.shape[:2], np.int32))
-        return side, string, picture.numpy()
+        coded = self.code_image(image, level)
+        picture = self.reconstruct_latent(coded.y, coded.means, self.gain_vectors(level)[1],
+                                          np.array(image.shape[:2], np.int32))
+        return coded.side, coded.string, picture.numpy()
 
-    def code_image(self, image: np.ndarray, level: float):
-        """(side string, latent string, indexes, y) of one image."""
+    def code_image(self, image: np.ndarray, level: float) -> CodedLatents:
+        """One image coded at gain position `level`."""
         self._require_coder()
         return self.code_latents(*self.analyze_gained(image, self.gain_vectors(level)[0]))
 
-    def code_latents(self, y: tf.Tensor, z_hat: tf.Tensor, side_string: tf.Tensor):
-        """(side string, latent string, indexes h x w x M int32, y) of analysed latents: the
-        scale indexes of the integer hyper-synthesis, then ``round(y)`` range-coded with them."""
-        indexes = self.integer_hyper(z_hat.numpy(), tuple(y.shape[1:3]))
-        string = self.compress_latent(y, indexes)
-        return side_string.numpy(), string.numpy(), indexes, y
+    def code_latents(self, y: tf.Tensor, z_hat: tf.Tensor, side_string: tf.Tensor) -> CodedLatents:
+        """Analysed latents coded: the scale indexes (and means) of the integer hyper-synthesis,
+        then ``round(y - means)`` range-coded with them."""
+        indexes, means = self.hyper_parameters(z_hat.numpy(), tuple(y.shape[1:3]))
+        string = self.compress_latent(y, indexes, means)
+        return CodedLatents(side_string.numpy(), string.numpy(), indexes, means, y)
+
+    def hyper_parameters(self, z_hat: np.ndarray, latent_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """(scale indexes h x w x M int32, means h x w x M float32) from the integer hyper-synthesis;
+        the means are zeros for a scale-only model, so one coding path serves both."""
+        indexes, means = self.integer_hyper.scales_and_means(z_hat, latent_shape)
+        return indexes, (np.zeros(indexes.shape, np.float32) if means is None else means)
 
     def decompress(self, side_string: bytes, string: bytes, level: float,
                    width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
@@ -375,17 +417,18 @@ class VAEModel(tf.keras.Model):
         self._require_coder()
         y_shape, z_shape = latent_shapes(width, height)
         z_hat = self.decompress_side(side_string, np.array(z_shape, np.int32)).numpy()
-        indexes = self.integer_hyper(z_hat, y_shape)
+        indexes, means = self.hyper_parameters(z_hat, y_shape)
         log_inverse_gain = self.gain_vectors(level)[1]
-        picture = self.synthesize(string, indexes, log_inverse_gain, np.array([height, width], np.int32))
+        picture = self.synthesize(string, indexes, means, log_inverse_gain, np.array([height, width], np.int32))
         return picture.numpy(), indexes
 
     def reconstruct(self, image: np.ndarray, level: float) -> np.ndarray:
         """Encoder-side reconstruction (H x W x 3 uint8); decoding reproduces it bit for bit."""
         self._require_coder()
         log_gain, log_inverse_gain = self.gain_vectors(level)
-        y, _, _ = self.analyze_gained(image, log_gain)
-        return self.reconstruct_latent(y, log_inverse_gain, np.array(image.shape[:2], np.int32)).numpy()
+        y, z_hat, _ = self.analyze_gained(image, log_gain)
+        _, means = self.hyper_parameters(z_hat.numpy(), tuple(y.shape[1:3]))
+        return self.reconstruct_latent(y, means, log_inverse_gain, np.array(image.shape[:2], np.int32)).numpy()
 
     # ------------------------------------------------------------------ weights
 

@@ -92,11 +92,12 @@ class _Refiner:
     def _objective(self, image, y_hat, z_hat, log_inverse_gain, lmbda):
         """bpp + λ·MSE of (possibly soft) ŷ, ẑ over the real pixels of `image`."""
         model = self.model
-        indexes = model.hyper_synthesis_transform(z_hat)[:, :tf.shape(y_hat)[1], :tf.shape(y_hat)[2], :]
+        indexes, means = model.scales_and_means(
+            model.hyper_synthesis_transform(z_hat)[:, :tf.shape(y_hat)[1], :tf.shape(y_hat)[2], :])
         # As tfc's LocationScaleIndexedEntropyModel does before its scale function.
         indexes = tfc.upper_bound(tfc.lower_bound(indexes, 0.0), model.config.num_scales - 1.0)
         scale = model.index_scales(indexes)
-        y_prob = tfc.NoisyNormal(loc=0.0, scale=scale).prob(y_hat)
+        y_prob = tfc.NoisyNormal(loc=0.0 if means is None else means, scale=scale).prob(y_hat)
         z_prob = model.hyperprior.prob(z_hat)
         bits = -(tf.reduce_sum(tf.math.log(tf.maximum(y_prob, _PROB_FLOOR)))
                  + tf.reduce_sum(tf.math.log(tf.maximum(z_prob, _PROB_FLOOR)))) / math.log(2.0)
@@ -162,7 +163,7 @@ def refine_latents(model, image: np.ndarray, log_gain, log_inverse_gain, lmbda: 
 
     Starts from the analysis transforms' prediction (``y = g_a(x)·exp(log_gain)``,
     ``z = h_a(|y|)``, as the encoder computes them) and runs `iterations` Adam
-    steps (:data:`LEARNING_RATE`) on ``bits(ŷ | σ(ẑ)) / P + bits(ẑ) / P + λ·MSE``,
+    steps (:data:`LEARNING_RATE`) on ``bits(ŷ | σ(ẑ), μ(ẑ)) / P + bits(ẑ) / P + λ·MSE``,
     where ``ŷ``, ``ẑ`` are SGA soft roundings of ``y``, ``z`` at temperature
     :func:`temperature`, ``P`` the number of real pixels (H·W) and MSE that of the
     0–255 RGB picture ``g_s(ŷ·exp(log_inverse_gain))`` over the real pixels: the

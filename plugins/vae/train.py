@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="channels of the hyper transforms and of z (default: %(default)s)")
     p.add_argument("--num-scales", type=int, default=defaults.num_scales,
                    help="number of Gaussian scales (default: %(default)s)")
+    p.add_argument("--mean-scale", action="store_true",
+                   help="mean-scale hyperprior: the hyper-synthesis also predicts the latent's means")
     # 256-pixel crops: with 128 the hyper-latent is 2x2, all border, and the model does not
     # carry over to whole images (weights/MODEL_CARD.md).
     p.set_defaults(steps=60000, lr=5e-4, lr_final=5e-5, crop=256, batch=2)
@@ -55,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _arch(args: argparse.Namespace) -> ArchConfig:
     return ArchConfig(num_filters=args.num_filters, latent_channels=args.latent_channels,
-                      hyper_filters=args.hyper_filters, num_scales=args.num_scales)
+                      hyper_filters=args.hyper_filters, num_scales=args.num_scales,
+                      mean_scale=args.mean_scale)
 
 
 def _build_model(args: argparse.Namespace):
@@ -67,7 +70,7 @@ def _build_model(args: argparse.Namespace):
 def _model_config(args: argparse.Namespace) -> dict:
     return {"lmbdas": list(args.lmbdas), "num_filters": args.num_filters,
             "latent_channels": args.latent_channels, "hyper_filters": args.hyper_filters,
-            "num_scales": args.num_scales}
+            "num_scales": args.num_scales, "mean_scale": args.mean_scale}
 
 
 def _export(model, path: Path) -> str:

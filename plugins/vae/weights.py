@@ -86,6 +86,10 @@ def load_weights_into(model, path: str | os.PathLike) -> None:
     `model` starts from the file's row of the nearest λ (in log), moved by
     ``±0.5·log(λ / λ_file)`` (the MSE-optimal step ~ 1/sqrt(λ)).
 
+    A scale-hyperprior file loaded into a mean-scale model (``ArchConfig.mean_scale``)
+    gives the mean channels of the hyper-synthesis' last layer zero weights: the model
+    starts as the file's model (every mean 0) and learns the means from there.
+
     Raises:
         ValueError: wrong format, or missing/misshapen arrays.
     """
@@ -93,6 +97,8 @@ def load_weights_into(model, path: str | os.PathLike) -> None:
     if str(arrays["format"]) == TRANSFORMS_FORMAT:
         assign(model.named_weights(), arrays, path, prefixes=("analysis/", "synthesis/"))
         return
+    if model.config.mean_scale and not bool(arrays.get("config/mean_scale", False)):
+        arrays.update(_with_zero_means(arrays))
     file_lmbdas = np.asarray(arrays["lmbdas"], np.float64)
     if tuple(file_lmbdas) == tuple(model.lmbdas):
         assign(model.named_weights(), arrays, path)
@@ -104,6 +110,18 @@ def load_weights_into(model, path: str | os.PathLike) -> None:
     shift = 0.5 * np.log(lmbdas / file_lmbdas[nearest])[:, None]
     model.log_gain.assign((arrays["w/gain/log_gain"][nearest] + shift).astype(np.float32))
     model.log_inverse_gain.assign((arrays["w/gain/log_inverse_gain"][nearest] - shift).astype(np.float32))
+
+
+def _with_zero_means(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The last hyper-synthesis layer of a scale-only file with M zero mean channels appended."""
+    out = {}
+    for name in ("kernel", "bias"):
+        key = f"w/{_LAST_HYPER_LAYER}/{name}"
+        out[key] = np.concatenate([arrays[key], np.zeros_like(arrays[key])], axis=-1)
+    return out
+
+
+_LAST_HYPER_LAYER = "hyper_synthesis/layer_2"
 
 
 def _read_arrays(path: str | os.PathLike, accept: tuple[str, ...] = ()) -> dict[str, np.ndarray]:

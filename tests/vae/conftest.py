@@ -28,17 +28,22 @@ def spread_indexes(model, scale: float = 40.0, center: float = 32.0, log_gain: f
     model.log_inverse_gain.assign(model.log_inverse_gain - log_gain)
     last = model.hyper_synthesis_transform.layers[-1]
     last.kernel_parameter.assign(last.kernel_parameter * scale)
-    last.bias_parameter.assign(np.full(last.bias_parameter.shape, center, np.float32))
+    bias = np.full(last.bias_parameter.shape, center, np.float32)
+    if model.config.mean_scale:  # means around 0, spread by the scaled kernel
+        bias[model.config.latent_channels:] = 0
+    last.bias_parameter.assign(bias)
 
 
 @functools.lru_cache(maxsize=None)
-def make_tiny_model(seed: int = 3, lmbdas: tuple[float, ...] | None = None, log_gain: float = 4.0):
+def make_tiny_model(seed: int = 3, lmbdas: tuple[float, ...] | None = None, log_gain: float = 4.0,
+                    mean_scale: bool = False):
     """A tiny VAE (N=M=8) with spread scale indices, coding-ready (built once per argument set).
 
     Args:
         seed: TensorFlow seed of the initial weights.
         lmbdas: λ of its levels (gain rows); default :data:`quality.LMBDAS` (four levels).
         log_gain: Added to the log gains by :func:`spread_indexes`.
+        mean_scale: A mean-scale hyperprior (its means spread too).
     """
     import tensorflow as tf
 
@@ -47,7 +52,7 @@ def make_tiny_model(seed: int = 3, lmbdas: tuple[float, ...] | None = None, log_
     from neuralav.plugins.vae.quality import LMBDAS
 
     tf.keras.utils.set_random_seed(seed)
-    model = VAEModel(ArchConfig.tiny(), LMBDAS if lmbdas is None else lmbdas)
+    model = VAEModel(ArchConfig.tiny(mean_scale), LMBDAS if lmbdas is None else lmbdas)
     spread_indexes(model, log_gain=log_gain)
     model.make_coder()
     return model

@@ -30,7 +30,7 @@ def code(model, y, z) -> tuple[bytes, bytes, np.ndarray]:
     """(side string, latent string, scale indexes) of latents, coded as the encoder codes them."""
     import tensorflow as tf
 
-    side, string, indexes, _ = model.code_latents(*model.code_hyper_latent(tf.constant(y), tf.constant(z)))
+    side, string, indexes, _, _ = model.code_latents(*model.code_hyper_latent(tf.constant(y), tf.constant(z)))
     return side, string, indexes
 
 
