@@ -18,7 +18,7 @@ from typing import Iterable
 import numpy as np
 
 __all__ = ["FORMATS", "assign", "check_sha256", "config_arrays", "config_from_arrays", "read_arrays",
-           "read_checked", "sha256_of", "weight_arrays", "write_npz"]
+           "read_checked", "sha256_of", "weight_arrays", "widened", "write_npz"]
 
 FORMATS = {"cae": "neuralav-cae-weights-v1", "vae": "neuralav-vae-weights-v1",
            "nvc": "neuralav-nvc-residual-weights-v2"}
@@ -135,3 +135,44 @@ def weight_arrays(model) -> dict[str, np.ndarray]:
     arrays = {f"w/{name}": weight.numpy().astype(np.float32) for name, weight in model.named_weights().items()}
     arrays.update({f"coder/{name}": table for name, table in model.coder_tables().items()})
     return arrays
+
+
+def widened(name: str, trained: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+    """A trained weight embedded in a wider model's freshly initialised one, preserving the function.
+
+    Widening a model (more hidden channels N, more latent channels M) keeps every trained
+    weight at its channels and gives the new channels the wider model's fresh values,
+    except where they would change what the old channels compute: a kernel's entries
+    from a new input channel to an old output channel are zero, so the new channels are
+    computed (and get gradients) but no old output sees them until training makes it.
+    A GDN's ``reparam_gamma`` (source x normalized channel) keeps its fresh values there:
+    tfc initialises gamma to 0.1·I, whose off-diagonal entries encode 0. A new gain
+    column starts at its row's mean log gain (the step size of the other channels).
+
+    Args:
+        name: The weight's name (:func:`named_weights`): the kind of weight is read from it
+            (``kernel_real``/``kernel_imag``: RDFT kernels Cin x Cout x ...; ``kernel``:
+            kh x kw x Cin x Cout; ``gain/...``: levels x M).
+        trained: The trained array; no axis longer than `fresh`'s.
+        fresh: The wider model's initial value.
+
+    Raises:
+        ValueError: `trained` is longer than `fresh` along some axis, or of another rank.
+    """
+    if trained.shape == fresh.shape:
+        return trained
+    if trained.ndim != fresh.ndim or any(t > f for t, f in zip(trained.shape, fresh.shape)):
+        raise ValueError(f"weight `{name}` of shape {trained.shape} does not fit in {fresh.shape}")
+    out = np.array(fresh, copy=True)
+    out[tuple(slice(0, n) for n in trained.shape)] = trained
+    leaf = name.rsplit("/", 1)[-1]
+    if name.startswith("gain/"):
+        out[:, trained.shape[1]:] = trained.mean(axis=1, keepdims=True)
+        return out
+    in_axis = {"kernel_real": 0, "kernel_imag": 0, "kernel": 2}.get(leaf)
+    if in_axis is not None:
+        block = [slice(None)] * out.ndim
+        block[in_axis] = slice(trained.shape[in_axis], None)
+        block[in_axis + 1] = slice(0, trained.shape[in_axis + 1])
+        out[tuple(block)] = 0
+    return out

@@ -21,7 +21,8 @@ import os
 import numpy as np
 
 from neuralav.plugins.imaging.weights import (FORMATS, assign, config_arrays, config_from_arrays,
-                                                read_arrays, read_checked, sha256_of, weight_arrays, write_npz)
+                                                read_arrays, read_checked, sha256_of, weight_arrays, widened,
+                                                write_npz)
 
 __all__ = ["export_weights", "load_model", "load_weights_into", "sha256_of"]
 
@@ -90,6 +91,12 @@ def load_weights_into(model, path: str | os.PathLike) -> None:
     gives the mean channels of the hyper-synthesis' last layer zero weights: the model
     starts as the file's model (every mean 0) and learns the means from there.
 
+    A file of a narrower model (fewer hidden channels N, latent channels M or hyper
+    channels) starts a wider `model` as the same picture: trained weights keep their
+    channels and the new ones are initialised so that no old output sees them
+    (:func:`~neuralav.plugins.imaging.weights.widened`); the new latent channels only
+    add their rate until training puts them to use.
+
     Raises:
         ValueError: wrong format, or missing/misshapen arrays.
     """
@@ -99,6 +106,7 @@ def load_weights_into(model, path: str | os.PathLike) -> None:
         return
     if model.config.mean_scale and not bool(arrays.get("config/mean_scale", False)):
         arrays.update(_with_zero_means(arrays))
+    arrays.update(_widened_into(model, arrays))
     file_lmbdas = np.asarray(arrays["lmbdas"], np.float64)
     if tuple(file_lmbdas) == tuple(model.lmbdas):
         assign(model.named_weights(), arrays, path)
@@ -122,6 +130,30 @@ def _with_zero_means(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 _LAST_HYPER_LAYER = "hyper_synthesis/layer_2"
+
+
+def _widened_into(model, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``w/<name>`` arrays of a narrower model's file widened to `model`'s shapes (those that differ).
+
+    The last hyper-synthesis layer of a mean-scale model holds [indexes, means] along its
+    output axis: each half is widened on its own.
+    """
+    out = {}
+    halves = 2 if model.config.mean_scale else 1
+    for name, variable in model.named_weights().items():
+        key = f"w/{name}"
+        fresh = variable.numpy()
+        if key not in arrays or arrays[key].shape == fresh.shape or name.startswith("gain/") and (
+                arrays[key].shape[1] == fresh.shape[1]):
+            continue
+        if name.startswith(_LAST_HYPER_LAYER) and halves == 2:
+            parts = zip(np.split(arrays[key], 2, axis=-1), np.split(fresh, 2, axis=-1))
+            out[key] = np.concatenate([widened(name, t, f) for t, f in parts], axis=-1)
+        elif name.startswith("gain/"):
+            out[key] = widened(name, arrays[key], np.zeros((arrays[key].shape[0], fresh.shape[1]), np.float32))
+        else:
+            out[key] = widened(name, arrays[key], fresh)
+    return out
 
 
 def _read_arrays(path: str | os.PathLike, accept: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
