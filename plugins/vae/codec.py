@@ -47,7 +47,7 @@ from neuralav.plugins.imaging.runtime import LoadedModel, load_file, min_coded_b
 from neuralav.registry import InvalidDataError, PluginError
 
 from .config import latent_shapes
-from .quality import WEIGHTS_DIR_ENV, WHOLE_QUALITIES_USE_LEVEL_FILES, ZOO, level as get_level, lmbda_of
+from .quality import LEVEL_FILE_QUALITIES, WEIGHTS_DIR_ENV, ZOO, level as get_level, lmbda_of
 from .weights import load_model
 
 __all__ = ["VAEEncoder", "VAEDecoder", "LoadedModel", "load_model_file", "weights_path",
@@ -155,10 +155,9 @@ class VAEEncoder(VAECodec, ImageEncoder):
     transform's latents, ``slow`` refines them for each picture first
     (:mod:`.refine`: same decoder, same bitstream, more encoder time).
 
-    While :data:`.quality.WHOLE_QUALITIES_USE_LEVEL_FILES` holds, a whole quality 1..4
-    without a ``bpp`` target is coded by that level's one-level file (payload format 1,
-    the same bytes as before the variable-rate model), and everything else by the
-    variable-rate model.
+    A whole quality of :data:`.quality.LEVEL_FILE_QUALITIES` without a ``bpp`` target is
+    coded by that level's one-level file (payload format 1, the same bytes as before the
+    variable-rate model), everything else by the variable-rate model.
     """
 
     def __init__(self, *args, **kwargs) -> None:
@@ -166,8 +165,7 @@ class VAEEncoder(VAECodec, ImageEncoder):
         self.quality = float(self.options["quality"])
         self.target_bpp = self.options.get("bpp")
         self.preset = self.options.get("preset", "medium")
-        self.level_file = (WHOLE_QUALITIES_USE_LEVEL_FILES and self.target_bpp is None
-                           and self.quality in self.zoo.levels)
+        self.level_file = self.target_bpp is None and self.quality in LEVEL_FILE_QUALITIES
         """Whether pictures are coded by the one-level file of ``quality`` (else the variable-rate model)."""
         if self.level_file:
             self.quality = int(self.quality)

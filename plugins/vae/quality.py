@@ -9,8 +9,8 @@ meaning as named points (the λ of the former levels).
 
 The one-level files ``q1..q4.npz`` (:data:`LEVELS`), each trained from the
 matching ``cae`` level, decode what they wrote (payload format 1, and ``nvc``
-keyframes), and, while :data:`WHOLE_QUALITIES_USE_LEVEL_FILES` holds, still code
-whole qualities 1..4. Importing this module is cheap (no TensorFlow).
+keyframes), and still code the whole qualities of :data:`LEVEL_FILE_QUALITIES`, where they
+beat the variable-rate model. Importing this module is cheap (no TensorFlow).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from neuralav.plugins.imaging.zoo import Level, VariableRate, Zoo
 from .config import ArchConfig
 
 __all__ = ["Level", "LEVELS", "LMBDAS", "VARIABLE_RATE", "WEIGHTS_DIR", "WEIGHTS_DIR_ENV",
-           "WHOLE_QUALITIES_USE_LEVEL_FILES", "ZOO", "level", "lmbda_of", "option_help", "quality_of"]
+           "LEVEL_FILE_QUALITIES", "ZOO", "level", "lmbda_of", "option_help", "quality_of"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 """Folder of the shipped ``q{N}.npz`` files."""
@@ -56,18 +56,18 @@ LEVELS: dict[int, Level] = {
 """``quality`` option value -> level (higher is better quality, more bits)."""
 
 VARIABLE_RATE = VariableRate(
-    "vr.npz", "50291bfa47d6d999e41551a45260dd02c5cc759486804ebadc943d7a0bfc474c", 0.0, 7.0,
-    nominal_bpp=((0, 0.18), (3, 0.55), (7, 1.2)))
+    "vr.npz", "5fd7765ab4512e0071c7eae9a79b9360c3f387fb77440d1b1f5d5059de2486c3", 0.0, 7.0,
+    nominal_bpp=((0, 0.18), (3, 0.53), (7, 1.16)))
 """The variable-rate model: qualities 0..7 (λ 0.00125 .. 0.16)."""
 
-WHOLE_QUALITIES_USE_LEVEL_FILES = True
-"""Whole qualities 1..4 without a size target are coded by the one-level files ``q1..q4.npz``.
+LEVEL_FILE_QUALITIES: frozenset[int] = frozenset({1, 2})
+"""Whole qualities that, without a size target, are still coded by their one-level file ``q{N}.npz``.
 
-The first variable-rate model codes worse than those files at their own qualities (BD-rate
-+6.2 % on Kodak, +7.6 % on the validation set; ``weights/MODEL_CARD.md``), so until a
-variable-rate model beats them, what users already had keeps its bits; the variable-rate
-model codes the rest: qualities between and beyond the levels, and rate control. Set to
-False once it beats them."""
+Measured per quality (``weights/MODEL_CARD.md``): the shipped variable-rate model is 0.4–0.6 dB
+better than ``q3.npz`` and ``q4.npz`` at their rates, but 0.2–0.4 dB worse than ``q1.npz`` and
+``q2.npz``, on Kodak and on the validation set; so those two keep coding what users asked for
+until a variable-rate model beats them too (then this becomes empty). Everything else (real
+qualities, 0 and 3..7, rate control) is the variable-rate model's."""
 
 ZOO = Zoo("vae", LEVELS, WEIGHTS_DIR, WEIGHTS_DIR_ENV, VARIABLE_RATE)
 """The table with its weights folder, as the shared runtime reads it."""

@@ -70,14 +70,16 @@ def make_tiny_level_model(quality: int, seed: int = 3):
 
 
 def make_tiny_variable_rate_model(seed: int = 3):
-    """The tiny variable-rate model, shaped like the shipped ``vr.npz``: a gain row per
-    integer quality 0..7, whose gains grow with the quality as a trained model's do."""
+    """The tiny variable-rate model, shaped like the shipped ``vr.npz``: a mean-scale hyperprior
+    with a gain row per integer quality 0..7, whose gains grow with the quality as a trained
+    model's do."""
     import numpy as np
 
     from neuralav.plugins.vae.quality import VARIABLE_RATE, lmbda_of
 
     qualities = np.arange(VARIABLE_RATE.min_quality, VARIABLE_RATE.max_quality + 1)
-    model = make_tiny_model.__wrapped__(seed, tuple(lmbda_of(q) for q in qualities), log_gain=3.0)
+    model = make_tiny_model.__wrapped__(seed, tuple(lmbda_of(q) for q in qualities), log_gain=3.0,
+                                        mean_scale=True)
     rise = (0.5 * (qualities - 3.0))[:, None].astype(np.float32)
     model.log_gain.assign(model.log_gain + rise)
     model.log_inverse_gain.assign(model.log_inverse_gain - rise)

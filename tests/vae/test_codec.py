@@ -28,11 +28,12 @@ def codec_pair(reg, quality=3):
 
 
 def encoder_side_reconstruction(quality, image):
-    """The encoder's own reconstruction: a whole quality 1..4 by its one-level file, any other by
-    the variable-rate model (gain row = quality)."""
+    """The encoder's own reconstruction: a whole quality of LEVEL_FILE_QUALITIES by its one-level
+    file, any other by the variable-rate model (gain row = quality)."""
     from neuralav.plugins.vae.codec import VAECodec, load_model_file
+    from neuralav.plugins.vae.quality import LEVEL_FILE_QUALITIES
 
-    if quality in (1, 2, 3, 4):
+    if quality in LEVEL_FILE_QUALITIES:
         return load_model_file(int(quality)).model.reconstruct(image, 0)
     return VAECodec.load_variable_rate().model.reconstruct(image, quality)
 
@@ -66,11 +67,11 @@ def test_decoding_reproduces_the_encoder_reconstruction_exactly(vae_registry, wi
     np.testing.assert_array_equal(frame.to_ndarray(), encoder_side_reconstruction(2, image))
 
 
-@pytest.mark.parametrize("quality,payload_format,overhead", [(1, 1, 14), (1.5, 2, 15), (0, 2, 15)])
+@pytest.mark.parametrize("quality,payload_format,overhead", [(1, 1, 14), (1.5, 2, 15), (0, 2, 15), (4, 2, 15)])
 def test_rate_is_the_packet_length_and_includes_every_header_byte(vae_registry, quality, payload_format,
                                                                    overhead):
-    """A whole quality 1..4 is coded by its one-level file (format 1), any other by the
-    variable-rate model (format 2)."""
+    """A whole quality of LEVEL_FILE_QUALITIES (1, 2) is coded by its one-level file (format 1),
+    any other by the variable-rate model (format 2)."""
     from neuralav.plugins.vae.codec import unpack_payload
     from neuralav.registry.api import parse_video_packet
 
@@ -189,10 +190,10 @@ def test_a_header_of_another_codec_is_refused(vae_registry):
 
 def test_missing_weights_are_a_clear_plugin_error(vae_registry, tmp_path, monkeypatch):
     monkeypatch.setenv("NEURALAV_VAE_WEIGHTS_DIR", str(tmp_path))
-    with pytest.raises(PluginError, match="q3.npz"):
-        registry.create_encoder("vae", registry=vae_registry)
+    with pytest.raises(PluginError, match="q2.npz"):
+        registry.create_encoder("vae", {"quality": 2}, registry=vae_registry)
     with pytest.raises(PluginError, match="vr.npz"):
-        registry.create_encoder("vae", {"quality": 3.5}, registry=vae_registry)
+        registry.create_encoder("vae", registry=vae_registry)  # default quality 3
 
 
 def test_nan_in_a_float_frame_is_a_clear_error(vae_registry):
