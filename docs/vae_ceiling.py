@@ -17,10 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """RGB PSNR (dB) of two uint8 pictures."""
-    return float(10 * np.log10(255.0 ** 2 / np.mean((a.astype(np.float64) - b) ** 2)))
+from neuralav.registry.metrics import psnr
 
 
 def main(argv: list[str]) -> int:
@@ -39,7 +36,7 @@ def main(argv: list[str]) -> int:
         image = np.asarray(Image.open(path).convert("RGB"))
         y = model.analysis_transform(model.padded(image))
         unquantized = model.synthesis_transform(y)[0, :image.shape[0], :image.shape[1]].numpy()
-        unquantized = np.clip(np.round(unquantized), 0, 255)
+        unquantized = np.clip(np.round(unquantized), 0, 255).astype(np.uint8)
         rows.append((psnr(image, unquantized), psnr(image, model.reconstruct(image, top))))
         print(f"| {path.stem} | {rows[-1][0]:.2f} | {rows[-1][1]:.2f} |")
     mean = np.mean(rows, axis=0)

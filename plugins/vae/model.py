@@ -106,7 +106,8 @@ class CodedLatents(NamedTuple):
 
 
 class VAEModel(tf.keras.Model):
-    """Scale-hyperprior autoencoder, one set of gain units per quality level.
+    """Scale (or, with ``config.mean_scale``, mean-scale) hyperprior autoencoder, one set of gain
+    units per quality level.
 
     Training uses :meth:`call`. For coding, call :meth:`make_coder` once after
     training or loading: it fixes the range-coding tables and the integer
@@ -242,10 +243,10 @@ class VAEModel(tf.keras.Model):
             cdf=side_cdf, cdf_offset=side_cdf_offset,
             quantization_offset=tf.zeros((self.config.hyper_filters,), tf.float32))
         self.coder, self.side_coder = main, side
+        mean_channels = self.config.latent_channels if self.config.mean_scale else 0
         self.integer_hyper = integer_hyper or IntegerHyperSynthesis.from_float(
-            self.hyper_synthesis_transform.float_weights(), self.config.num_scales,
-            self.config.latent_channels if self.config.mean_scale else 0)
-        if self.integer_hyper.mean_channels != (self.config.latent_channels if self.config.mean_scale else 0):
+            self.hyper_synthesis_transform.float_weights(), self.config.num_scales, mean_channels)
+        if self.integer_hyper.mean_channels != mean_channels:
             raise ValueError(f"integer hyper-synthesis has {self.integer_hyper.mean_channels} mean channels; "
                              f"the model (mean_scale={self.config.mean_scale}) needs otherwise")
 

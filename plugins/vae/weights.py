@@ -139,14 +139,16 @@ def _widened_into(model, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]
     output axis: each half is widened on its own.
     """
     out = {}
-    halves = 2 if model.config.mean_scale else 1
     for name, variable in model.named_weights().items():
         key = f"w/{name}"
         fresh = variable.numpy()
-        if key not in arrays or arrays[key].shape == fresh.shape or name.startswith("gain/") and (
-                arrays[key].shape[1] == fresh.shape[1]):
+        if key not in arrays:
             continue
-        if name.startswith(_LAST_HYPER_LAYER) and halves == 2:
+        # gain rows are levels (another λ set is mapped row by row later): only M can widen
+        compared = slice(1, None) if name.startswith("gain/") else slice(None)
+        if arrays[key].shape[compared] == fresh.shape[compared]:
+            continue
+        if name.startswith(_LAST_HYPER_LAYER) and model.config.mean_scale:
             parts = zip(np.split(arrays[key], 2, axis=-1), np.split(fresh, 2, axis=-1))
             out[key] = np.concatenate([widened(name, t, f) for t, f in parts], axis=-1)
         elif name.startswith("gain/"):
