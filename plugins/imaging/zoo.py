@@ -8,11 +8,23 @@ TensorFlow): the codec's descriptor builds its option help from the table.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from pathlib import Path
 from typing import Any, Mapping
 
-__all__ = ["Level", "VariableRate", "Zoo"]
+__all__ = ["Level", "VariableRate", "Zoo", "lmbda_of", "quality_of"]
+
+
+def lmbda_of(quality: float) -> float:
+    """λ of a quality: 0.01 · 2^(quality − 3), the image codecs' common scale (quality 3 is
+    λ 0.01 of the loss ``bpp + λ·MSE``, MSE of 0–255 RGB; each unit doubles λ)."""
+    return 0.01 * 2.0 ** (float(quality) - 3.0)
+
+
+def quality_of(lmbda: float) -> float:
+    """Inverse of :func:`lmbda_of`."""
+    return 3.0 + math.log2(lmbda / 0.01)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -40,10 +40,10 @@ import struct
 
 import numpy as np
 
-from neuralav.plugins.imaging.codec import ImageCodec, ImageDecoder, ImageEncoder
+from neuralav.plugins.imaging.codec import ImageCodec, VariableRateDecoder, VariableRateEncoder
 from neuralav.plugins.imaging.payload import PAYLOAD_FORMAT, VARIABLE_RATE_FORMAT, Framing, snap_quality
 from neuralav.plugins.imaging.rate_control import search_quality
-from neuralav.plugins.imaging.runtime import LoadedModel, load_file, min_coded_bits
+from neuralav.plugins.imaging.runtime import LoadedModel, min_coded_bits
 from neuralav.registry import InvalidDataError, PluginError
 
 from .config import latent_shapes
@@ -115,25 +115,6 @@ class VAECodec(ImageCodec):
                               f"quality {quality} needs {gain_index + 1}")
         return loaded
 
-    @classmethod
-    def load_variable_rate(cls) -> LoadedModel:
-        """The shared variable-rate model (payload format 2).
-
-        Raises:
-            PluginError: the weights file is missing, unreadable, has the wrong hash, or
-                does not cover the quality range of :data:`.quality.VARIABLE_RATE`.
-        """
-        entry = cls.zoo.variable_rate
-        path, sha256 = cls.zoo.file_path(entry.weights, entry.sha256)
-        loaded = load_file("vae", path, sha256, cls.read_model, "of the variable-rate model", cls.missing_hint)
-        lmbdas = loaded.model.lmbdas
-        wanted = [lmbda_of(q) for q in np.arange(entry.min_quality, entry.max_quality + 1)]
-        if len(lmbdas) != len(wanted) or not np.allclose(lmbdas, wanted, rtol=1e-6):
-            raise PluginError(f"`vae` weights {path} have gain rows for λ {', '.join(f'{v:g}' for v in lmbdas)}, "
-                              f"not one per quality {entry.min_quality:g} .. {entry.max_quality:g} "
-                              f"(λ {', '.join(f'{v:g}' for v in wanted)})")
-        return loaded
-
 
 def load_model_file(quality: int) -> LoadedModel:
     """Loads (once per file and process) the one-level model of an integer `quality` level.
@@ -145,7 +126,7 @@ def load_model_file(quality: int) -> LoadedModel:
     return VAECodec.load_model(quality)
 
 
-class VAEEncoder(VAECodec, ImageEncoder):
+class VAEEncoder(VAECodec, VariableRateEncoder):
     """Encoder of the `vae` codec: the variable-rate model at any quality in its range.
 
     Options: ``quality`` (real, :mod:`.quality`); ``bpp``: a target size per picture
@@ -160,24 +141,18 @@ class VAEEncoder(VAECodec, ImageEncoder):
     variable-rate model), everything else by the variable-rate model.
     """
 
+    level_file_qualities = LEVEL_FILE_QUALITIES
+
     def __init__(self, *args, **kwargs) -> None:
-        super(ImageEncoder, self).__init__(*args, **kwargs)  # not ImageEncoder's: no level table
-        self.quality = float(self.options["quality"])
+        super().__init__(*args, **kwargs)
         self.target_bpp = self.options.get("bpp")
         self.preset = self.options.get("preset", "medium")
-        self.level_file = self.target_bpp is None and self.quality in LEVEL_FILE_QUALITIES
-        """Whether pictures are coded by the one-level file of ``quality`` (else the variable-rate model)."""
-        if self.level_file:
-            self.quality = int(self.quality)
-            self.loaded = self.load_model(self.quality)
-        else:
-            self.loaded = self.load_variable_rate()
         self.last_quality = self.quality
         """Quality the last picture was coded at (after rate control)."""
 
-    def header_fields(self) -> dict[str, int | str | bytes]:
-        """Only the quality: a decoder needs nothing else (each payload names its own)."""
-        return {"quality": format(self.quality, "g")}
+    def uses_level_file(self) -> bool:
+        """A one-level file codes only whole qualities of its set, and never under rate control."""
+        return self.options.get("bpp") is None and super().uses_level_file()
 
     def encode_image(self, image: np.ndarray, pix_fmt: str) -> bytes:
         """Codes one HxWx3 uint8 ``rgb24`` image into a self-checking payload (format 2, or
@@ -206,9 +181,7 @@ class VAEEncoder(VAECodec, ImageEncoder):
         else:
             coded = model.code_latents(*latents) if latents is not None else model.code_image(image, position)
             side, string = coded.side, coded.string
-        if self.level_file:
-            return FRAMING.pack(quality, self.loaded.model_id, (len(side),), side + string)
-        return FRAMING.pack_variable(quality, self.loaded.model_id, (len(side),), side + string)
+        return self.seal(quality, (len(side),), side + string)
 
     def _refined(self, image: np.ndarray, quality: float, position: float) -> tuple[bytes, bytes]:
         from .refine import refine_latents
@@ -261,26 +234,16 @@ REFINE_ITERATIONS = 50
 """Iterations of ``-preset slow``'s latent refinement (gain and time: ``weights/MODEL_CARD.md``)."""
 
 
-class VAEDecoder(VAECodec, ImageDecoder):
+class VAEDecoder(VAECodec, VariableRateDecoder):
     """Decoder of the `vae` codec. Each payload names its model: format 2 the variable-rate
     model at the payload's quality, format 1 the one-level file of its integer level."""
 
-    def __init__(self, *args, **kwargs) -> None:
-        super(ImageDecoder, self).__init__(*args, **kwargs)  # models are loaded per payload
-        self.quality = self.options["quality"]
-        self._models: dict[int | str, tuple[LoadedModel, float, float]] = {}
-
-    def _model(self, level: int | None) -> tuple[LoadedModel, float, float]:
-        """(model, fewest bits of one hyper-latent position, of one latent position) of a
-        one-level file (`level`) or of the variable-rate model (``None``), loaded once per decoder."""
-        key = "variable" if level is None else level
-        if key not in self._models:
-            loaded = self.load_variable_rate() if level is None else self.load_model(level)
-            model = loaded.model
-            side = float(np.sum(min_coded_bits(model.side_coder.cdf.numpy())))
-            latent = model.config.latent_channels * float(np.min(min_coded_bits(model.coder.cdf.numpy())))
-            self._models[key] = (loaded, side, latent)
-        return self._models[key]
+    def bounds(self, loaded: LoadedModel) -> tuple[float, float]:
+        """(fewest bits of one hyper-latent position, of one latent position) with the model's tables."""
+        model = loaded.model
+        side = float(np.sum(min_coded_bits(model.side_coder.cdf.numpy())))
+        latent = model.config.latent_channels * float(np.min(min_coded_bits(model.coder.cdf.numpy())))
+        return side, latent
 
     def decode_image(self, payload: bytes, width: int, height: int, pix_fmt: str) -> np.ndarray:
         """Decodes one payload into an HxWx3 uint8 ``rgb24`` image.
@@ -291,23 +254,7 @@ class VAEDecoder(VAECodec, ImageDecoder):
                 strings the range decoders reject.
         """
         quality, model_id, fields, body = FRAMING.unpack(payload)
-        if payload[0] == VARIABLE_RATE_FORMAT:
-            entry = self.zoo.variable_rate
-            if not entry.min_quality <= quality <= entry.max_quality:
-                raise InvalidDataError(f"`vae` packet names quality {quality:g} (valid: {entry.min_quality:g} "
-                                       f"to {entry.max_quality:g})")
-            loaded, side_bits, bits = self._model(None)
-            position = quality - entry.min_quality  # gain row k is quality min + k
-        else:
-            if quality not in self.zoo.levels:
-                raise InvalidDataError(f"`vae` packet names quality {quality} (valid: {min(self.zoo.levels)} "
-                                       f"to {max(self.zoo.levels)})")
-            loaded, side_bits, bits = self._model(quality)
-            position = get_level(quality).gain_index
-        if model_id != loaded.model_id:
-            raise InvalidDataError(f"`vae` packet was coded with model {model_id.hex()}; this decoder's "
-                                   f"quality {quality:g} weights are model {loaded.model_id.hex()}")
-        self.quality = quality
+        loaded, position, (side_bits, bits) = self.model_of(payload[0], quality, model_id)
         side, string = split_strings(fields, body)
         (h, w), (zh, zw) = latent_shapes(width, height)
         self.refuse_short(len(side), zh * zw * side_bits, width, height)

@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_compression as tfc
 
+from neuralav.plugins.imaging.gains import batch_levels, check_lmbdas, initial_log_gains, interpolated
 from neuralav.plugins.imaging.geometry import PAD_MULTIPLE
 from neuralav.plugins.imaging.transforms import (AnalysisTransform, SynthesisTransform, named_weights,
                                                   pad_to_multiple, prior_tables)
@@ -122,9 +123,7 @@ class VAEModel(tf.keras.Model):
 
     def __init__(self, config: ArchConfig = ArchConfig(), lmbdas: Sequence[float] = (0.01,)) -> None:
         super().__init__(name="vae")
-        lmbdas = tuple(float(v) for v in lmbdas)
-        if not lmbdas or any(v <= 0 for v in lmbdas) or list(lmbdas) != sorted(lmbdas):
-            raise ValueError(f"`lmbdas` must be positive and ascending, not {lmbdas}")
+        lmbdas = check_lmbdas(lmbdas)
         self.config = config
         self.lmbdas = lmbdas
         self.analysis_transform = AnalysisTransform(config)
@@ -132,9 +131,7 @@ class VAEModel(tf.keras.Model):
         self.hyper_analysis_transform = HyperAnalysisTransform(config)
         self.hyper_synthesis_transform = HyperSynthesisTransform(config)
         self.hyperprior = tfc.NoisyDeepFactorized(batch_shape=(config.hyper_filters,))
-        # MSE-optimal quantization step ~ 1/sqrt(λ): start the gains there.
-        center = float(np.exp(np.mean(np.log(lmbdas))))
-        init = np.array([[0.5 * np.log(v / center)] * config.latent_channels for v in lmbdas], np.float32)
+        init = initial_log_gains(lmbdas, config.latent_channels)
         self.log_gain = tf.Variable(init, name="log_gain")
         self.log_inverse_gain = tf.Variable(-init, name="log_inverse_gain")
         # Which level the next training crop is trained at (checkpointed, so a resumed run
@@ -188,9 +185,7 @@ class VAEModel(tf.keras.Model):
         main = self._main_entropy_model(compression=False)
         side = tfc.ContinuousBatchedEntropyModel(self.hyperprior, coding_rank=3, offset_heuristic=False)
         x = tf.cast(x, tf.float32)
-        batch = tf.shape(x, out_type=tf.int64)[0]
-        start = self.level_cursor.assign_add(batch) - batch if training else tf.constant(0, tf.int64)
-        levels = tf.cast((start + tf.range(batch)) % self.num_levels, tf.int32)
+        levels = batch_levels(self.level_cursor, tf.shape(x, out_type=tf.int64)[0], self.num_levels, training)
         gain = tf.exp(tf.gather(self.log_gain, levels))[:, None, None, :]
         inverse_gain = tf.exp(tf.gather(self.log_inverse_gain, levels))[:, None, None, :]
         y = self.analysis_transform(x) * gain
@@ -265,24 +260,13 @@ class VAEModel(tf.keras.Model):
             raise RuntimeError("call `make_coder()` (or load weights) before coding")
 
     def gain_vectors(self, position: float) -> tuple[np.ndarray, np.ndarray]:
-        """(log gain, log inverse gain), float32 [M], at a real `position` among the gain rows.
-
-        Row *l* is level *l*; between rows both are interpolated linearly in log (Cui et
-        al.'s continuous rate adaptation: ``g = g_l^(1-t) · g_(l+1)^t``). Computed in numpy
-        float32, so every machine derives the same inverse gain for a decoded quality.
+        """(log gain, log inverse gain), float32 [M], at a real `position` among the gain rows
+        (:func:`~neuralav.plugins.imaging.gains.interpolated`).
 
         Raises:
             ValueError: `position` is outside ``[0, num_levels - 1]``.
         """
-        position = float(position)
-        if not 0.0 <= position <= self.num_levels - 1:
-            raise ValueError(f"gain position {position} is outside 0 .. {self.num_levels - 1}")
-        row = min(int(np.floor(position)), self.num_levels - 1)
-        t = np.float32(position - row)
-        rows = [self.log_gain.numpy(), self.log_inverse_gain.numpy()]
-        if t == 0:
-            return rows[0][row].copy(), rows[1][row].copy()
-        return tuple((np.float32(1) - t) * r[row] + t * r[row + 1] for r in rows)
+        return interpolated(self.log_gain.numpy(), self.log_inverse_gain.numpy(), position)
 
     @tf.function(input_signature=[tf.TensorSpec((None, None, 3), tf.uint8),
                                   tf.TensorSpec((), tf.int32)])

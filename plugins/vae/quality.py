@@ -17,9 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import math
-
-from neuralav.plugins.imaging.zoo import Level, VariableRate, Zoo
+from neuralav.plugins.imaging.zoo import Level, VariableRate, Zoo, lmbda_of, quality_of
 
 from .config import ArchConfig
 
@@ -73,16 +71,6 @@ ZOO = Zoo("vae", LEVELS, WEIGHTS_DIR, WEIGHTS_DIR_ENV, VARIABLE_RATE)
 """The table with its weights folder, as the shared runtime reads it."""
 
 level = ZOO.level
-
-
-def lmbda_of(quality: float) -> float:
-    """λ of a quality: 0.01 · 2^(quality − 3) (quality 3 is λ 0.01)."""
-    return 0.01 * 2.0 ** (float(quality) - 3.0)
-
-
-def quality_of(lmbda: float) -> float:
-    """Inverse of :func:`lmbda_of`."""
-    return 3.0 + math.log2(lmbda / 0.01)
 
 
 def option_help() -> str:
