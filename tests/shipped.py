@@ -61,12 +61,14 @@ def assert_another_process_decodes_the_same(codec: str, folder: Path, qualities=
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-def check_levels_code_a_photo(codec: str, image: np.ndarray, folder: Path) -> None:
-    """Every shipped level of an image codec loads with its recorded hash and codes ``image``:
-    more bits and a better picture at each level up, a usable photo at the lowest, and the
-    same pixels decoded in another process with other thread settings."""
-    rates, qualities = code_levels(codec, image, folder)
-    assert rates == sorted(rates) and qualities == sorted(qualities), (rates, qualities)
-    assert 0.05 < rates[0] and rates[-1] < 2.0
-    assert qualities[0] > 24.0
-    assert_another_process_decodes_the_same(codec, folder)
+def check_levels_code_a_photo(codec: str, image: np.ndarray, folder: Path, qualities=(1, 2, 3, 4),
+                              max_bpp: float = 2.0) -> None:
+    """Every shipped model of an image codec (at `qualities`) loads with its recorded hash and
+    codes ``image``: more bits and a better picture at each quality up, a usable photo at the
+    lowest, at most `max_bpp` at the highest, and the same pixels decoded in another process
+    with other thread settings."""
+    rates, psnrs = code_levels(codec, image, folder, qualities)
+    assert rates == sorted(rates) and psnrs == sorted(psnrs), (rates, psnrs)
+    assert 0.05 < rates[0] and rates[-1] < max_bpp
+    assert psnrs[0] > 24.0
+    assert_another_process_decodes_the_same(codec, folder, qualities)

@@ -1,18 +1,26 @@
-"""The one table of `cae` quality levels: option value -> λ, architecture, weights file, hash.
+"""The `cae` quality scale and its models: a variable-rate model, and the one-level files before it.
 
-Importing this module is cheap (no TensorFlow). Measured rates and PSNRs are in
-``weights/MODEL_CARD.md``; ``nominal_bpp`` is the measured Kodak mean, rounded (help text).
+Quality is a real number on the image codecs' common scale: λ = 0.01 · 2^(q − 3)
+(:func:`~neuralav.plugins.imaging.zoo.lmbda_of`; loss ``bpp + λ·MSE``). The
+variable-rate model (``vr.npz``, :data:`VARIABLE_RATE`, :mod:`.variable_rate`) has a
+gain row per integer quality 0..7 and codes any quality in steps of 1/8. The one-level
+files ``q1..q4.npz`` (:data:`LEVELS`: the same λ as qualities 1..4) decode what they
+wrote (payload format 1) and still code the whole qualities of
+:data:`LEVEL_FILE_QUALITIES`, where they measured better. Importing this module is cheap
+(no TensorFlow). Measured rates and PSNRs are in ``weights/MODEL_CARD.md``;
+``nominal_bpp`` is the measured Kodak mean, rounded (help text).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from neuralav.plugins.imaging.zoo import Level, Zoo
+from neuralav.plugins.imaging.zoo import Level, VariableRate, Zoo, lmbda_of, quality_of
 
 from .config import ArchConfig
 
-__all__ = ["Level", "LEVELS", "WEIGHTS_DIR", "WEIGHTS_DIR_ENV", "ZOO", "option_help", "level"]
+__all__ = ["Level", "LEVELS", "LEVEL_FILE_QUALITIES", "VARIABLE_RATE", "WEIGHTS_DIR", "WEIGHTS_DIR_ENV", "ZOO",
+           "option_help", "level", "lmbda_of", "quality_of"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 """Folder of the shipped ``q{N}.npz`` files."""
@@ -32,13 +40,27 @@ LEVELS: dict[int, Level] = {
 }
 """``quality`` option value -> level (higher is better quality, more bits)."""
 
-ZOO = Zoo("cae", LEVELS, WEIGHTS_DIR, WEIGHTS_DIR_ENV)
+VARIABLE_RATE = VariableRate(
+    "vr.npz", "b05a51d909dc522c242575cbd13bd1964c4853c6cbc00731a6f19d153aab579d", 0.0, 7.0,
+    nominal_bpp=((0, 0.16), (3, 0.6), (7, 1.38)))
+"""The variable-rate model: qualities 0..7 (λ 0.00125 .. 0.16) in steps of 1/8."""
+
+LEVEL_FILE_QUALITIES: frozenset[int] = frozenset({1})
+"""Whole qualities still coded by their one-level file ``q{N}.npz``.
+
+Measured per quality (``weights/MODEL_CARD.md``): at the rates of ``q2..q4.npz`` the
+variable-rate model is 0.05–0.41 dB better on Kodak and on the validation set, at the rate
+of ``q1.npz`` 0.20–0.24 dB worse; so quality 1 keeps its file, every other quality (and every
+real one) is the variable-rate model's."""
+
+ZOO = Zoo("cae", LEVELS, WEIGHTS_DIR, WEIGHTS_DIR_ENV, VARIABLE_RATE)
 """The table with its weights folder, as the shared runtime reads it."""
 
 level = ZOO.level
 
 
 def option_help() -> str:
-    """Help text of the ``quality`` option, generated from the table."""
-    return "quality level: " + ", ".join(
-        f"{q} ~{lv.nominal_bpp:g} bpp" for q, lv in LEVELS.items()) + " (Kodak mean)"
+    """Help text of the ``quality`` option, generated from the tables."""
+    rates = "".join(f", {q:g} ~{bpp:g} bpp" for q, bpp in VARIABLE_RATE.nominal_bpp)
+    return (f"quality, any real number from {VARIABLE_RATE.min_quality:g} to {VARIABLE_RATE.max_quality:g} "
+            f"in steps of 1/8 (λ = 0.01·2^(q−3); 1..4 are the former levels{rates}, Kodak mean)")

@@ -1,11 +1,11 @@
 """Encoder and decoder bases of the intra-only image codecs (``cae``, ``vae``).
 
-A codec subclasses :class:`ImageEncoder` and :class:`ImageDecoder`, names its
-level table (:class:`~.zoo.Zoo`), payload layout (:class:`~.payload.Framing`)
-and model loader, and implements the hooks that differ: :meth:`ImageEncoder.code`
-and :meth:`ImageDecoder.reconstruct`. The bases check the input, the payload's
-quality and model id, and the payload's size against what the frame needs
-(:meth:`ImageDecoder.check_fits`), before any TensorFlow call.
+A codec subclasses :class:`VariableRateEncoder` and :class:`VariableRateDecoder`, names
+its models (:class:`~.zoo.Zoo`: a variable-rate model and the one-level files before it),
+payload layout (:class:`~.payload.Framing`) and model loader, and implements
+``encode_image`` and ``decode_image``. The bases check the input, choose the model of
+each payload (its format, quality and model id), and refuse strings too short for their
+frame (:meth:`ImageDecoder.refuse_short`), before any TensorFlow call.
 """
 
 from __future__ import annotations
@@ -66,24 +66,7 @@ class ImageCodec:
 
 
 class ImageEncoder(ImageCodec, VideoEncoder):
-    """Encoder of an image codec. Option ``quality`` selects the level."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.quality = int(self.options["quality"])
-        self.level = self.zoo.level(self.quality)
-        self.loaded = self.load_model(self.quality)
-
-    def code(self, image: np.ndarray) -> tuple[tuple, bytes]:
-        """Codes one image (hook).
-
-        Args:
-            image: H x W x 3 uint8 RGB, C-contiguous.
-
-        Returns:
-            (the codec's payload fields, the range-coded strings).
-        """
-        raise NotImplementedError
+    """Encoder of an image codec: checks what it is given."""
 
     def checked_image(self, image: np.ndarray, pix_fmt: str) -> np.ndarray:
         """`image` as a C-contiguous HxWx3 uint8 ``rgb24`` array.
@@ -96,38 +79,18 @@ class ImageEncoder(ImageCodec, VideoEncoder):
                              f"{image.dtype} {image.shape}")
         return np.ascontiguousarray(image)
 
-    def encode_image(self, image: np.ndarray, pix_fmt: str) -> bytes:
-        """Codes one HxWx3 uint8 ``rgb24`` image into a self-checking payload."""
-        fields, body = self.code(self.checked_image(image, pix_fmt))
-        return self.framing.pack(self.quality, self.loaded.model_id, fields, body)
-
 
 class ImageDecoder(ImageCodec, VideoDecoder):
-    """Decoder of an image codec; its quality level comes from the codec header."""
+    """Decoder of an image codec: refuses payloads too short for their frame."""
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.quality = int(self.options["quality"])
-        levels = self.zoo.levels
-        if self.quality not in levels:
-            raise InvalidDataError(f"`{self.zoo.codec}` header names quality {self.quality} "
-                                   f"(valid: {min(levels)} to {max(levels)})")
-        self.level = self.zoo.level(self.quality)
-        self.loaded = self.load_model(self.quality)
-
-    def check_fits(self, fields: tuple, body: bytes, width: int, height: int) -> None:
-        """Refuses a payload that cannot code a width x height frame (hook; default: accepts).
-
-        Called before :meth:`reconstruct`, so a packet claiming a frame its bytes
-        cannot justify never makes the model allocate it.
-
-        Raises:
-            InvalidDataError: the payload does not fit the frame size.
-        """
+    quality: Any = None
+    """Quality of the payload being decoded (for messages)."""
 
     def refuse_short(self, num_bytes: int, min_bits: float, width: int, height: int) -> None:
         """Refuses `num_bytes` of range-coded string that cannot code a width x height frame,
-        whose latent needs at least `min_bits` bits with this model's tables.
+        whose latent needs at least `min_bits` bits with this model's tables (checked before
+        any TensorFlow call, so a packet claiming a frame its bytes cannot justify never makes
+        the model allocate it).
 
         Raises:
             InvalidDataError: the string is shorter than the bound allows.
@@ -137,30 +100,6 @@ class ImageDecoder(ImageCodec, VideoDecoder):
             raise InvalidDataError(
                 f"`{self.zoo.codec}` packet of {num_bytes} coded bytes cannot hold a {width}x{height} frame "
                 f"(quality {self.quality} needs at least {needed}): its size was changed or it is damaged")
-
-    def reconstruct(self, fields: tuple, body: bytes, width: int, height: int) -> np.ndarray:
-        """Decodes a checked payload's strings into an H x W x 3 uint8 image (hook)."""
-        raise NotImplementedError
-
-    def decode_image(self, payload: bytes, width: int, height: int, pix_fmt: str) -> np.ndarray:
-        """Decodes one payload into an HxWx3 uint8 ``rgb24`` image.
-
-        Raises:
-            InvalidDataError: truncated or corrupt payload, another quality level
-                or model, a payload that does not fit width x height, or strings
-                the range decoders reject.
-        """
-        codec = self.zoo.codec
-        quality, model_id, fields, body = self.framing.unpack(payload)
-        if quality != self.quality:
-            raise InvalidDataError(f"`{codec}` packet was coded at quality {quality}; this decoder "
-                                   f"decodes quality {self.quality}")
-        if model_id != self.loaded.model_id:
-            raise InvalidDataError(
-                f"`{codec}` packet was coded with model {model_id.hex()}; this decoder's quality "
-                f"{self.quality} weights are model {self.loaded.model_id.hex()}")
-        self.check_fits(fields, body, width, height)
-        return self.reconstruct(fields, body, width, height)
 
 
 class VariableRateEncoder(ImageEncoder):
@@ -175,7 +114,7 @@ class VariableRateEncoder(ImageEncoder):
     level_file_qualities: ClassVar[frozenset[int]] = frozenset()
 
     def __init__(self, *args, **kwargs) -> None:
-        super(ImageEncoder, self).__init__(*args, **kwargs)  # not ImageEncoder's: no level table
+        super().__init__(*args, **kwargs)
         self.quality = float(self.options["quality"])
         self.level_file = self.uses_level_file()
         """Whether pictures are coded by the one-level file of ``quality`` (else the variable-rate model)."""
@@ -207,7 +146,7 @@ class VariableRateDecoder(ImageDecoder):
     integer level."""
 
     def __init__(self, *args, **kwargs) -> None:
-        super(ImageDecoder, self).__init__(*args, **kwargs)  # models are loaded per payload
+        super().__init__(*args, **kwargs)
         self.quality = self.options["quality"]
         self._models: dict[int | str, tuple[LoadedModel, Any]] = {}
 

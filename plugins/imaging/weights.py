@@ -20,10 +20,11 @@ import numpy as np
 __all__ = ["FORMATS", "assign", "check_sha256", "config_arrays", "config_from_arrays", "read_arrays",
            "read_checked", "sha256_of", "weight_arrays", "widened", "write_npz"]
 
-FORMATS = {"cae": "neuralav-cae-weights-v1", "vae": "neuralav-vae-weights-v1",
-           "nvc": "neuralav-nvc-residual-weights-v2"}
+FORMATS = {"cae": "neuralav-cae-weights-v1", "cae-vr": "neuralav-cae-variable-rate-weights-v1",
+           "vae": "neuralav-vae-weights-v1", "nvc": "neuralav-nvc-residual-weights-v2"}
 """Codec -> the ``format`` entry of its weights files. A ``vae`` can start from a ``cae``
-file's main transforms (the same layers), so the names live in one table (``nvc``: its
+file's main transforms (the same layers), so the names live in one table (``cae-vr``: the
+``cae`` variable-rate model, gains and a table per quality step; ``nvc``: its
 P-frame residual coder and motion tables; v2: four conditional motion densities)."""
 
 

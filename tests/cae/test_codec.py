@@ -19,21 +19,23 @@ import pytest
 from neuralav import registry
 from neuralav.registry import FormatNotSupportedError, InvalidDataError, InvalidOptionError
 
-from ..imaging.frames import frame_of
+from ..imaging.frames import frame_of, payload_of, with_payload
+from .conftest import make_tiny_variable_rate_model
 
 pytest.importorskip("tensorflow_compression")
 
 
 @pytest.fixture(scope="module")
 def tiny_weights(tmp_path_factory):
-    """q1..q4 .npz files of one tiny random model (the same weights for every level)."""
+    """q1..q4 .npz files of one tiny random model (the same weights for every level), and a
+    tiny variable-rate model ``vr.npz``."""
     import shutil
 
     import tensorflow as tf
 
     from neuralav.plugins.cae.config import ArchConfig
     from neuralav.plugins.cae.model import CAEModel
-    from neuralav.plugins.cae.quality import LEVELS
+    from neuralav.plugins.cae.quality import LEVELS, VARIABLE_RATE
     from neuralav.plugins.cae.weights import export_weights
 
     folder = tmp_path_factory.mktemp("cae-weights")
@@ -42,6 +44,7 @@ def tiny_weights(tmp_path_factory):
     export_weights(CAEModel(ArchConfig.tiny(), lmbda=first.lmbda), folder / first.weights)
     for level in others:
         shutil.copy(folder / first.weights, folder / level.weights)
+    export_weights(make_tiny_variable_rate_model(), folder / VARIABLE_RATE.weights)
     return folder
 
 
@@ -59,9 +62,15 @@ def photo(source, width=53, height=37, offset=(100, 150)):
 
 
 def encoder_side_reconstruction(quality, image):
-    from neuralav.plugins.cae.codec import load_level
+    """The picture the encoder reconstructs at `quality`: with the one-level file where it
+    still codes the quality, else with the variable-rate model at its grid point."""
+    from neuralav.plugins.cae.codec import CAECodec, load_level
+    from neuralav.plugins.cae.quality import LEVEL_FILE_QUALITIES
 
-    return load_level(quality).model.reconstruct(image).numpy()
+    if quality in LEVEL_FILE_QUALITIES:
+        return load_level(quality).model.reconstruct(image).numpy()
+    model = CAECodec.load_variable_rate().model
+    return model.reconstruct(image, model.grid_index(quality))
 
 
 @pytest.mark.parametrize("width,height", [(53, 37), (1, 1), (16, 16), (17, 1), (130, 67)])
@@ -144,12 +153,27 @@ def test_damaged_packets_raise_invalid_data(camera_frame, mutate):
         decoder.decode(av.Packet(mutate(bytes(packet))))
 
 
-def test_a_packet_of_another_quality_level_is_refused(camera_frame):
+def test_each_packet_is_decoded_with_the_model_it_names(camera_frame):
+    """A decoder follows each payload's quality (rate control changes it per picture): a
+    quality-1 packet decodes the same through a decoder made for quality 4."""
     encoder = registry.create_encoder("cae", {"quality": 1})
-    decoder = registry.create_decoder("cae", registry.create_encoder("cae", {"quality": 4}).header)
     (packet,) = encoder.encode(frame_of(photo(camera_frame)))
-    with pytest.raises(InvalidDataError, match="quality 1"):
-        decoder.decode(packet)
+    own = registry.create_decoder("cae", encoder.header)
+    other = registry.create_decoder("cae", registry.create_encoder("cae", {"quality": 4}).header)
+    (expected,), (got,) = own.decode(packet), other.decode(packet)
+    assert np.array_equal(got.to_ndarray(), expected.to_ndarray())
+
+
+def test_a_packet_naming_a_level_that_does_not_exist_is_refused(camera_frame):
+    from neuralav.plugins.cae.codec import FRAMING
+
+    encoder = registry.create_encoder("cae", {"quality": 1})
+    (packet,) = encoder.encode(frame_of(photo(camera_frame)))
+    decoder = registry.create_decoder("cae", encoder.header)
+    quality, model_id, fields, body = FRAMING.unpack(payload_of(packet))
+    forged = FRAMING.pack(9, model_id, fields, body)
+    with pytest.raises(InvalidDataError, match="quality 9"):
+        decoder.decode(with_payload(packet, forged))
 
 
 def test_a_packet_of_another_codec_is_refused(camera_frame):
@@ -188,15 +212,87 @@ def test_an_audio_frame_is_refused():
 
 
 def test_transforms_are_traced_once_per_frame_shape(camera_frame):
-    from neuralav.plugins.cae.codec import load_level
+    """Input signatures with unknown H, W (and, for the variable-rate model, the gains as a
+    tensor): one concrete function each, whatever the shapes and qualities."""
+    from neuralav.plugins.cae.codec import CAECodec, load_level
 
-    model = load_level(4).model
-    encoder = registry.create_encoder("cae", {"quality": 4})
-    decoder = registry.create_decoder("cae", encoder.header)
-    for offset in [(0, 0), (50, 50), (100, 10)]:
-        for width, height in [(40, 24), (24, 40)]:
-            (packet,) = encoder.encode(frame_of(photo(camera_frame, width, height, offset)))
-            decoder.decode(packet)
-    # input_signature with unknown H, W: one concrete function each, whatever the shapes.
-    assert model.compress.experimental_get_tracing_count() == 1
-    assert model.decompress.experimental_get_tracing_count() == 1
+    level = load_level(1).model
+    variable = CAECodec.load_variable_rate().model
+    for quality in (1, 4, 5.5):
+        encoder = registry.create_encoder("cae", {"quality": quality})
+        decoder = registry.create_decoder("cae", encoder.header)
+        for offset in [(0, 0), (50, 50), (100, 10)]:
+            for width, height in [(40, 24), (24, 40)]:
+                (packet,) = encoder.encode(frame_of(photo(camera_frame, width, height, offset)))
+                decoder.decode(packet)
+    assert level.compress.experimental_get_tracing_count() == 1
+    assert level.decompress.experimental_get_tracing_count() == 1
+    assert variable.analyze.experimental_get_tracing_count() == 1
+    assert variable.synthesize.experimental_get_tracing_count() == 1
+
+
+# ---------------------------------------------------------------- the variable-rate model
+
+
+def test_a_real_quality_is_coded_by_the_variable_rate_model_at_the_nearest_eighth(camera_frame):
+    from neuralav.plugins.cae.codec import CAECodec
+    from neuralav.plugins.imaging.payload import VARIABLE_RATE_FORMAT
+
+    image = photo(camera_frame)
+    encoder = registry.create_encoder("cae", {"quality": 5.3})
+    (packet,) = encoder.encode(frame_of(image))
+    payload = payload_of(packet)
+    assert payload[0] == VARIABLE_RATE_FORMAT
+    assert CAECodec.framing.unpack(payload)[0] == 5.25
+    (frame,) = registry.create_decoder("cae", encoder.header).decode(packet)
+    model = CAECodec.load_variable_rate().model
+    assert np.array_equal(frame.to_ndarray(), model.reconstruct(image, 42))
+
+
+def test_whole_qualities_of_the_level_files_keep_their_payloads():
+    from neuralav.plugins.cae.quality import LEVEL_FILE_QUALITIES
+    from neuralav.plugins.imaging.payload import PAYLOAD_FORMAT, VARIABLE_RATE_FORMAT
+
+    image = np.random.default_rng(0).integers(0, 256, (32, 48, 3), np.uint8)
+    for quality in (0, 1, 2, 3, 4, 5, 6, 7, 2.5):
+        (packet,) = registry.create_encoder("cae", {"quality": quality}).encode(frame_of(image))
+        expected = PAYLOAD_FORMAT if quality in LEVEL_FILE_QUALITIES else VARIABLE_RATE_FORMAT
+        assert payload_of(packet)[0] == expected, quality
+
+
+def test_variable_rate_packets_grow_with_quality_and_decode_through_any_decoder(camera_frame):
+    image = photo(camera_frame, 96, 64)
+    decoder = registry.create_decoder("cae", registry.create_encoder("cae", {"quality": 1}).header)
+    sizes = []
+    for quality in (0, 2.5, 4.75, 7):
+        encoder = registry.create_encoder("cae", {"quality": quality})
+        (packet,) = encoder.encode(frame_of(image))
+        sizes.append(len(payload_of(packet)))
+        (expected,) = registry.create_decoder("cae", encoder.header).decode(packet)
+        (got,) = decoder.decode(packet)
+        assert np.array_equal(got.to_ndarray(), expected.to_ndarray())
+    assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
+
+
+@pytest.mark.parametrize("quality, message", [(5.3, "not a multiple of 0.125"), (7.5, "valid: 0 to 7")])
+def test_a_variable_rate_packet_off_the_grid_or_range_is_refused(camera_frame, quality, message):
+    from neuralav.plugins.cae.codec import FRAMING
+    from neuralav.plugins.imaging.payload import snap_quality
+
+    encoder = registry.create_encoder("cae", {"quality": 5})
+    (packet,) = encoder.encode(frame_of(photo(camera_frame)))
+    _, model_id, fields, body = FRAMING.unpack(payload_of(packet))
+    forged = FRAMING.pack_variable(snap_quality(quality), model_id, fields, body)
+    with pytest.raises(InvalidDataError, match=message):
+        registry.create_decoder("cae", encoder.header).decode(with_payload(packet, forged))
+
+
+def test_a_short_variable_rate_string_is_refused_before_decoding(camera_frame):
+    from neuralav.plugins.cae.codec import FRAMING
+
+    encoder = registry.create_encoder("cae", {"quality": 6})
+    (packet,) = encoder.encode(frame_of(photo(camera_frame)))
+    quality, model_id, fields, body = FRAMING.unpack(payload_of(packet))
+    forged = FRAMING.pack_variable(quality, model_id, fields, body[:2])
+    with pytest.raises(InvalidDataError, match="cannot hold"):
+        registry.create_decoder("cae", encoder.header).decode(with_payload(packet, forged))

@@ -58,10 +58,44 @@ def test_resuming_with_another_architecture_is_refused(tmp_path, photos, capsys)
 
 
 def test_freeze_steps_is_refused_for_a_codec_without_a_part_to_hold(tmp_path, capsys):
-    assert train.main(["--run", "f", "--train-root", str(tmp_path), "--freeze-steps", "5"]) == 2
-    assert "--freeze-steps: cae has no part to hold fixed" in capsys.readouterr().err
+    from neuralav.plugins.nvc import train as nvc_train
+
+    assert nvc_train.main(["--run", "f", "--train-root", str(tmp_path), "--freeze-steps", "5"]) == 2
+    assert "--freeze-steps: nvc has no part to hold fixed" in capsys.readouterr().err
     assert train.main(["--run", "f", "--train-root", str(tmp_path), "--freeze-steps", "-1"]) == 2
     assert "--freeze-steps must be >= 0" in capsys.readouterr().err
+
+
+LMBDAS = ["0.00125", "0.0025", "0.005", "0.01", "0.02", "0.04", "0.08", "0.16"]
+
+
+def test_the_variable_rate_model_trains_from_a_vae_file_with_its_prior_first(tmp_path, photos):
+    """``--lmbdas`` trains the variable-rate model; from a ``vae`` file it takes the main
+    transforms and the gain rows, and ``--freeze-steps`` holds them while the prior learns."""
+    import numpy as np
+
+    from neuralav.plugins.cae.variable_rate import VariableRateCAE
+    from neuralav.plugins.cae.weights import load_model
+    from neuralav.plugins.vae.config import ArchConfig as VAEConfig
+    from neuralav.plugins.vae.model import VAEModel
+    from neuralav.plugins.vae.weights import export_weights as export_vae
+
+    vae = VAEModel(VAEConfig.tiny(), [float(v) for v in LMBDAS])
+    vae.log_gain.assign(vae.log_gain + 1.5)
+    export_vae(vae, tmp_path / "vae.npz")
+    out = tmp_path / "vr.npz"
+    assert train.main(["--run", "v", "--steps", "3", "--freeze-steps", "2", "--lmbdas", *LMBDAS,
+                       "--init-from", str(tmp_path / "vae.npz"), "--export", str(out),
+                       *tiny(tmp_path, photos)]) == 0
+    model = load_model(out)
+    assert isinstance(model, VariableRateCAE) and model.lmbdas == tuple(float(v) for v in LMBDAS)
+    ours, theirs = model.named_weights(), vae.named_weights()
+    kernels = [name for name in ours if name.startswith("analysis/") and "kernel" in name]
+    assert kernels and all(name in theirs for name in kernels)
+    # held for 2 steps, trained for 1: moved, but only a little
+    moved = [not np.array_equal(ours[n].numpy(), theirs[n].numpy()) for n in kernels]
+    assert any(moved)
+    assert np.allclose(model.log_gain.numpy(), vae.log_gain.numpy(), atol=0.01)
 
 
 def test_warmup_ramps_from_the_start_and_again_when_frozen_variables_are_released():

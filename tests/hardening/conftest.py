@@ -135,7 +135,7 @@ REPO = Path(__file__).resolve().parents[2]
 _MODEL_SOURCES = ["plugins/cae/model.py", "plugins/cae/weights.py", "plugins/cae/config.py",
                   "plugins/vae/model.py", "plugins/vae/weights.py", "plugins/vae/config.py",
                   "plugins/vae/integer.py", "plugins/wavenet/model.py", "plugins/wavenet/train.py",
-                  "tests/vae/conftest.py"]
+                  "tests/vae/conftest.py", "plugins/cae/variable_rate.py", "tests/cae/conftest.py"]
 
 
 @pytest.fixture(scope="session")
@@ -168,7 +168,7 @@ def _export_tiny_weights(root: Path) -> None:
     """Exports the tiny models with the real exporters into ``root/{cae,vae,wavenet}``.
 
     ``cae``: q1/q3 and q2/q4 are two different random models, so a packet of another
-    level also carries another model id.
+    level also carries another model id; ``vr.npz`` the tiny variable-rate model.
     """
     import tensorflow as tf
 
@@ -179,6 +179,7 @@ def _export_tiny_weights(root: Path) -> None:
     from neuralav.plugins.wavenet.model import CONFIGS, GAIN_SCALE, WavenetModel
     from neuralav.plugins.wavenet.train import write_weights
 
+    from tests.cae.conftest import make_tiny_variable_rate_model
     from tests.vae.conftest import export_tiny_levels
 
     cae = root / "cae"
@@ -189,6 +190,7 @@ def _export_tiny_weights(root: Path) -> None:
         export_cae(CAEModel(CAEConfig.tiny(), lmbda=group[0].lmbda), cae / group[0].weights)
         for level in group[1:]:
             shutil.copy(cae / group[0].weights, cae / level.weights)
+    export_cae(make_tiny_variable_rate_model(), cae / "vr.npz")
     export_tiny_levels(root / "vae")
     model = WavenetModel(CONFIGS["tiny"], seed=0)
     gains = np.log([[8.0], [16.0], [32.0]]) * np.ones(model.log_gains.shape) / GAIN_SCALE
@@ -263,8 +265,10 @@ def streams(tiny_weights, fuzz_registry) -> dict[str, Stream]:
         out = [
             _video_stream(fuzz_registry, "cae", "q1", {"quality": 1}, images),
             _video_stream(fuzz_registry, "cae", "q2", {"quality": 2}, images),
+            _video_stream(fuzz_registry, "cae", "vr", {"quality": 5.5}, images),
             _video_stream(fuzz_registry, "vae", "q1", {"quality": 1}, images),
             _video_stream(fuzz_registry, "vae", "q2", {"quality": 2}, images[:1]),
+            _video_stream(fuzz_registry, "vae", "vr", {"quality": 3.5}, images[:1]),
             _video_stream(fuzz_registry, "zlibv", "rgb24", {}, images),
             _video_stream(fuzz_registry, "zlibv", "yuv420p", {}, images[:1], fmt="yuv420p"),
             _audio_stream(fuzz_registry, "wavenet", "q1", {"quality": 1}, speech_like(5000, 16000, 1),

@@ -156,7 +156,7 @@ def test_a_neural_track_claiming_an_absurd_frame_size_is_refused_at_open(matrosk
     data = matroska_files["a"]
     bih = struct.pack("<Iii", 40 + len(b"NAVH\x01\x00\x03cae"), 32, 24)
     start = data.index(b"NCAE") - 16
-    assert data[start:start + 4] == struct.pack("<I", 40 + 30) and data[start + 4:start + 12] == bih[4:]
+    assert data[start:start + 4] == struct.pack("<I", 40 + 25) and data[start + 4:start + 12] == bih[4:]
     path = tmp_path / "huge.mkv"
     path.write_bytes(data[:start + 4] + struct.pack("<ii", width, height) + data[start + 12:])
     with pytest.raises(InvalidDataError, match=f"claims a {width}x{height} frame"):

@@ -26,8 +26,8 @@ from .mutate import count_case, fix_crc, mutation, video_prefix_length, watchdog
 
 pytestmark = pytest.mark.usefixtures("tiny_env")
 FUZZ = settings.get_profile("neuralav-fuzz")
-STREAMS = ["cae-q1", "cae-q2", "vae-q1", "vae-q2", "zlibv-rgb24", "zlibv-yuv420p", "wavenet-q1", "wavenet-q2",
-           "zliba-s16", "zliba-flt"]
+STREAMS = ["cae-q1", "cae-q2", "cae-vr", "vae-q1", "vae-q2", "vae-vr", "zlibv-rgb24", "zlibv-yuv420p",
+           "wavenet-q1", "wavenet-q2", "zliba-s16", "zliba-flt"]
 CRC_SEALED = {"cae": True, "vae": True, "wavenet": False}  # codec -> payload follows a video prefix
 
 

@@ -123,15 +123,16 @@ def _pickle_bomb(path: Path, marker: Path, **arrays) -> Path:
 
 def test_weights_files_are_never_unpickled(tmp_path, monkeypatch):
     pytest.importorskip("tensorflow_compression")
-    from neuralav.plugins.cae.quality import level
+    from neuralav.plugins.cae.quality import VARIABLE_RATE, level
 
     marker = tmp_path / "UNPICKLED"
     cae_dir = tmp_path / "cae"
     cae_dir.mkdir()
-    _pickle_bomb(cae_dir / level(2).weights, marker, format=np.array("cae-weights"))
     monkeypatch.setenv("NEURALAV_CAE_WEIGHTS_DIR", str(cae_dir))
-    with pytest.raises(PluginError, match="cannot read `cae` weights.*allow_pickle=False"):
-        registry.create_encoder("cae", {"quality": 2})
+    for quality, name in ((1, level(1).weights), (2.5, VARIABLE_RATE.weights)):  # one-level file, vr.npz
+        _pickle_bomb(cae_dir / name, marker, format=np.array("cae-weights"))
+        with pytest.raises(PluginError, match="cannot read `cae` weights.*allow_pickle=False"):
+            registry.create_encoder("cae", {"quality": quality})
     monkeypatch.setenv("NEURALAV_WAVENET_WEIGHTS", str(_pickle_bomb(tmp_path / "wavenet.npz", marker)))
     with pytest.raises(PluginError, match="cannot read `wavenet` weights.*allow_pickle=False"):
         registry.create_encoder("wavenet", {"quality": 2}, sample_rate=16000, layout="mono").header

@@ -9,6 +9,7 @@ for ``vae``'s hyper-latent, of 64), so edge padding and cropping are covered too
 from __future__ import annotations
 
 import hashlib
+import struct
 
 import av
 import numpy as np
@@ -20,6 +21,16 @@ pytest.importorskip("tensorflow_compression")
 
 EXPECTED = {
     # (codec, quality): (SHA-256 of the packet, SHA-256 of the decoded rgb24 pixels)
+    # cae's variable-rate model vr.npz (payload format 2), through the registry:
+    ("cae-vr", 0): ("55e5329285c1f1a23a084f3ca3a240e7d0ec9b7af6aede67ae244c50f5e9a4ca",
+                    "8f34c3cee4e6d4b392b5dc86700f1e9b1fd34fd32cbde36569d1c2351ba10ba4"),
+    ("cae-vr", 2.5): ("7b89c412a2d87a2a66bcb842cb8a5ca48d9d54bf34e3aa715163490589bcfdc2",
+                      "d43bc84ecd868f6116f8366f554bc4841718867212a3347f351f2d0a58b49a72"),
+    ("cae-vr", 5.125): ("20b1d8c8d95bc44cd34e910056e55a44d07e315dc0ac8b95559ee983fdb6a207",
+                        "0f565a58d67901cddea2c98a856b774972ef9e85f60679ce17826221ed1fb6ed"),
+    ("cae-vr", 7): ("2b0d965d0dbe2cb6e9fba7a492cc070552c07305ab1c9690f59f40be68f62e00",
+                    "2f5e31218c675ee92fc57e5b452102f2ff3d2267d6519565fa264c47ef52ba60"),
+    # cae's one-level files q1..q4.npz (payload format 1; quality 1 still codes with q1.npz):
     ("cae", 1): ("84db78899720a8d8ceaa8517db6d351e38404e6cc010ad533281ec34ef11479e",
                  "4fb2e3676446cac782e2ad7ec0996fe79fe2ff30483d85a221cea6adb8a029ee"),
     ("cae", 2): ("4590941b6e306bdfe74448128bec26e68c6b2374ed084acb7daf7aee31ae9124",
@@ -56,6 +67,10 @@ def pinned_picture():
     return np.stack([red, green, blue], axis=-1).clip(0, 255).astype(np.uint8)
 
 
+PREFIX = struct.pack(">BHH", 5, 70, 50) + b"rgb24" + struct.pack(">B", 5) + b"rgb24"
+"""The registry's video packet prefix of a 70 x 50 rgb24 frame (before the codec payload)."""
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -70,26 +85,40 @@ def code(codec: str, quality: int, image: np.ndarray) -> tuple[str, str]:
     return sha256(bytes(packet)), sha256(np.ascontiguousarray(picture).tobytes())
 
 
-def test_every_shipped_cae_level_codes_and_decodes_to_its_pinned_hashes():
+def test_the_shipped_cae_variable_rate_model_codes_and_decodes_to_its_pinned_hashes():
     image = pinned_picture()
-    got = {("cae", quality): code("cae", quality, image) for quality in (1, 2, 3, 4)}
+    got = {("cae-vr", quality): code("cae", quality, image) for quality in (0, 2.5, 5.125, 7)}
+    assert got == {key: value for key, value in EXPECTED.items() if key[0] == "cae-vr"}
+
+
+def test_the_cae_level_files_code_and_decode_to_their_pinned_hashes():
+    """Their packets, as their encoder writes them, and what today's decoder makes of them."""
+    from neuralav.plugins.cae.codec import load_level, pack_payload
+
+    image = pinned_picture()
+    decoder = registry.create_decoder("cae", registry.create_encoder("cae").header)
+    got = {}
+    for quality in (1, 2, 3, 4):
+        loaded = load_level(quality)
+        string, shape = loaded.compress(image)
+        packet = PREFIX + pack_payload(quality, loaded.model_id, tuple(int(v) for v in shape.numpy()),
+                                       string.numpy())
+        (frame,) = decoder.decode(av.Packet(packet))
+        got["cae", quality] = (sha256(packet), sha256(np.ascontiguousarray(frame.to_ndarray()).tobytes()))
     assert got == {key: value for key, value in EXPECTED.items() if key[0] == "cae"}
 
 
 def test_the_former_vae_level_files_code_and_decode_to_their_pinned_hashes():
     """Their packets, as their encoder wrote them, and what today's decoder makes of them."""
-    import struct
-
     from neuralav.plugins.vae.codec import load_model_file, pack_payload
 
     image = pinned_picture()
-    prefix = struct.pack(">BHH", 5, 70, 50) + b"rgb24" + struct.pack(">B", 5) + b"rgb24"
     decoder = registry.create_decoder("vae", registry.create_encoder("vae").header)
     got = {}
     for quality in (1, 2, 3, 4):
         loaded = load_model_file(quality)
         side, string, _ = loaded.compress(image, 0)
-        packet = prefix + pack_payload(quality, loaded.model_id, side, string)
+        packet = PREFIX + pack_payload(quality, loaded.model_id, side, string)
         (frame,) = decoder.decode(av.Packet(packet))
         got["vae", quality] = (sha256(packet), sha256(np.ascontiguousarray(frame.to_ndarray()).tobytes()))
     assert got == {key: value for key, value in EXPECTED.items() if key[0] == "vae"}

@@ -1,13 +1,14 @@
-"""BD-rate between two ``vae`` evaluation runs (the model card's model-vs-model numbers).
+"""BD-rate between two image-codec evaluation runs (the model cards' model-vs-model numbers).
 
-Each input is the ``--json`` of ``python -m neuralav.plugins.vae.evaluate``: the mean bpp and
+Each input is the ``--json`` of ``python -m neuralav.plugins.vae.evaluate`` or
+``python -m neuralav.plugins.cae.evaluate``: the mean bpp and
 mean PSNR / MS-SSIM of every quality it coded. Prints the bits the second run needs for the
 first one's quality, in percent (negative: the second is better), by PSNR and by MS-SSIM
 (in dB, -10·log10(1 - MS-SSIM)), over the quality range both runs cover.
 
 Usage::
 
-    python docs/vae_bd_rate.py reference.json candidate.json
+    python docs/bd_rate.py reference.json candidate.json
 """
 
 from __future__ import annotations
