@@ -24,6 +24,7 @@ import os
 
 import numpy as np
 
+from neuralav.plugins.imaging.gains import rows_for
 from neuralav.plugins.imaging.weights import (FORMATS, assign, check_sha256, config_arrays, config_from_arrays,
                                                 read_arrays, read_checked, sha256_of, weight_arrays, write_npz)
 
@@ -111,17 +112,15 @@ def load_weights_into(model, path: str | os.PathLike) -> None:
     fmt = str(arrays["format"])
     if fmt == WEIGHTS_FORMAT:
         assign(named, arrays, path, prefixes=("analysis/", "synthesis/", "prior/"))
-        # The file's latent is this model's at gain 1 for its λ; the MSE-optimal step ~ 1/sqrt(λ).
-        shift = 0.5 * np.log(np.asarray(model.lmbdas) / float(arrays["lmbda"]))[:, None]
-        rows = np.broadcast_to(shift, tuple(model.log_gain.shape)).astype(np.float32)
-        model.log_gain.assign(rows)
-        model.log_inverse_gain.assign(-rows)
+        unit = np.zeros((1, model.config.latent_channels), np.float32)  # the file's latent: gain 1 at its λ
+        log_gain, log_inverse_gain = rows_for(model.lmbdas, [float(arrays["lmbda"])], unit, unit)
+        model.log_gain.assign(log_gain)
+        model.log_inverse_gain.assign(log_inverse_gain)
         return
     prefixes = ("analysis/", "synthesis/") if fmt == FORMATS["vae"] else ("analysis/", "synthesis/", "prior/")
     assign(named, arrays, path, prefixes=prefixes)
     file_lmbdas = np.asarray(arrays["lmbdas"], np.float64)
-    lmbdas = np.asarray(model.lmbdas, np.float64)
-    nearest = np.argmin(np.abs(np.log(lmbdas[:, None] / file_lmbdas[None, :])), axis=1)
-    shift = 0.5 * np.log(lmbdas / file_lmbdas[nearest])[:, None]
-    model.log_gain.assign((arrays["w/gain/log_gain"][nearest] + shift).astype(np.float32))
-    model.log_inverse_gain.assign((arrays["w/gain/log_inverse_gain"][nearest] - shift).astype(np.float32))
+    log_gain, log_inverse_gain = rows_for(model.lmbdas, file_lmbdas, arrays["w/gain/log_gain"],
+                                          arrays["w/gain/log_inverse_gain"])
+    model.log_gain.assign(log_gain)
+    model.log_inverse_gain.assign(log_inverse_gain)

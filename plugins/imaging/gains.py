@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["batch_levels", "check_lmbdas", "initial_log_gains", "interpolated"]
+__all__ = ["batch_levels", "check_lmbdas", "initial_log_gains", "interpolated", "rows_for"]
 
 
 def check_lmbdas(lmbdas: Sequence[float]) -> tuple[float, ...]:
@@ -75,3 +75,15 @@ def interpolated(log_gain: np.ndarray, log_inverse_gain: np.ndarray,
     if t == 0:
         return rows[0][row].copy(), rows[1][row].copy()
     return tuple((np.float32(1) - t) * r[row] + t * r[row + 1] for r in rows)
+
+
+def rows_for(lmbdas: Sequence[float], file_lmbdas: Sequence[float], log_gain: np.ndarray,
+             log_inverse_gain: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(log gain, log inverse gain) rows, L x M float32, for a model of `lmbdas` started from a
+    file's rows at `file_lmbdas`: each row is the file's row of the nearest λ (in log), moved
+    by ``±0.5·log(λ / λ_file)`` (the MSE-optimal step ~ 1/sqrt(λ))."""
+    lmbdas, file_lmbdas = np.asarray(lmbdas, np.float64), np.asarray(file_lmbdas, np.float64)
+    nearest = np.argmin(np.abs(np.log(lmbdas[:, None] / file_lmbdas[None, :])), axis=1)
+    shift = 0.5 * np.log(lmbdas / file_lmbdas[nearest])[:, None]
+    return ((np.asarray(log_gain)[nearest] + shift).astype(np.float32),
+            (np.asarray(log_inverse_gain)[nearest] - shift).astype(np.float32))

@@ -20,6 +20,7 @@ import os
 
 import numpy as np
 
+from neuralav.plugins.imaging.gains import rows_for
 from neuralav.plugins.imaging.weights import (FORMATS, assign, config_arrays, config_from_arrays,
                                                 read_arrays, read_checked, sha256_of, weight_arrays, widened,
                                                 write_npz)
@@ -113,11 +114,10 @@ def load_weights_into(model, path: str | os.PathLike) -> None:
         return
     named = {k: v for k, v in model.named_weights().items() if not k.startswith("gain/")}
     assign(named, arrays, path)
-    lmbdas = np.asarray(model.lmbdas, np.float64)
-    nearest = np.argmin(np.abs(np.log(lmbdas[:, None] / file_lmbdas[None, :])), axis=1)
-    shift = 0.5 * np.log(lmbdas / file_lmbdas[nearest])[:, None]
-    model.log_gain.assign((arrays["w/gain/log_gain"][nearest] + shift).astype(np.float32))
-    model.log_inverse_gain.assign((arrays["w/gain/log_inverse_gain"][nearest] - shift).astype(np.float32))
+    log_gain, log_inverse_gain = rows_for(model.lmbdas, file_lmbdas, arrays["w/gain/log_gain"],
+                                          arrays["w/gain/log_inverse_gain"])
+    model.log_gain.assign(log_gain)
+    model.log_inverse_gain.assign(log_inverse_gain)
 
 
 def _with_zero_means(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
