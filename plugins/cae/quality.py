@@ -41,16 +41,16 @@ LEVELS: dict[int, Level] = {
 """``quality`` option value -> level (higher is better quality, more bits)."""
 
 VARIABLE_RATE = VariableRate(
-    "vr.npz", "b05a51d909dc522c242575cbd13bd1964c4853c6cbc00731a6f19d153aab579d", 0.0, 7.0,
-    nominal_bpp=((0, 0.16), (3, 0.6), (7, 1.38)))
+    "vr.npz", "11430ad7b7f285adb3873d2b8be34b68f2494a8708aa92d67b03c42a573e5d9f", 0.0, 7.0,
+    nominal_bpp=((0, 0.15), (3, 0.56), (7, 1.32)))
 """The variable-rate model: qualities 0..7 (λ 0.00125 .. 0.16) in steps of 1/8."""
 
 LEVEL_FILE_QUALITIES: frozenset[int] = frozenset({1})
 """Whole qualities still coded by their one-level file ``q{N}.npz``.
 
 Measured per quality (``weights/MODEL_CARD.md``): at the rates of ``q2..q4.npz`` the
-variable-rate model is 0.05–0.41 dB better on Kodak and on the validation set, at the rate
-of ``q1.npz`` 0.20–0.24 dB worse; so quality 1 keeps its file, every other quality (and every
+variable-rate model is 0.11–0.46 dB better on Kodak and on the validation set, at the rate
+of ``q1.npz`` 0.19 dB worse; so quality 1 keeps its file, every other quality (and every
 real one) is the variable-rate model's."""
 
 ZOO = Zoo("cae", LEVELS, WEIGHTS_DIR, WEIGHTS_DIR_ENV, VARIABLE_RATE)
