@@ -151,7 +151,8 @@ class VariableRateDecoder(ImageDecoder):
         self._models: dict[int | str, tuple[LoadedModel, Any]] = {}
 
     def bounds(self, loaded: LoadedModel) -> Any:
-        """What :meth:`check_fits` needs of a model, computed once per model (hook; default None)."""
+        """What the codec's size checks need of a model (e.g. fewest bits per latent position),
+        computed once per model and decoder (hook; default None)."""
         return None
 
     def model_of(self, payload_format: int, quality: float, model_id: bytes) -> tuple[LoadedModel, float, Any]:
