@@ -59,8 +59,10 @@ _DECODER = textwrap.dedent("""
 """)
 
 
-def encode_cases(reg, images: list[tuple[str, np.ndarray]], qualities, folder: Path) -> list[dict]:
-    """Encodes every image at every quality through the registry; writes header/packet files.
+def encode_cases(reg, images: list[tuple[str, np.ndarray]], qualities, folder: Path,
+                 only: dict | None = None) -> list[dict]:
+    """Encodes every image at every quality through the registry (or, with `only`, the images
+    whose names ``only[quality]`` lists); writes header/packet files.
 
     Returns:
         One dict per case: name, quality, width, height, and the encoder's
@@ -73,6 +75,8 @@ def encode_cases(reg, images: list[tuple[str, np.ndarray]], qualities, folder: P
         encoder = registry.create_encoder("vae", {"quality": quality}, registry=reg)
         model, row = encoder.loaded.model, encoder_row(encoder)
         for name, image in images:
+            if only is not None and name not in only[quality]:
+                continue
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts, frame.time_base = 0, Fraction(1, 25)
             (packet,) = encoder.encode(frame)
