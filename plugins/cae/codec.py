@@ -99,6 +99,17 @@ class CAEEncoder(CAECodec, VariableRateEncoder):
 
     level_file_qualities = LEVEL_FILE_QUALITIES
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.grid_point = None
+        """The variable-rate model's grid point of ``quality`` (None with a one-level file)."""
+        self.coded_quality = self.quality
+        """The quality the payloads carry (``quality`` on the model's 1/8 grid)."""
+        if not self.level_file:
+            model, low = self.loaded.model, self.zoo.variable_rate.min_quality
+            self.grid_point = model.grid_index(self.quality - low)
+            self.coded_quality = low + self.grid_point * model.quality_step
+
     def encode_image(self, image: np.ndarray, pix_fmt: str) -> bytes:
         """Codes one HxWx3 uint8 ``rgb24`` image into a self-checking payload (format 2, or
         format 1 with a one-level file)."""
@@ -106,14 +117,11 @@ class CAEEncoder(CAECodec, VariableRateEncoder):
         model = self.loaded.model
         with self.loaded.lock:
             if self.level_file:
-                quality = self.quality
                 string, shape = model.compress(image)
                 string, shape = string.numpy(), tuple(int(v) for v in shape.numpy())
             else:
-                index = model.grid_index(self.quality - self.zoo.variable_rate.min_quality)
-                quality = self.zoo.variable_rate.min_quality + index * model.quality_step
-                string, shape = model.compress(image, index)
-        return self.seal(quality, shape, string)
+                string, shape = model.compress(image, self.grid_point)
+        return self.seal(self.coded_quality, shape, string)
 
 
 class CAEDecoder(CAECodec, VariableRateDecoder):
